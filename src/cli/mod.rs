@@ -1,0 +1,165 @@
+//! The command line: one file per subcommand, each an `Args` struct and a
+//! `run` function. Library errors become one [`CommandError`] with a hint at
+//! this edge, and outcomes become exit codes: 0 ok / no changes, 1 error,
+//! 2 changes or drift.
+
+pub mod completions;
+pub mod schema;
+pub mod validate;
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostic::{Diagnostic, Sources};
+use crate::model::Profile;
+use crate::render;
+
+/// Manage a multi-tenant AI platform as code.
+#[derive(Debug, Parser)]
+#[command(name = "tenet", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a config tree: syntax, schema, references, permissions, invariants.
+    Validate(validate::Args),
+    /// Print the JSON Schema of config files (for editors and other tools).
+    Schema(schema::Args),
+    /// Print shell completions.
+    Completions(completions::Args),
+}
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0: all good, or nothing to change.
+    Clean,
+    /// Exit 2: changes or drift found.
+    Changes,
+    /// Exit 1, already reported (for example as diagnostics).
+    Failed,
+}
+
+impl Outcome {
+    fn code(self) -> ExitCode {
+        match self {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::Failed => ExitCode::from(1),
+            Outcome::Changes => ExitCode::from(2),
+        }
+    }
+}
+
+/// The one error type at the command edge: a message and a hint.
+#[derive(Debug)]
+pub struct CommandError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl CommandError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<std::io::Error> for CommandError {
+    fn from(e: std::io::Error) -> Self {
+        CommandError::new(format!("i/o error: {e}"))
+    }
+}
+
+/// Output formats for commands whose output is data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `--profile` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    M3forge,
+    Magoneai,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::M3forge => Profile::M3forge,
+            ProfileArg::Magoneai => Profile::Magoneai,
+        }
+    }
+}
+
+/// Width for rendered diagnostics: `COLUMNS` if set, else 100.
+pub fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(100)
+}
+
+/// Renders diagnostics for people, on stderr.
+pub fn eprint_diagnostics(diags: &[Diagnostic], sources: &Sources) {
+    let color = render::use_color(std::io::stderr().is_terminal());
+    eprint!(
+        "{}",
+        render::diagnostics::text(diags, sources, color, width())
+    );
+}
+
+fn print_error(e: &CommandError) {
+    let d = Diagnostic::error("", e.message.clone()).with_help_opt(e.hint.clone());
+    eprint_diagnostics(&[d], &Sources::default());
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors exit 1: exit 2 means "changes" to scripts.
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(outcome) => outcome.code(),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(1)
+        }
+    }
+}

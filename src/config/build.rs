@@ -1,0 +1,354 @@
+//! The merged document -> the normalized model: defaults applied, teams
+//! expanded into memberships, emails case-folded, sets sorted. Tolerant by
+//! design: anything invalid has already been reported, so it is skipped here
+//! and the rest still builds, for validation to look at.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::document::{Document, QuotasDoc, fold_email};
+use crate::model::{
+    Assignment, Config, Email, Kind, Membership, PasswordPolicy, Platform, Policy, Profile,
+    Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security, Settings,
+    Slug, State, Team, User, UserStatus, Workspace, WorkspaceRemoval, WorkspaceStatus,
+};
+
+impl From<QuotasDoc> for Quotas {
+    fn from(q: QuotasDoc) -> Quotas {
+        Quotas {
+            storage_gb: q.storage_gb,
+            executions_per_month: q.executions_per_month,
+            api_calls_per_month: q.api_calls_per_month,
+            max_users: q.max_users,
+            tokens_per_day: q.tokens_per_day,
+            tokens_per_week: q.tokens_per_week,
+            tokens_per_month: q.tokens_per_month,
+        }
+    }
+}
+
+fn provider_kind(s: &str) -> Option<ProviderKind> {
+    Some(match s {
+        "openai" => ProviderKind::Openai,
+        "anthropic" => ProviderKind::Anthropic,
+        "azure-openai" => ProviderKind::AzureOpenai,
+        "vertex" => ProviderKind::Vertex,
+        "bedrock" => ProviderKind::Bedrock,
+        "qwen" => ProviderKind::Qwen,
+        "custom" => ProviderKind::Custom,
+        _ => return None,
+    })
+}
+
+/// The profile the document asks for, if it names a known one.
+pub fn profile(doc: &Document) -> Option<Profile> {
+    doc.platform
+        .as_ref()
+        .and_then(|d| d.value.as_ref())
+        .and_then(|p| p.profile.as_deref())
+        .and_then(Profile::parse)
+}
+
+/// Builds the model. `profile` is the catalog chosen (by the file or the
+/// command line).
+pub fn build(doc: &Document, profile: Profile) -> Config {
+    let platform = Platform {
+        endpoint: doc
+            .platform
+            .as_ref()
+            .and_then(|d| d.value.as_ref())
+            .and_then(|p| p.endpoint.clone()),
+        profile,
+    };
+    let policy = doc
+        .policy
+        .as_ref()
+        .and_then(|d| d.value.as_ref())
+        .map(|p| {
+            let d = Policy::default();
+            Policy {
+                authoritative: p
+                    .authoritative
+                    .iter()
+                    .flatten()
+                    .filter_map(|k| Kind::parse(k))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                workspace_removal: match p.workspace_removal.as_deref() {
+                    Some("delete") => WorkspaceRemoval::Delete,
+                    _ => WorkspaceRemoval::Archive,
+                },
+                destroy_threshold_percent: p
+                    .destroy_threshold_percent
+                    .unwrap_or(d.destroy_threshold_percent),
+                destroy_threshold_min_objects: p
+                    .destroy_threshold_min_objects
+                    .unwrap_or(d.destroy_threshold_min_objects),
+                adopt: p.adopt.unwrap_or(d.adopt),
+            }
+        })
+        .unwrap_or_default();
+    let default_quotas: Quotas = doc
+        .defaults
+        .as_ref()
+        .and_then(|d| d.value.as_ref())
+        .and_then(|d| d.quotas)
+        .map(Quotas::from)
+        .unwrap_or_default();
+
+    let mut state = State::default();
+
+    for (key, d) in &doc.users {
+        let (Some(u), Ok(email)) = (&d.value, Email::parse(key)) else {
+            continue;
+        };
+        state.users.insert(
+            email.clone(),
+            User {
+                email,
+                name: u.name.clone(),
+                status: match u.status.as_deref() {
+                    Some("suspended") => UserStatus::Suspended,
+                    _ => UserStatus::Active,
+                },
+                labels: u.labels.clone(),
+                prevent_destroy: u.prevent_destroy,
+            },
+        );
+    }
+
+    for (key, d) in &doc.roles {
+        let (Some(r), Ok(id)) = (&d.value, Slug::parse(key)) else {
+            continue;
+        };
+        state.roles.insert(
+            id.clone(),
+            Role {
+                id,
+                name: r.name.clone(),
+                description: r.description.clone(),
+                permissions: r.permissions.iter().cloned().collect(),
+                labels: r.labels.clone(),
+                prevent_destroy: r.prevent_destroy,
+            },
+        );
+    }
+
+    for (key, d) in &doc.providers {
+        let (Some(p), Ok(id)) = (&d.value, Slug::parse(key)) else {
+            continue;
+        };
+        let Some(kind) = provider_kind(&p.kind) else {
+            continue;
+        };
+        state.providers.insert(
+            id.clone(),
+            Provider {
+                id,
+                name: p.name.clone(),
+                kind,
+                endpoint: p.endpoint.clone(),
+                region: p.region.clone(),
+                models: p.models.iter().cloned().collect(),
+                api_keys: p
+                    .api_keys
+                    .iter()
+                    .filter_map(|k| SecretRef::parse(k))
+                    .collect(),
+                rate_limits: RateLimits {
+                    requests_per_minute: p.rate_limits.requests_per_minute,
+                    tokens_per_minute: p.rate_limits.tokens_per_minute,
+                },
+                scope: match p.scope.as_deref() {
+                    Some("global") => ProviderScope::Global,
+                    _ => ProviderScope::Assigned,
+                },
+                labels: p.labels.clone(),
+                prevent_destroy: p.prevent_destroy,
+            },
+        );
+    }
+
+    let mut teams = BTreeMap::new();
+    for (key, d) in &doc.teams {
+        let (Some(t), Ok(id)) = (&d.value, Slug::parse(key)) else {
+            continue;
+        };
+        teams.insert(
+            id.clone(),
+            Team {
+                id,
+                name: t.name.clone(),
+                description: t.description.clone(),
+                members: t
+                    .members
+                    .iter()
+                    .filter_map(|m| Email::parse(m).ok())
+                    .collect(),
+                grants: BTreeMap::new(),
+            },
+        );
+    }
+
+    let slugs =
+        |v: &[String]| -> BTreeSet<Slug> { v.iter().filter_map(|r| Slug::parse(r).ok()).collect() };
+
+    for (key, d) in &doc.workspaces {
+        let (Some(w), Ok(slug)) = (&d.value, Slug::parse(key)) else {
+            continue;
+        };
+        let own: Quotas = w.quotas.map(Quotas::from).unwrap_or_default();
+        state.workspaces.insert(
+            slug.clone(),
+            Workspace {
+                slug: slug.clone(),
+                name: w.name.clone(),
+                description: w.description.clone(),
+                status: match w.status.as_deref() {
+                    Some("archived") => WorkspaceStatus::Archived,
+                    _ => WorkspaceStatus::Active,
+                },
+                labels: w.labels.clone(),
+                prevent_destroy: w.prevent_destroy,
+                quotas: own.or(default_quotas),
+            },
+        );
+        for (email, roles) in &w.members {
+            let Ok(user) = Email::parse(&fold_email(email)) else {
+                continue;
+            };
+            add_roles(&mut state.memberships, &slug, &user, slugs(roles));
+        }
+        for (team, roles) in &w.teams {
+            let Ok(team_id) = Slug::parse(team) else {
+                continue;
+            };
+            let roles = slugs(roles);
+            if let Some(t) = teams.get_mut(&team_id) {
+                t.grants.insert(slug.clone(), roles.clone());
+                for user in t.members.clone() {
+                    add_roles(&mut state.memberships, &slug, &user, roles.clone());
+                }
+            }
+        }
+        for (provider, a) in &w.providers {
+            let Ok(provider) = Slug::parse(provider) else {
+                continue;
+            };
+            state.assignments.insert(
+                (slug.clone(), provider.clone()),
+                Assignment {
+                    workspace: slug.clone(),
+                    provider,
+                    models: a.models.as_ref().map(|m| m.iter().cloned().collect()),
+                    default: a.default,
+                },
+            );
+        }
+    }
+
+    state.settings = doc
+        .settings
+        .as_ref()
+        .and_then(|d| d.value.as_ref())
+        .map(|s| {
+            let sec = s.security.clone().unwrap_or_default();
+            let pp = sec.password_policy.unwrap_or_default();
+            Settings {
+                security: Security {
+                    session_timeout_minutes: sec.session_timeout_minutes,
+                    require_2fa: sec.require_2fa,
+                    email_verification: sec.email_verification,
+                    ip_allowlist: sec.ip_allowlist.map(|l| {
+                        l.iter()
+                            .map(|c| normalize_cidr(c).unwrap_or_else(|| c.clone()))
+                            .collect()
+                    }),
+                    password_policy: PasswordPolicy {
+                        min_length: pp.min_length,
+                        require_uppercase: pp.require_uppercase,
+                        require_lowercase: pp.require_lowercase,
+                        require_digit: pp.require_digit,
+                        require_symbol: pp.require_symbol,
+                        max_age_days: pp.max_age_days,
+                    },
+                },
+            }
+        });
+
+    Config {
+        platform,
+        policy,
+        default_quotas,
+        teams,
+        state,
+    }
+}
+
+fn add_roles(
+    memberships: &mut BTreeMap<(Slug, Email), Membership>,
+    workspace: &Slug,
+    user: &Email,
+    roles: BTreeSet<Slug>,
+) {
+    memberships
+        .entry((workspace.clone(), user.clone()))
+        .or_insert_with(|| Membership {
+            workspace: workspace.clone(),
+            user: user.clone(),
+            roles: BTreeSet::new(),
+        })
+        .roles
+        .extend(roles);
+}
+
+/// Parses `addr/len` (IPv4 or IPv6), returning the canonical text with the
+/// host bits cleared, as the platform stores it. `None` when invalid.
+pub fn normalize_cidr(s: &str) -> Option<String> {
+    use std::net::IpAddr;
+    let (addr, len) = s.split_once('/')?;
+    let addr: IpAddr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    match addr {
+        IpAddr::V4(a) if len <= 32 => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            Some(format!(
+                "{}/{len}",
+                std::net::Ipv4Addr::from(u32::from(a) & mask)
+            ))
+        }
+        IpAddr::V6(a) if len <= 128 => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
+            Some(format!(
+                "{}/{len}",
+                std::net::Ipv6Addr::from(u128::from(a) & mask)
+            ))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_normalize() {
+        assert_eq!(normalize_cidr("10.1.2.3/8").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(
+            normalize_cidr("2001:db8::1/32").as_deref(),
+            Some("2001:db8::/32")
+        );
+        assert_eq!(normalize_cidr("10.0.0.0/33"), None);
+        assert_eq!(normalize_cidr("10.0.0.0"), None);
+        assert_eq!(normalize_cidr("nope/8"), None);
+    }
+}

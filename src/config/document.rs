@@ -1,0 +1,370 @@
+//! The config document as written, typed, merged across files, with the
+//! origin (file and JSON pointer) of every declaration. This is the spanned
+//! side of the config; `build` turns it into the normalized `model`.
+//!
+//! Entries are deserialized one by one, so an invalid user does not hide the
+//! other hundred: an entry that does not fit its type is kept as declared
+//! (its key still counts for references) with no value.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::spans::{SpanIndex, push};
+use crate::diagnostic::{Diagnostic, FileId};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformDoc {
+    pub endpoint: Option<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDoc {
+    pub authoritative: Option<Vec<String>>,
+    pub workspace_removal: Option<String>,
+    pub destroy_threshold_percent: Option<u8>,
+    pub destroy_threshold_min_objects: Option<u64>,
+    pub adopt: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct QuotasDoc {
+    pub storage_gb: Option<u64>,
+    pub executions_per_month: Option<u64>,
+    pub api_calls_per_month: Option<u64>,
+    pub max_users: Option<u64>,
+    pub tokens_per_day: Option<u64>,
+    pub tokens_per_week: Option<u64>,
+    pub tokens_per_month: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsDoc {
+    pub quotas: Option<QuotasDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicyDoc {
+    pub min_length: Option<u64>,
+    pub require_uppercase: Option<bool>,
+    pub require_lowercase: Option<bool>,
+    pub require_digit: Option<bool>,
+    pub require_symbol: Option<bool>,
+    pub max_age_days: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityDoc {
+    pub session_timeout_minutes: Option<u64>,
+    pub require_2fa: Option<bool>,
+    pub email_verification: Option<bool>,
+    pub ip_allowlist: Option<Vec<String>>,
+    pub password_policy: Option<PasswordPolicyDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsDoc {
+    pub security: Option<SecurityDoc>,
+}
+
+pub type LabelsDoc = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserDoc {
+    pub name: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDoc {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsDoc {
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderDoc {
+    pub name: Option<String>,
+    pub kind: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    #[serde(default)]
+    pub rate_limits: RateLimitsDoc,
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TeamDoc {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentDoc {
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceDoc {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+    pub quotas: Option<QuotasDoc>,
+    /// Email as written -> roles.
+    #[serde(default)]
+    pub members: BTreeMap<String, Vec<String>>,
+    /// Team -> roles.
+    #[serde(default)]
+    pub teams: BTreeMap<String, Vec<String>>,
+    /// Provider -> assignment.
+    #[serde(default)]
+    pub providers: BTreeMap<String, AssignmentDoc>,
+}
+
+/// One declaration: where it is, the key as written, and its value if it
+/// fitted its type.
+#[derive(Debug, Clone)]
+pub struct Declared<T> {
+    pub file: FileId,
+    pub pointer: String,
+    /// The key as written (emails keep their spelling here).
+    pub key: String,
+    pub value: Option<T>,
+}
+
+/// Every file's declarations, merged. Collections are keyed by normalized key
+/// (emails case-folded).
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    pub platform: Option<Declared<PlatformDoc>>,
+    pub policy: Option<Declared<PolicyDoc>>,
+    pub defaults: Option<Declared<DefaultsDoc>>,
+    pub settings: Option<Declared<SettingsDoc>>,
+    pub users: BTreeMap<String, Declared<UserDoc>>,
+    pub roles: BTreeMap<String, Declared<RoleDoc>>,
+    pub providers: BTreeMap<String, Declared<ProviderDoc>>,
+    pub teams: BTreeMap<String, Declared<TeamDoc>>,
+    pub workspaces: BTreeMap<String, Declared<WorkspaceDoc>>,
+}
+
+/// Folds an email key; other keys are used as written.
+pub fn fold_email(key: &str) -> String {
+    key.to_lowercase()
+}
+
+impl Document {
+    /// Merges one file's value into the document. Objects declared before
+    /// (in this or another file) are reported with both places.
+    pub fn merge(
+        &mut self,
+        file: FileId,
+        value: Value,
+        spans: &[SpanIndex],
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let Value::Object(top) = value else { return };
+        for (section, v) in top {
+            let pointer = push("", &section);
+            match section.as_str() {
+                "platform" => {
+                    singleton(&mut self.platform, file, pointer, section, v, spans, diags)
+                }
+                "policy" => singleton(&mut self.policy, file, pointer, section, v, spans, diags),
+                "defaults" => {
+                    singleton(&mut self.defaults, file, pointer, section, v, spans, diags)
+                }
+                "settings" => {
+                    singleton(&mut self.settings, file, pointer, section, v, spans, diags)
+                }
+                "users" => collection(
+                    &mut self.users,
+                    "user",
+                    fold_email,
+                    file,
+                    &pointer,
+                    v,
+                    spans,
+                    diags,
+                ),
+                "roles" => collection(
+                    &mut self.roles,
+                    "role",
+                    str::to_owned,
+                    file,
+                    &pointer,
+                    v,
+                    spans,
+                    diags,
+                ),
+                "providers" => collection(
+                    &mut self.providers,
+                    "provider",
+                    str::to_owned,
+                    file,
+                    &pointer,
+                    v,
+                    spans,
+                    diags,
+                ),
+                "teams" => collection(
+                    &mut self.teams,
+                    "team",
+                    str::to_owned,
+                    file,
+                    &pointer,
+                    v,
+                    spans,
+                    diags,
+                ),
+                "workspaces" => collection(
+                    &mut self.workspaces,
+                    "workspace",
+                    str::to_owned,
+                    file,
+                    &pointer,
+                    v,
+                    spans,
+                    diags,
+                ),
+                // Unknown sections were reported by the schema.
+                _ => {}
+            }
+        }
+    }
+}
+
+fn typed<T: DeserializeOwned>(v: Value) -> Option<T> {
+    serde_json::from_value(v).ok()
+}
+
+/// A diagnostic for an object declared a second time.
+pub fn duplicate(
+    what: &str,
+    first: (FileId, &str),
+    again: (FileId, &str),
+    spans: &[SpanIndex],
+    note: Option<&str>,
+) -> Diagnostic {
+    let span = |(f, p): (FileId, &str)| spans.get(f).and_then(|s| s.key_span(p)).unwrap_or(0..0);
+    Diagnostic::error("tenet::duplicate", format!("{what} is declared twice"))
+        .with_label(again.0, span(again), "declared again here")
+        .with_label(first.0, span(first), "first declared here")
+        .with_help(note.map_or_else(
+            || "declare each object once: merge the two declarations or remove one".to_owned(),
+            |n| format!("{n}; declare each object once"),
+        ))
+}
+
+fn singleton<T: DeserializeOwned>(
+    slot: &mut Option<Declared<T>>,
+    file: FileId,
+    pointer: String,
+    section: String,
+    v: Value,
+    spans: &[SpanIndex],
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(first) = slot {
+        diags.push(duplicate(
+            &format!("`[{section}]`"),
+            (first.file, &first.pointer),
+            (file, &pointer),
+            spans,
+            None,
+        ));
+        return;
+    }
+    *slot = Some(Declared {
+        file,
+        pointer,
+        key: section,
+        value: typed(v),
+    });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn collection<T: DeserializeOwned>(
+    map: &mut BTreeMap<String, Declared<T>>,
+    what: &str,
+    normalize: fn(&str) -> String,
+    file: FileId,
+    pointer: &str,
+    v: Value,
+    spans: &[SpanIndex],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Value::Object(entries) = v else { return };
+    for (key, entry) in entries {
+        let p = push(pointer, &key);
+        let norm = normalize(&key);
+        if let Some(first) = map.get(&norm) {
+            let note = (first.key != key)
+                .then_some("emails are compared case-insensitively, so these are one user");
+            diags.push(duplicate(
+                &format!("{what} `{norm}`"),
+                (first.file, &first.pointer),
+                (file, &p),
+                spans,
+                note,
+            ));
+            continue;
+        }
+        map.insert(
+            norm,
+            Declared {
+                file,
+                pointer: p,
+                key,
+                value: typed(entry),
+            },
+        );
+    }
+}

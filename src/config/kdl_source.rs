@@ -1,0 +1,460 @@
+//! KDL (v2) files -> the JSON shape of the schema, with spans. The mapping is
+//! generic and driven by the schema, so TOML and KDL always describe the same
+//! document:
+//!
+//! - a node is a field; properties (`key=value`) and children make an object;
+//! - a field whose schema is an array takes its items as arguments
+//!   (`models gpt-4o gpt-4`) or as children named `-`;
+//! - a scalar field takes one argument (`name "Finance"`);
+//! - a collection (`x-kdl-node` in the schema) is one node per entry with the
+//!   singular name and the key as first argument (`user "a@b.example"`);
+//!   when entries are lists, the remaining arguments are the list
+//!   (`member "a@b.example" administrator`).
+//!
+//! Shape problems the schema cannot see (a key missing, a field set twice)
+//! become diagnostics here; everything else is left to schema validation.
+
+use std::ops::Range;
+
+use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use serde_json::{Map, Number, Value};
+
+use super::schema::Node;
+use super::spans::{SpanIndex, push};
+use super::toml_source::Parsed;
+use crate::diagnostic::{Diagnostic, FileId};
+
+/// Deepest `{` nesting accepted; the config needs three or four levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses KDL v2 text into the document's JSON shape.
+pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    if let Some(offset) = too_deep(text) {
+        return Err(vec![
+            Diagnostic::error(
+                "tenet::syntax::too-deep",
+                format!("invalid KDL: nodes are nested more than {MAX_DEPTH} levels deep"),
+            )
+            .with_label(file, offset..offset + 1, "too deep")
+            .with_help(
+                "a tenet config needs only a few levels of children; check for unbalanced braces",
+            ),
+        ]);
+    }
+    let doc = match KdlDocument::parse_v2(text) {
+        Ok(doc) => doc,
+        Err(e) => return Err(syntax_errors(file, text, &e)),
+    };
+    let mut conv = Converter {
+        file,
+        spans: SpanIndex::default(),
+        diags: Vec::new(),
+    };
+    let map = conv.object(doc.nodes(), Some(Node::root()), "", Map::new());
+    if conv.diags.is_empty() {
+        Ok(Parsed {
+            value: Value::Object(map),
+            spans: conv.spans,
+        })
+    } else {
+        Err(conv.diags)
+    }
+}
+
+/// The offset of the first `{` past `MAX_DEPTH`, ignoring strings and
+/// comments roughly. The `kdl` parser recurses per level; this guard keeps a
+/// hostile file from exhausting the stack.
+fn too_deep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn span(s: miette::SourceSpan) -> Range<usize> {
+    s.offset()..s.offset() + s.len()
+}
+
+fn syntax_errors(file: FileId, text: &str, e: &kdl::KdlError) -> Vec<Diagnostic> {
+    let v1 = looks_like_v1(text);
+    let mut out: Vec<Diagnostic> = e
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let s = span(d.span);
+            let s = s.start.min(text.len())..s.end.min(text.len());
+            let message = d
+                .message
+                .clone()
+                .unwrap_or_else(|| "unexpected input".to_owned());
+            let help = if v1 {
+                Some(V1_HELP.to_owned())
+            } else {
+                d.help.clone()
+            };
+            Diagnostic::error("tenet::syntax::kdl", format!("invalid KDL: {message}"))
+                .with_label(
+                    file,
+                    s,
+                    d.label.clone().unwrap_or_else(|| "here".to_owned()),
+                )
+                .with_help_opt(
+                    help.or_else(|| Some("see https://kdl.dev for the KDL v2 syntax".to_owned())),
+                )
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(
+            Diagnostic::error("tenet::syntax::kdl", "invalid KDL document")
+                .in_file(file)
+                .with_help(if v1 {
+                    V1_HELP
+                } else {
+                    "see https://kdl.dev for the KDL v2 syntax"
+                }),
+        );
+    }
+    out
+}
+
+const V1_HELP: &str = "this looks like KDL v1; tenet reads KDL v2: write #true, #false and #null instead of true, false and null, and raw strings as #\"...\"# instead of r\"...\"";
+
+/// KDL v1 habits: bare `true`/`false`/`null` values and `r"` raw strings.
+fn looks_like_v1(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || c == '=' || c == ';' || c == '{' || c == '}')
+        .any(|w| {
+            matches!(w, "true" | "false" | "null") || w.starts_with("r\"") || w.starts_with("r#\"")
+        })
+}
+
+struct Converter {
+    file: FileId,
+    spans: SpanIndex,
+    diags: Vec<Diagnostic>,
+}
+
+impl Converter {
+    /// Adds the fields declared by `nodes` to `map`.
+    fn object(
+        &mut self,
+        nodes: &[KdlNode],
+        schema: Option<Node>,
+        pointer: &str,
+        mut map: Map<String, Value>,
+    ) -> Map<String, Value> {
+        for node in nodes {
+            let name = node.name().value();
+            let collection = schema.and_then(|s| {
+                s.properties()
+                    .into_iter()
+                    .filter_map(|p| s.property(p).map(|n| (p, n)))
+                    .find(|(_, n)| n.kdl_node() == Some(name))
+            });
+            match collection {
+                Some((prop, coll)) => self.collection_entry(node, prop, coll, pointer, &mut map),
+                None => {
+                    let p = push(pointer, name);
+                    if map.contains_key(name) {
+                        self.duplicate(&p, node, &format!("`{name}` is set twice"));
+                        continue;
+                    }
+                    let value = self.value(node, 0, schema.and_then(|s| s.property(name)), &p);
+                    self.spans
+                        .insert(p, Some(span(node.name().span())), span(node.span()));
+                    map.insert(name.to_owned(), value);
+                }
+            }
+        }
+        map
+    }
+
+    fn collection_entry(
+        &mut self,
+        node: &KdlNode,
+        prop: &str,
+        coll: Node,
+        pointer: &str,
+        map: &mut Map<String, Value>,
+    ) {
+        let coll_ptr = push(pointer, prop);
+        let Some(key_entry) = args(node).next() else {
+            self.diags.push(
+                Diagnostic::error(
+                    "tenet::kdl::missing-key",
+                    format!(
+                        "`{}` needs its key as the first argument",
+                        node.name().value()
+                    ),
+                )
+                .with_label(self.file, span(node.name().span()), "no key")
+                .with_help(format!("for example: {} \"name\" ...", node.name().value())),
+            );
+            return;
+        };
+        let key = match key_entry.value() {
+            KdlValue::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let entry_ptr = push(&coll_ptr, &key);
+        let entries = map
+            .entry(prop.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !self.spans.contains(&coll_ptr) {
+            self.spans.insert(
+                coll_ptr.clone(),
+                Some(span(node.name().span())),
+                span(node.span()),
+            );
+        }
+        let Some(entries) = entries.as_object_mut() else {
+            self.duplicate(&coll_ptr, node, &format!("`{prop}` is set twice"));
+            return;
+        };
+        if entries.contains_key(&key) {
+            let what = node.name().value();
+            self.duplicate(
+                &entry_ptr,
+                node,
+                &format!("{what} `{key}` is declared twice"),
+            );
+            return;
+        }
+        let value = self.value(node, 1, coll.entries(), &entry_ptr);
+        self.spans
+            .insert(entry_ptr, Some(span(key_entry.span())), span(node.span()));
+        entries.insert(key, value);
+    }
+
+    fn duplicate(&mut self, pointer: &str, node: &KdlNode, message: &str) {
+        let mut d = Diagnostic::error("tenet::duplicate", message.to_owned()).with_label(
+            self.file,
+            span(node.name().span()),
+            "declared again here",
+        );
+        if let Some(first) = self.spans.key_span(pointer) {
+            d = d.with_label(self.file, first, "first declared here");
+        }
+        self.diags
+            .push(d.with_help("declare each object and field once; merge the two declarations"));
+    }
+
+    /// The value of a node, skipping `skip` leading arguments (a key).
+    fn value(&mut self, node: &KdlNode, skip: usize, schema: Option<Node>, pointer: &str) -> Value {
+        let args: Vec<&KdlEntry> = args(node).skip(skip).collect();
+        let props: Vec<&KdlEntry> = node
+            .entries()
+            .iter()
+            .filter(|e| e.name().is_some())
+            .collect();
+        let children = node.children().map(|c| c.nodes()).unwrap_or_default();
+        let is_array = schema.is_some_and(|s| s.is_array());
+        let is_object = schema.is_some_and(|s| s.is_object())
+            || (schema.is_none() && (!props.is_empty() || !children.is_empty()));
+        if is_array {
+            let items = schema.and_then(|s| s.items());
+            if let Some(p) = props.first() {
+                self.no_properties(node, p);
+            }
+            let mut out = Vec::new();
+            for a in args {
+                let p = push(pointer, &out.len().to_string());
+                self.spans.insert(p, None, span(a.span()));
+                out.push(scalar(a.value()));
+            }
+            for child in children {
+                let p = push(pointer, &out.len().to_string());
+                if child.name().value() != "-" {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "tenet::kdl::list-item",
+                            format!(
+                                "items of `{}` are written as arguments or as `-` children",
+                                node.name().value()
+                            ),
+                        )
+                        .with_label(self.file, span(child.name().span()), "expected `-`")
+                        .with_help(format!(
+                            "write `- {}` or list the items as arguments",
+                            child.name().value()
+                        )),
+                    );
+                    continue;
+                }
+                let v = self.value(child, 0, items, &p);
+                self.spans.insert(p, None, span(child.span()));
+                out.push(v);
+            }
+            return Value::Array(out);
+        }
+        if is_object {
+            if let Some(a) = args.first() {
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::kdl::unexpected-argument",
+                        format!("`{}` takes fields, not arguments", node.name().value()),
+                    )
+                    .with_label(self.file, span(a.span()), "unexpected argument")
+                    .with_help("write fields as properties (key=value) or as child nodes"),
+                );
+            }
+            let mut map = Map::new();
+            for e in props {
+                let Some(name) = e.name() else { continue };
+                let key = name.value();
+                let p = push(pointer, key);
+                if map.contains_key(key) {
+                    self.diags.push(
+                        Diagnostic::error("tenet::duplicate", format!("`{key}` is set twice"))
+                            .with_label(self.file, span(e.span()), "set again here")
+                            .with_help("set each field once"),
+                    );
+                    continue;
+                }
+                let prop_schema = schema.and_then(|s| s.property(key));
+                let v = scalar(e.value());
+                let v = if prop_schema.is_some_and(|s| s.is_array()) {
+                    Value::Array(vec![v])
+                } else {
+                    v
+                };
+                self.spans
+                    .insert(p, Some(span(name.span())), span(e.span()));
+                map.insert(key.to_owned(), v);
+            }
+            return Value::Object(self.object(children, schema, pointer, map));
+        }
+        // A scalar: exactly one argument. Anything else is handed to the
+        // schema, which explains the type it expected.
+        if let Some(p) = props.first() {
+            if schema.is_some() {
+                self.no_properties(node, p);
+            }
+        }
+        match (args.as_slice(), children.is_empty()) {
+            ([one], true) => scalar(one.value()),
+            ([], true) => Value::Null,
+            _ => Value::Array(args.iter().map(|a| scalar(a.value())).collect()),
+        }
+    }
+
+    fn no_properties(&mut self, node: &KdlNode, prop: &KdlEntry) {
+        self.diags.push(
+            Diagnostic::error(
+                "tenet::kdl::unexpected-property",
+                format!("`{}` takes a value, not properties", node.name().value()),
+            )
+            .with_label(self.file, span(prop.span()), "unexpected property")
+            .with_help(format!("write `{} <value>`", node.name().value())),
+        );
+    }
+}
+
+fn args(node: &KdlNode) -> impl Iterator<Item = &KdlEntry> {
+    node.entries().iter().filter(|e| e.name().is_none())
+}
+
+fn scalar(v: &KdlValue) -> Value {
+    match v {
+        KdlValue::String(s) => Value::String(s.clone()),
+        KdlValue::Integer(i) => i64::try_from(*i)
+            .map(|n| Value::Number(Number::from(n)))
+            .unwrap_or_else(|_| Value::String(i.to_string())),
+        KdlValue::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        KdlValue::Bool(b) => Value::Bool(*b),
+        KdlValue::Null => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Parsed {
+        parse(0, text).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    #[test]
+    fn maps_collections_lists_and_objects() {
+        let p = ok(r#"
+user "a@b.example" name="A"
+role qa { permissions workflows.view "*.view" }
+workspace w {
+  name "W"
+  quotas storage_gb=5
+  member "a@b.example" administrator editor
+  provider openai default=#true { models gpt-4o }
+}
+settings { security require_2fa=#true { ip_allowlist { - "10.0.0.0/8" } } }
+"#);
+        let v = &p.value;
+        assert_eq!(v["users"]["a@b.example"]["name"], "A");
+        assert_eq!(v["roles"]["qa"]["permissions"][1], "*.view");
+        assert_eq!(v["workspaces"]["w"]["members"]["a@b.example"][1], "editor");
+        assert_eq!(
+            v["workspaces"]["w"]["providers"]["openai"]["models"][0],
+            "gpt-4o"
+        );
+        assert_eq!(v["workspaces"]["w"]["providers"]["openai"]["default"], true);
+        assert_eq!(v["settings"]["security"]["ip_allowlist"][0], "10.0.0.0/8");
+        assert!(
+            p.spans
+                .value_span("/workspaces/w/quotas/storage_gb")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn single_item_lists_stay_lists() {
+        let p = ok("role r { permissions workflows.view }\n");
+        assert_eq!(p.value["roles"]["r"]["permissions"][0], "workflows.view");
+    }
+
+    #[test]
+    fn duplicates_show_both_places() {
+        let d = parse(0, "user \"a@b.example\"\nuser \"a@b.example\"\n")
+            .err()
+            .unwrap_or_default();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].labels.len(), 2);
+    }
+
+    #[test]
+    fn v1_syntax_gets_a_hint() {
+        let d = parse(0, "settings { security require_2fa=true }\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            d.iter()
+                .any(|d| d.help.as_deref().is_some_and(|h| h.contains("KDL v1")))
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("{}{}", "a {".repeat(10_000), "}".repeat(10_000));
+        assert!(parse(0, &text).is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! Loading a config tree: files -> spanned documents -> the merged
+//! [`Document`] -> the normalized [`model::Config`](crate::model::Config).
+//!
+//! A config root is a directory holding `tenet.toml`. Every `*.toml` and
+//! `*.kdl` below it is read (at most [`MAX_FILE_BYTES`] each), parsed with
+//! spans, checked against the JSON Schema, and merged; an object declared
+//! twice is an error naming both places. Nothing stops at the first problem:
+//! every file is read and every problem collected.
+
+pub mod build;
+pub mod discover;
+pub mod document;
+pub mod kdl_source;
+pub mod literals;
+pub mod schema;
+pub mod spans;
+pub mod toml_source;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use document::Document;
+pub use spans::SpanIndex;
+
+use crate::diagnostic::{Diagnostic, FileId, SourceFile, Sources};
+use crate::secrets;
+
+/// Files larger than this are refused unread: a config tree is text written
+/// by people, and a huge file is a mistake (or an attack on the parser).
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The name of the file that marks a config root.
+pub const ROOT_FILE: &str = "tenet.toml";
+
+/// A loaded config tree: its sources, each file's spans, the merged document
+/// and every problem found while loading.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub root: PathBuf,
+    pub sources: Sources,
+    /// Spans per file, indexed by `FileId`.
+    pub spans: Vec<SpanIndex>,
+    pub document: Document,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// The span of a key (or, failing that, its value) in a file.
+    pub fn key_span(&self, file: FileId, pointer: &str) -> std::ops::Range<usize> {
+        self.spans
+            .get(file)
+            .and_then(|s| s.key_span(pointer))
+            .unwrap_or(0..0)
+    }
+
+    /// The span of a value in a file.
+    pub fn value_span(&self, file: FileId, pointer: &str) -> std::ops::Range<usize> {
+        self.spans
+            .get(file)
+            .and_then(|s| s.value_span(pointer))
+            .unwrap_or(0..0)
+    }
+}
+
+/// How a path is shown: relative to the root as the user gave it.
+fn shown(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    if root == Path::new(".") || root == Path::new("") {
+        rel.display().to_string()
+    } else if rel.as_os_str().is_empty() {
+        root.display().to_string()
+    } else {
+        root.join(rel).display().to_string()
+    }
+}
+
+/// Loads the config tree at `root`.
+pub fn load(root: &Path) -> Loaded {
+    let mut loaded = Loaded {
+        root: root.to_path_buf(),
+        ..Loaded::default()
+    };
+    let show = |p: &Path| shown(root, p);
+    match std::fs::metadata(root) {
+        Err(e) => {
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    "tenet::files::no-root",
+                    format!("cannot read config directory `{}`: {}", root.display(), discover::io_reason(&e)),
+                )
+                .with_help("pass the directory that holds tenet.toml, for example `tenet validate examples/acme`"),
+            );
+            return loaded;
+        }
+        Ok(m) if !m.is_dir() => {
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    "tenet::files::no-root",
+                    format!("`{}` is a file, not a config directory", root.display()),
+                )
+                .with_help("pass the directory that holds tenet.toml"),
+            );
+            return loaded;
+        }
+        Ok(_) => {}
+    }
+    let (found, mut diags) = discover::discover(root, &show);
+    loaded.diagnostics.append(&mut diags);
+    if !found.iter().any(|f| f.relative == Path::new(ROOT_FILE)) {
+        loaded.diagnostics.push(
+            Diagnostic::error(
+                "tenet::files::no-tenet-toml",
+                format!("no {ROOT_FILE} in `{}`", root.display()),
+            )
+            .with_help(format!(
+                "a config root is a directory holding {ROOT_FILE} (with [platform], [policy] and [defaults]); \
+                 create one, or pass the right directory"
+            )),
+        );
+    }
+    for f in found {
+        load_file(&mut loaded, &f.path, show(&f.path));
+    }
+    loaded
+}
+
+fn load_file(loaded: &mut Loaded, path: &Path, display: String) {
+    let add = |loaded: &mut Loaded, text: String| -> FileId {
+        let redacted = secrets::redact_text(&text);
+        let id = loaded.sources.add(SourceFile::new(
+            path.to_path_buf(),
+            display.clone(),
+            Arc::from(redacted),
+        ));
+        loaded.spans.push(SpanIndex::default());
+        id
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        let id = add(loaded, String::new());
+        loaded.diagnostics.push(
+            Diagnostic::error(
+                "tenet::files::too-large",
+                format!(
+                    "`{display}` is {:.1} MiB, over the limit of {} MiB for one config file",
+                    size as f64 / 1024.0 / 1024.0,
+                    MAX_FILE_BYTES / 1024 / 1024
+                ),
+            )
+            .in_file(id)
+            .with_help(
+                "split the config into several files, or move what is not config out of the tree",
+            ),
+        );
+        return;
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    "tenet::files::unreadable",
+                    format!("cannot read `{display}`: {}", discover::io_reason(&e)),
+                )
+                .with_help("check the file's permissions, and that a symlink points somewhere"),
+            );
+            return;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // The lossy text's offsets match up to the first bad byte.
+            let id = add(loaded, lossy);
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    "tenet::files::not-utf8",
+                    format!("`{display}` is not valid UTF-8"),
+                )
+                .with_label(id, at..at + 1, "invalid byte here")
+                .with_help("config files must be UTF-8 text; re-save the file as UTF-8"),
+            );
+            return;
+        }
+    };
+    let is_kdl = path.extension().is_some_and(|e| e == "kdl");
+    let id = add(loaded, text.clone());
+    let parsed = if is_kdl {
+        kdl_source::parse(id, &text)
+    } else {
+        toml_source::parse(id, &text)
+    };
+    match parsed {
+        Ok(p) => {
+            let (secrets, secret_pointers) = literals::check(id, &p.value, &p.spans);
+            loaded.diagnostics.extend(secrets);
+            loaded
+                .diagnostics
+                .extend(schema::validate(id, &p.value, &p.spans, &secret_pointers));
+            loaded.spans[id] = p.spans;
+            let Loaded {
+                document,
+                spans,
+                diagnostics,
+                ..
+            } = loaded;
+            document.merge(id, p.value, spans, diagnostics);
+        }
+        Err(mut d) => loaded.diagnostics.append(&mut d),
+    }
+}

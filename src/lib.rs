@@ -1,0 +1,21 @@
+//! tenet: a multi-tenant AI platform as code.
+//!
+//! The library behind the `tenet` binary. Files are loaded by [`config`] into
+//! the normalized [`model`], checked by [`validate`], and reported through
+//! [`diagnostic`] and [`render`]. The modules [`diff`], [`plan`], [`apply`],
+//! [`target`] and [`platform`] hold the reconciliation engine and the reference
+//! platform. Dependencies point one way: `config -> model <- target`; `diff`
+//! and `plan` depend on `model` only; `cli` sits on top of everything.
+
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod diff;
+pub mod model;
+pub mod plan;
+pub mod platform;
+pub mod render;
+pub mod secrets;
+pub mod target;
+pub mod validate;

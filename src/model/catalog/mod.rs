@@ -1,0 +1,213 @@
+//! Permission catalogs and built-in roles, as data. The platform serves its
+//! catalog at `GET /v1/catalog`; tenet ships copies (profiles) in the same
+//! shape for offline validation: `m3forge.json` and `magoneai.json` beside
+//! this file. Wildcards in role permissions expand against a catalog.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+/// The platform flavours tenet ships catalogs for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    M3forge,
+    Magoneai,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::M3forge, Profile::Magoneai];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::M3forge => "m3forge",
+            Profile::Magoneai => "magoneai",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One permission: `family.action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    pub id: String,
+    pub description: String,
+}
+
+/// A built-in role: immutable, never created or deleted by tenet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinRole {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+}
+
+/// A platform's permission catalog and built-in roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub profile: Profile,
+    pub title: String,
+    /// Roles that make their holder an administrator of a workspace; every
+    /// workspace keeps at least one member holding one.
+    pub administrator_roles: Vec<String>,
+    /// The role a new member gets when none is said.
+    pub default_role: String,
+    pub permissions: Vec<Permission>,
+    pub roles: Vec<BuiltinRole>,
+}
+
+/// Why a permission pattern does not expand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternError {
+    /// Not `family.action`, `family.*`, `*.action` or `*`.
+    Malformed,
+    /// Well-formed but names nothing in the catalog.
+    NoMatch,
+}
+
+impl Catalog {
+    /// The catalog shipped for `profile`.
+    pub fn builtin(profile: Profile) -> &'static Catalog {
+        static M3FORGE: OnceLock<Catalog> = OnceLock::new();
+        static MAGONEAI: OnceLock<Catalog> = OnceLock::new();
+        let (cell, text) = match profile {
+            Profile::M3forge => (&M3FORGE, include_str!("m3forge.json")),
+            Profile::Magoneai => (&MAGONEAI, include_str!("magoneai.json")),
+        };
+        // The shipped catalogs are tested below; a malformed one is a build
+        // defect, not user input.
+        cell.get_or_init(|| {
+            serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("shipped catalog {profile} is malformed: {e}"))
+        })
+    }
+
+    pub fn role(&self, id: &str) -> Option<&BuiltinRole> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    pub fn is_builtin_role(&self, id: &str) -> bool {
+        self.role(id).is_some()
+    }
+
+    pub fn is_administrator_role(&self, id: &str) -> bool {
+        self.administrator_roles.iter().any(|r| r == id)
+    }
+
+    pub fn has_permission(&self, id: &str) -> bool {
+        self.permissions.iter().any(|p| p.id == id)
+    }
+
+    /// Expands a permission or wildcard (`prompts.*`, `*.view`, `*`) to the
+    /// permission ids it grants, sorted.
+    pub fn expand(&self, pattern: &str) -> Result<BTreeSet<&str>, PatternError> {
+        let (family, action) = match pattern {
+            "*" | "*.*" => ("*", "*"),
+            p => p.split_once('.').ok_or(PatternError::Malformed)?,
+        };
+        let ok = |s: &str| {
+            s == "*" || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        };
+        if !ok(family) || !ok(action) {
+            return Err(PatternError::Malformed);
+        }
+        let found: BTreeSet<&str> = self
+            .permissions
+            .iter()
+            .map(|p| p.id.as_str())
+            .filter(|id| {
+                let (f, a) = id.split_once('.').unwrap_or((id, ""));
+                (family == "*" || family == f) && (action == "*" || action == a)
+            })
+            .collect();
+        if found.is_empty() {
+            Err(PatternError::NoMatch)
+        } else {
+            Ok(found)
+        }
+    }
+
+    /// Every permission id and wildcard a user could mean, for "did you mean"
+    /// hints.
+    pub fn pattern_candidates(&self) -> Vec<String> {
+        let mut out: BTreeSet<String> = self.permissions.iter().map(|p| p.id.clone()).collect();
+        for p in &self.permissions {
+            if let Some((f, a)) = p.id.split_once('.') {
+                out.insert(format!("{f}.*"));
+                out.insert(format!("*.{a}"));
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_catalogs_are_consistent() {
+        for profile in Profile::ALL {
+            let c = Catalog::builtin(profile);
+            assert_eq!(c.profile, profile);
+            let mut seen = BTreeSet::new();
+            for p in &c.permissions {
+                assert!(
+                    seen.insert(&p.id),
+                    "{profile}: duplicate permission {}",
+                    p.id
+                );
+                assert_eq!(c.expand(&p.id), Ok(BTreeSet::from([p.id.as_str()])));
+            }
+            for r in &c.roles {
+                for pat in &r.permissions {
+                    assert!(
+                        c.expand(pat).is_ok(),
+                        "{profile}: role {} has bad pattern {pat}",
+                        r.id
+                    );
+                }
+            }
+            for a in &c.administrator_roles {
+                assert!(
+                    c.is_builtin_role(a),
+                    "{profile}: administrator role {a} is not built in"
+                );
+            }
+            assert!(c.is_builtin_role(&c.default_role));
+        }
+    }
+
+    #[test]
+    fn wildcards_expand() {
+        let c = Catalog::builtin(Profile::M3forge);
+        let prompts = c.expand("prompts.*").unwrap();
+        assert!(
+            prompts.contains("prompts.test") && prompts.iter().all(|p| p.starts_with("prompts."))
+        );
+        let views = c.expand("*.view").unwrap();
+        assert!(views.contains("workflows.view") && views.iter().all(|p| p.ends_with(".view")));
+        assert_eq!(c.expand("*").unwrap().len(), c.permissions.len());
+        assert_eq!(c.expand("prompt.view"), Err(PatternError::NoMatch));
+        assert_eq!(c.expand("prompts"), Err(PatternError::Malformed));
+        assert_eq!(c.expand("Prompts.view"), Err(PatternError::Malformed));
+    }
+}

@@ -1,0 +1,143 @@
+//! The normalized model of a platform: what the files want and what is live,
+//! in one shape. No IO, no formats: this module knows nothing of TOML, KDL or
+//! HTTP. Every collection is a `BTreeMap` keyed by natural key, so iteration
+//! order (and so every plan and report) is deterministic.
+
+pub mod catalog;
+pub mod keys;
+pub mod objects;
+pub mod secret;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use catalog::{Catalog, Profile};
+pub use keys::{Email, KeyError, Slug};
+pub use objects::*;
+pub use secret::SecretRef;
+
+/// The state of a platform: desired (from files) or live (from a target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct State {
+    pub workspaces: BTreeMap<Slug, Workspace>,
+    pub users: BTreeMap<Email, User>,
+    /// Custom roles only.
+    pub roles: BTreeMap<Slug, Role>,
+    pub providers: BTreeMap<Slug, Provider>,
+    pub memberships: BTreeMap<(Slug, Email), Membership>,
+    pub assignments: BTreeMap<(Slug, Slug), Assignment>,
+    pub settings: Option<Settings>,
+}
+
+/// The kinds of object tenet reconciles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Workspaces,
+    Users,
+    Roles,
+    Providers,
+    Memberships,
+    Assignments,
+    Settings,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Workspaces,
+        Kind::Users,
+        Kind::Roles,
+        Kind::Providers,
+        Kind::Memberships,
+        Kind::Assignments,
+        Kind::Settings,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Workspaces => "workspaces",
+            Kind::Users => "users",
+            Kind::Roles => "roles",
+            Kind::Providers => "providers",
+            Kind::Memberships => "memberships",
+            Kind::Assignments => "assignments",
+            Kind::Settings => "settings",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// What happens to a managed workspace removed from the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceRemoval {
+    #[default]
+    Archive,
+    Delete,
+}
+
+/// How tenet reconciles: ownership and destroy safety.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Kinds whose unmanaged live objects are deleted too.
+    pub authoritative: Vec<Kind>,
+    pub workspace_removal: WorkspaceRemoval,
+    pub destroy_threshold_percent: u8,
+    pub destroy_threshold_min_objects: u64,
+    pub adopt: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            authoritative: Vec::new(),
+            workspace_removal: WorkspaceRemoval::Archive,
+            destroy_threshold_percent: 25,
+            destroy_threshold_min_objects: 10,
+            adopt: false,
+        }
+    }
+}
+
+/// Where the platform is and which catalog it speaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Platform {
+    /// `sandbox:PATH` or an `http(s)://` URL, as written.
+    pub endpoint: Option<String>,
+    pub profile: Profile,
+}
+
+/// A whole config tree, normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Config {
+    pub platform: Platform,
+    pub policy: Policy,
+    /// Default quotas as declared (`[defaults.quotas]`), already applied to
+    /// every workspace in `state`.
+    pub default_quotas: Quotas,
+    pub teams: BTreeMap<Slug, Team>,
+    /// The desired state, with teams expanded into memberships.
+    pub state: State,
+}
+
+/// Counts for a one-line summary of a config or a state.
+impl State {
+    pub fn summary(&self) -> String {
+        fn n(count: usize, one: &str, many: &str) -> String {
+            format!("{count} {}", if count == 1 { one } else { many })
+        }
+        [
+            n(self.workspaces.len(), "workspace", "workspaces"),
+            n(self.users.len(), "user", "users"),
+            n(self.memberships.len(), "membership", "memberships"),
+            n(self.roles.len(), "role", "roles"),
+            n(self.providers.len(), "provider", "providers"),
+            n(self.assignments.len(), "assignment", "assignments"),
+        ]
+        .join(", ")
+    }
+}

@@ -1,0 +1,215 @@
+//! The objects tenet manages, normalized: defaults applied, teams expanded,
+//! keys case-folded, sets sorted. The same types hold desired state (from the
+//! files) and live state (from a target), so that diffing is a comparison.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::keys::{Email, Slug};
+use super::secret::SecretRef;
+
+/// Free-form key/value labels, sorted by key.
+pub type Labels = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    #[default]
+    Active,
+    Suspended,
+    /// Only ever live: the platform has sent an invitation not yet accepted.
+    Invited,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub email: Email,
+    pub name: Option<String>,
+    pub status: UserStatus,
+    pub labels: Labels,
+    pub prevent_destroy: bool,
+}
+
+/// A custom role. Built-in roles live in the catalog, never here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Role {
+    pub id: Slug,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Permissions as written, wildcards included; see `Catalog::expand`.
+    pub permissions: BTreeSet<String>,
+    pub labels: Labels,
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    Openai,
+    Anthropic,
+    AzureOpenai,
+    Vertex,
+    Bedrock,
+    Qwen,
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderScope {
+    /// Every workspace may use the provider.
+    Global,
+    /// Only workspaces with an assignment may use it.
+    #[default]
+    Assigned,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct RateLimits {
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provider {
+    pub id: Slug,
+    pub name: Option<String>,
+    pub kind: ProviderKind,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub models: BTreeSet<String>,
+    /// References only; values are resolved at apply time by `secrets`.
+    pub api_keys: Vec<SecretRef>,
+    pub rate_limits: RateLimits,
+    pub scope: ProviderScope,
+    pub labels: Labels,
+    pub prevent_destroy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceStatus {
+    #[default]
+    Active,
+    Archived,
+}
+
+/// Resource limits. `None` means tenet does not manage that limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Quotas {
+    pub storage_gb: Option<u64>,
+    pub executions_per_month: Option<u64>,
+    pub api_calls_per_month: Option<u64>,
+    pub max_users: Option<u64>,
+    pub tokens_per_day: Option<u64>,
+    pub tokens_per_week: Option<u64>,
+    pub tokens_per_month: Option<u64>,
+}
+
+impl Quotas {
+    /// The seeds' defaults for a new workspace (M3 Forge): 100 GB,
+    /// 10,000 runs and 1,000,000 API calls a month, 50 users.
+    pub const SEED_DEFAULTS: Quotas = Quotas {
+        storage_gb: Some(100),
+        executions_per_month: Some(10_000),
+        api_calls_per_month: Some(1_000_000),
+        max_users: Some(50),
+        tokens_per_day: None,
+        tokens_per_week: None,
+        tokens_per_month: None,
+    };
+
+    /// Every field of `self` that is set, else the one of `fallback`.
+    pub fn or(self, fallback: Quotas) -> Quotas {
+        Quotas {
+            storage_gb: self.storage_gb.or(fallback.storage_gb),
+            executions_per_month: self.executions_per_month.or(fallback.executions_per_month),
+            api_calls_per_month: self.api_calls_per_month.or(fallback.api_calls_per_month),
+            max_users: self.max_users.or(fallback.max_users),
+            tokens_per_day: self.tokens_per_day.or(fallback.tokens_per_day),
+            tokens_per_week: self.tokens_per_week.or(fallback.tokens_per_week),
+            tokens_per_month: self.tokens_per_month.or(fallback.tokens_per_month),
+        }
+    }
+
+    /// The fields by name, in a fixed order, for checks and rendering.
+    pub fn fields(&self) -> [(&'static str, Option<u64>); 7] {
+        [
+            ("storage_gb", self.storage_gb),
+            ("executions_per_month", self.executions_per_month),
+            ("api_calls_per_month", self.api_calls_per_month),
+            ("max_users", self.max_users),
+            ("tokens_per_day", self.tokens_per_day),
+            ("tokens_per_week", self.tokens_per_week),
+            ("tokens_per_month", self.tokens_per_month),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workspace {
+    pub slug: Slug,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: WorkspaceStatus,
+    pub labels: Labels,
+    pub prevent_destroy: bool,
+    /// Effective quotas: the workspace's own, else the defaults.
+    pub quotas: Quotas,
+}
+
+/// The roles of one user in one workspace (direct grants and team grants).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub workspace: Slug,
+    pub user: Email,
+    pub roles: BTreeSet<Slug>,
+}
+
+/// A workspace's permission to use a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assignment {
+    pub workspace: Slug,
+    pub provider: Slug,
+    /// Allowed models; `None` allows every model of the provider.
+    pub models: Option<BTreeSet<String>>,
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct PasswordPolicy {
+    pub min_length: Option<u64>,
+    pub require_uppercase: Option<bool>,
+    pub require_lowercase: Option<bool>,
+    pub require_digit: Option<bool>,
+    pub require_symbol: Option<bool>,
+    pub max_age_days: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Security {
+    pub session_timeout_minutes: Option<u64>,
+    pub require_2fa: Option<bool>,
+    pub email_verification: Option<bool>,
+    /// CIDR blocks, normalized and sorted; `None` is unmanaged.
+    pub ip_allowlist: Option<BTreeSet<String>>,
+    pub password_policy: PasswordPolicy,
+}
+
+/// Platform-wide settings, a singleton.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Settings {
+    pub security: Security,
+}
+
+/// A named list of users granted roles in workspaces as a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Team {
+    pub id: Slug,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub members: BTreeSet<Email>,
+    /// Roles the team holds, per workspace.
+    pub grants: BTreeMap<Slug, BTreeSet<Slug>>,
+}

@@ -1,0 +1,629 @@
+//! Semantic validation: what the schema cannot say. References (members name
+//! declared users and known roles, assignments name declared providers and
+//! only models those offer), permissions and wildcards against the catalog,
+//! the administrator invariant, quota bounds, labels and network ranges.
+//! Every check reads the normalized model for meaning and the document for
+//! positions, and every problem becomes one diagnostic with a span and, where
+//! one helps, a "did you mean".
+//!
+//! Every check is linear in the size of the config (plus sorting): it has to
+//! stay fast at 100,000 users.
+
+mod limits;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::Loaded;
+use crate::config::build::normalize_cidr;
+use crate::config::document::{Declared, LabelsDoc, QuotasDoc, fold_email};
+use crate::config::spans::push;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::{
+    Assignment, Catalog, Config, Membership, ProviderScope, Slug, UserStatus, WorkspaceStatus,
+};
+
+pub use limits::QUOTA_LIMITS;
+
+/// "Did you mean" hints are computed for this many problems of one kind;
+/// past that a broken file would make hints quadratic.
+const MAX_HINTS: usize = 64;
+
+/// Label keys with this prefix belong to tenet (managed marker, digests).
+pub const RESERVED_LABEL_PREFIX: &str = "tenet.dev/";
+
+struct Checker<'a> {
+    loaded: &'a Loaded,
+    config: &'a Config,
+    catalog: &'a Catalog,
+    /// Memberships and assignments grouped by workspace, built once.
+    members: BTreeMap<&'a Slug, Vec<&'a Membership>>,
+    assignments: BTreeMap<&'a Slug, Vec<&'a Assignment>>,
+    diags: Vec<Diagnostic>,
+    hints: usize,
+}
+
+/// Runs every semantic check.
+pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnostic> {
+    let mut members: BTreeMap<&Slug, Vec<&Membership>> = BTreeMap::new();
+    for ((ws, _), m) in &config.state.memberships {
+        members.entry(ws).or_default().push(m);
+    }
+    let mut assignments: BTreeMap<&Slug, Vec<&Assignment>> = BTreeMap::new();
+    for ((ws, _), a) in &config.state.assignments {
+        assignments.entry(ws).or_default().push(a);
+    }
+    let mut c = Checker {
+        loaded,
+        config,
+        catalog,
+        members,
+        assignments,
+        diags: Vec::new(),
+        hints: 0,
+    };
+    c.roles();
+    c.teams();
+    c.workspaces();
+    c.defaults();
+    c.settings();
+    c.labels();
+    c.diags
+}
+
+impl<'a> Checker<'a> {
+    fn hint<'c>(
+        &mut self,
+        word: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<String> {
+        self.hints += 1;
+        if self.hints > MAX_HINTS {
+            return None;
+        }
+        did_you_mean(word, candidates)
+    }
+
+    fn at<T>(&self, d: &Declared<T>, sub: &[&str], key: bool) -> (usize, std::ops::Range<usize>) {
+        let pointer = sub.iter().fold(d.pointer.clone(), |p, t| push(&p, t));
+        let span = if key {
+            self.loaded.key_span(d.file, &pointer)
+        } else {
+            self.loaded.value_span(d.file, &pointer)
+        };
+        (d.file, span)
+    }
+
+    fn role_exists(&self, id: &str) -> bool {
+        self.catalog.is_builtin_role(id) || self.loaded.document.roles.contains_key(id)
+    }
+
+    fn role_candidates(&self) -> Vec<&'a str> {
+        let (catalog, loaded) = (self.catalog, self.loaded);
+        catalog
+            .roles
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(loaded.document.roles.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// Reports every unknown role in a role list.
+    fn role_list<T>(&mut self, d: &Declared<T>, sub: &[&str], roles: &[String], whose: &str) {
+        for (i, role) in roles.iter().enumerate() {
+            if self.role_exists(role) {
+                continue;
+            }
+            let idx = i.to_string();
+            let mut path = sub.to_vec();
+            path.push(&idx);
+            let (file, span) = self.at(d, &path, false);
+            let candidates = self.role_candidates();
+            let help = self.hint(role, candidates.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "built-in roles of the {} profile: {}; custom roles are declared under [roles]",
+                    self.catalog.profile,
+                    self.catalog.roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            });
+            self.diags.push(
+                Diagnostic::error(
+                    "tenet::reference::unknown-role",
+                    format!("unknown role `{role}` for {whose}"),
+                )
+                .with_label(file, span, "no such role")
+                .with_help(help),
+            );
+        }
+    }
+
+    fn unknown_user<T>(
+        &mut self,
+        d: &Declared<T>,
+        sub: &[&str],
+        email: &str,
+        key: bool,
+        context: &str,
+    ) {
+        let (file, span) = self.at(d, sub, key);
+        let folded = fold_email(email);
+        let users = &self.loaded.document.users;
+        let help = self
+            .hint(&folded, users.keys().map(String::as_str))
+            .unwrap_or_else(|| "declare the user under [users] first".to_owned());
+        self.diags.push(
+            Diagnostic::error(
+                "tenet::reference::unknown-user",
+                format!("{context} names `{email}`, who is not a declared user"),
+            )
+            .with_label(file, span, "undeclared user")
+            .with_help(help),
+        );
+    }
+
+    fn roles(&mut self) {
+        let doc = &self.loaded.document;
+        for (id, d) in &doc.roles {
+            if self.catalog.is_builtin_role(id) {
+                let (file, span) = self.at(d, &[], true);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::role::builtin",
+                        format!(
+                            "`{id}` is a built-in role of the {} profile and cannot be redefined",
+                            self.catalog.profile
+                        ),
+                    )
+                    .with_label(file, span, "built-in role")
+                    .with_help("built-in roles are immutable; give the custom role another id"),
+                );
+            }
+            let Some(role) = &d.value else { continue };
+            if role.permissions.is_empty() {
+                let (file, span) = self.at(d, &["permissions"], false);
+                self.diags.push(
+                    Diagnostic::warning(
+                        "tenet::role::empty",
+                        format!("role `{id}` grants no permission"),
+                    )
+                    .with_label(file, span, "empty")
+                    .with_help("list at least one permission, or remove the role"),
+                );
+            }
+            for (i, pattern) in role.permissions.iter().enumerate() {
+                if self.catalog.expand(pattern).is_ok() {
+                    continue;
+                }
+                let (file, span) = self.at(d, &["permissions", &i.to_string()], false);
+                let candidates = self.catalog.pattern_candidates();
+                let help = self
+                    .hint(pattern, candidates.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        let families: BTreeSet<&str> = self
+                            .catalog
+                            .permissions
+                            .iter()
+                            .filter_map(|p| p.id.split_once('.').map(|(f, _)| f))
+                            .collect();
+                        format!(
+                            "permissions are family.action; families of the {} profile: {}",
+                            self.catalog.profile,
+                            families.into_iter().collect::<Vec<_>>().join(", ")
+                        )
+                    });
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::role::unknown-permission",
+                        format!(
+                            "`{pattern}` is not a permission of the {} catalog",
+                            self.catalog.profile
+                        ),
+                    )
+                    .with_label(file, span, "unknown permission")
+                    .with_help(help),
+                );
+            }
+        }
+    }
+
+    fn teams(&mut self) {
+        let doc = &self.loaded.document;
+        for d in doc.teams.values() {
+            let Some(team) = &d.value else { continue };
+            for (i, m) in team.members.iter().enumerate() {
+                if !doc.users.contains_key(&fold_email(m)) {
+                    self.unknown_user(
+                        d,
+                        &["members", &i.to_string()],
+                        m,
+                        false,
+                        &format!("team `{}`", d.key),
+                    );
+                }
+            }
+        }
+    }
+
+    fn workspaces(&mut self) {
+        let doc = &self.loaded.document;
+        for (slug, d) in &doc.workspaces {
+            let Some(ws) = &d.value else { continue };
+            let whose = format!("workspace `{slug}`");
+
+            let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+            for (email, roles) in &ws.members {
+                let folded = fold_email(email);
+                if let Some(first) = seen.insert(folded.clone(), email) {
+                    let f = (d.file, push(&push(&d.pointer, "members"), first));
+                    let a = (d.file, push(&push(&d.pointer, "members"), email));
+                    self.diags.push(crate::config::document::duplicate(
+                        &format!("member `{folded}` of workspace `{slug}`"),
+                        (f.0, &f.1),
+                        (a.0, &a.1),
+                        &self.loaded.spans,
+                        Some("emails are compared case-insensitively, so these are one member"),
+                    ));
+                }
+                if !doc.users.contains_key(&folded) {
+                    self.unknown_user(d, &["members", email], email, true, &whose);
+                }
+                self.role_list(
+                    d,
+                    &["members", email],
+                    roles,
+                    &format!("`{email}` in workspace `{slug}`"),
+                );
+            }
+
+            for (team, roles) in &ws.teams {
+                if !doc.teams.contains_key(team) {
+                    let (file, span) = self.at(d, &["teams", team], true);
+                    let help = self
+                        .hint(team, doc.teams.keys().map(String::as_str))
+                        .unwrap_or_else(|| "declare the team under [teams] first".to_owned());
+                    self.diags.push(
+                        Diagnostic::error(
+                            "tenet::reference::unknown-team",
+                            format!(
+                                "{whose} grants roles to `{team}`, which is not a declared team"
+                            ),
+                        )
+                        .with_label(file, span, "undeclared team")
+                        .with_help(help),
+                    );
+                }
+                self.role_list(
+                    d,
+                    &["teams", team],
+                    roles,
+                    &format!("team `{team}` in workspace `{slug}`"),
+                );
+            }
+
+            let mut defaults = Vec::new();
+            for (provider, a) in &ws.providers {
+                if a.default {
+                    defaults.push(provider.as_str());
+                }
+                let Some(pd) = doc.providers.get(provider) else {
+                    let (file, span) = self.at(d, &["providers", provider], true);
+                    let help = self
+                        .hint(provider, doc.providers.keys().map(String::as_str))
+                        .unwrap_or_else(|| {
+                            "declare the provider under [providers] first".to_owned()
+                        });
+                    self.diags.push(
+                        Diagnostic::error(
+                            "tenet::reference::unknown-provider",
+                            format!(
+                                "{whose} is assigned `{provider}`, which is not a declared provider"
+                            ),
+                        )
+                        .with_label(file, span, "undeclared provider")
+                        .with_help(help),
+                    );
+                    continue;
+                };
+                let Some(p) = &pd.value else { continue };
+                for (i, model) in a.models.iter().flatten().enumerate() {
+                    if p.models.contains(model) {
+                        continue;
+                    }
+                    let (file, span) =
+                        self.at(d, &["providers", provider, "models", &i.to_string()], false);
+                    let help = self
+                        .hint(model, p.models.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("`{provider}` offers: {}", p.models.join(", ")));
+                    let (pfile, pspan) = self.at(pd, &["models"], false);
+                    self.diags.push(
+                        Diagnostic::error(
+                            "tenet::assignment::model-not-offered",
+                            format!("provider `{provider}` does not offer model `{model}` (assigned to {whose})"),
+                        )
+                        .with_label(file, span, "not offered by the provider")
+                        .with_label(pfile, pspan, "the provider's models")
+                        .with_help(help),
+                    );
+                }
+            }
+            if defaults.len() > 1 {
+                let mut diag = Diagnostic::error(
+                    "tenet::assignment::several-defaults",
+                    format!(
+                        "{whose} has {} default providers: {}",
+                        defaults.len(),
+                        defaults.join(", ")
+                    ),
+                );
+                for p in &defaults {
+                    let (file, span) = self.at(d, &["providers", p, "default"], false);
+                    diag = diag.with_label(file, span, "default");
+                }
+                self.diags
+                    .push(diag.with_help("mark exactly one provider assignment as default"));
+            }
+            self.workspace_model(slug, d);
+        }
+    }
+
+    /// Checks on the built workspace: administrators, quotas, usable models.
+    fn workspace_model(&mut self, slug: &str, d: &Declared<crate::config::document::WorkspaceDoc>) {
+        let Ok(key) = Slug::parse(slug) else { return };
+        let Some(ws) = self.config.state.workspaces.get(&key) else {
+            return;
+        };
+        let state = &self.config.state;
+        let members: &[&Membership] = self.members.get(&key).map_or(&[], Vec::as_slice);
+
+        if ws.status == WorkspaceStatus::Active {
+            let has_admin = members.iter().any(|m| {
+                m.roles
+                    .iter()
+                    .any(|r| self.catalog.is_administrator_role(r.as_str()))
+                    && state
+                        .users
+                        .get(&m.user)
+                        .is_some_and(|u| u.status == UserStatus::Active)
+            });
+            if !has_admin {
+                let (file, span) = self.at(d, &[], true);
+                let admins = self.catalog.administrator_roles.join(" or ");
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::workspace::no-administrator",
+                        format!("workspace `{slug}` has no active member with the {admins} role"),
+                    )
+                    .with_label(file, span, "no administrator")
+                    .with_help(format!(
+                        "every workspace keeps at least one administrator: grant `{admins}` to an active user, for example under [workspaces.{slug}.members]"
+                    )),
+                );
+            }
+        }
+
+        if let Some(max) = ws.quotas.max_users {
+            let n = members.len() as u64;
+            if n > max {
+                let own = d
+                    .value
+                    .as_ref()
+                    .and_then(|w| w.quotas)
+                    .and_then(|q| q.max_users)
+                    .is_some();
+                let (file, span) = if own {
+                    self.at(d, &["quotas", "max_users"], false)
+                } else {
+                    self.at(d, &[], true)
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::quota::max-users",
+                        format!("workspace `{slug}` has {n} members but max_users is {max}"),
+                    )
+                    .with_label(file, span, format!("{n} members"))
+                    .with_help("raise quotas.max_users or remove members (team grants count too)"),
+                );
+            }
+        }
+        if let Some(q) = d.value.as_ref().and_then(|w| w.quotas) {
+            self.quota_bounds(d, &q);
+        }
+
+        let has_model = state
+            .providers
+            .values()
+            .any(|p| p.scope == ProviderScope::Global)
+            || self.assignments.get(&key).is_some_and(|list| {
+                list.iter()
+                    .any(|a| a.models.as_ref().is_none_or(|m| !m.is_empty()))
+            });
+        if !has_model && ws.status == WorkspaceStatus::Active {
+            let (file, span) = self.at(d, &[], true);
+            self.diags.push(
+                Diagnostic::warning(
+                    "tenet::workspace::no-model",
+                    format!("workspace `{slug}` may use no LLM model"),
+                )
+                .with_label(file, span, "no provider assigned")
+                .with_help(format!(
+                    "assign a provider under [workspaces.{slug}.providers.NAME], or make one global"
+                )),
+            );
+        }
+    }
+
+    fn quota_bounds<T>(&mut self, d: &Declared<T>, q: &QuotasDoc) {
+        let quotas = crate::model::Quotas::from(*q);
+        for ((field, value), (_, limit, unit)) in quotas.fields().into_iter().zip(QUOTA_LIMITS) {
+            let Some(v) = value else { continue };
+            if v > limit {
+                let (file, span) = self.at(d, &["quotas", field], false);
+                self.diags.push(
+                    Diagnostic::error("tenet::quota::absurd", format!("`{field}` = {v} is beyond any sane limit ({limit} {unit})"))
+                        .with_label(file, span, "too large")
+                        .with_help("check for a typo (an extra digit?); quotas are plain numbers, for example storage_gb = 500"),
+                );
+            }
+        }
+        if let (Some(day), Some(week)) = (q.tokens_per_day, q.tokens_per_week)
+            && day > week
+        {
+            let (file, span) = self.at(d, &["quotas", "tokens_per_day"], false);
+            self.diags.push(
+                Diagnostic::warning(
+                    "tenet::quota::budget-order",
+                    "the daily token budget is larger than the weekly one",
+                )
+                .with_label(file, span, "larger than tokens_per_week")
+                .with_help("a daily budget above the weekly one never applies"),
+            );
+        }
+        if let (Some(week), Some(month)) = (q.tokens_per_week, q.tokens_per_month)
+            && week > month
+        {
+            let (file, span) = self.at(d, &["quotas", "tokens_per_week"], false);
+            self.diags.push(
+                Diagnostic::warning(
+                    "tenet::quota::budget-order",
+                    "the weekly token budget is larger than the monthly one",
+                )
+                .with_label(file, span, "larger than tokens_per_month")
+                .with_help("a weekly budget above the monthly one never applies"),
+            );
+        }
+    }
+
+    fn defaults(&mut self) {
+        let Some(d) = &self.loaded.document.defaults else {
+            return;
+        };
+        if let Some(q) = d.value.as_ref().and_then(|v| v.quotas) {
+            self.quota_bounds(d, &q);
+        }
+    }
+
+    fn settings(&mut self) {
+        let Some(d) = &self.loaded.document.settings else {
+            return;
+        };
+        let Some(list) = d
+            .value
+            .as_ref()
+            .and_then(|s| s.security.as_ref())
+            .and_then(|s| s.ip_allowlist.as_ref())
+        else {
+            return;
+        };
+        let mut seen = BTreeMap::new();
+        for (i, cidr) in list.iter().enumerate() {
+            let idx = i.to_string();
+            let Some(norm) = normalize_cidr(cidr) else {
+                let (file, span) = self.at(d, &["security", "ip_allowlist", &idx], false);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::settings::cidr",
+                        format!("`{cidr}` is not a CIDR block"),
+                    )
+                    .with_label(file, span, "not address/prefix-length")
+                    .with_help(
+                        "write networks as address/prefix, for example 10.0.0.0/8 or 2001:db8::/32",
+                    ),
+                );
+                continue;
+            };
+            if let Some(first) = seen.insert(norm.clone(), cidr) {
+                let (file, span) = self.at(d, &["security", "ip_allowlist", &idx], false);
+                self.diags.push(
+                    Diagnostic::warning(
+                        "tenet::settings::cidr-duplicate",
+                        format!("`{cidr}` is the same network as `{first}` ({norm})"),
+                    )
+                    .with_label(file, span, "duplicate network")
+                    .with_help("remove one of them"),
+                );
+            } else if norm != *cidr {
+                let (file, span) = self.at(d, &["security", "ip_allowlist", &idx], false);
+                self.diags.push(
+                    Diagnostic::warning(
+                        "tenet::settings::cidr-host-bits",
+                        format!("`{cidr}` has host bits set; the platform stores {norm}"),
+                    )
+                    .with_label(file, span, format!("means {norm}"))
+                    .with_help(format!("write `{norm}`")),
+                );
+            }
+        }
+    }
+
+    fn labels(&mut self) {
+        let doc = &self.loaded.document;
+        let mut found = Vec::new();
+        let mut visit = |file: usize, pointer: &str, labels: &LabelsDoc| {
+            for k in labels
+                .keys()
+                .filter(|k| k.starts_with(RESERVED_LABEL_PREFIX))
+            {
+                found.push((file, push(&push(pointer, "labels"), k), k.clone()));
+            }
+        };
+        for d in doc.users.values() {
+            if let Some(v) = &d.value {
+                visit(d.file, &d.pointer, &v.labels);
+            }
+        }
+        for d in doc.roles.values() {
+            if let Some(v) = &d.value {
+                visit(d.file, &d.pointer, &v.labels);
+            }
+        }
+        for d in doc.providers.values() {
+            if let Some(v) = &d.value {
+                visit(d.file, &d.pointer, &v.labels);
+            }
+        }
+        for d in doc.workspaces.values() {
+            if let Some(v) = &d.value {
+                visit(d.file, &d.pointer, &v.labels);
+            }
+        }
+        for (file, pointer, key) in found {
+            self.diags.push(
+                Diagnostic::error("tenet::labels::reserved", format!("label `{key}` uses the reserved prefix {RESERVED_LABEL_PREFIX}"))
+                    .with_label(file, self.loaded.key_span(file, &pointer), "reserved")
+                    .with_help("tenet writes these labels itself (managed marker, last-applied digest); choose another key"),
+            );
+        }
+    }
+}
+
+/// A config tree loaded, built and checked.
+#[derive(Debug)]
+pub struct Checked {
+    pub loaded: Loaded,
+    pub config: Config,
+    /// Every problem, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads the tree at `root`, builds the model and runs every check. The
+/// profile is the file's (`[platform] profile`), else `profile`, else m3forge.
+pub fn check_tree(root: &std::path::Path, profile: Option<crate::model::Profile>) -> Checked {
+    let mut loaded = crate::config::load(root);
+    let profile = crate::config::build::profile(&loaded.document)
+        .or(profile)
+        .unwrap_or_default();
+    let config = crate::config::build::build(&loaded.document, profile);
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    diagnostics.extend(check(&loaded, &config, Catalog::builtin(profile)));
+    crate::diagnostic::sort(&mut diagnostics);
+    Checked {
+        loaded,
+        config,
+        diagnostics,
+    }
+}
