@@ -181,7 +181,7 @@ impl Diagnostic {
 /// whatever order the checks ran in.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        let key = |d: &Diagnostic| (d.primary().map(|(f, o)| (f, o)), d.severity);
+        let key = |d: &Diagnostic| (d.primary(), d.severity);
         key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
     });
 }

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let warnings = checked.diagnostics.len() - errors;
     let sources = &checked.loaded.sources;
     let state = &checked.config.state;
-    let counts = (errors == 0).then(|| Counts {
+    let counts = (errors == 0).then_some(Counts {
         workspaces: state.workspaces.len(),
         users: state.users.len(),
         memberships: state.memberships.len(),

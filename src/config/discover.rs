@@ -53,7 +53,7 @@ pub fn discover(root: &Path, shown: &dyn Fn(&Path) -> String) -> (Vec<Found>, Ve
                 }
             }
             Err(err) => {
-                let path = err.path().map(|p| shown(p)).unwrap_or_else(|| shown(root));
+                let path = err.path().map(shown).unwrap_or_else(|| shown(root));
                 let d = if let Some(ancestor) = err.loop_ancestor() {
                     Diagnostic::error(
                         "tenet::files::symlink-loop",
@@ -63,7 +63,7 @@ pub fn discover(root: &Path, shown: &dyn Fn(&Path) -> String) -> (Vec<Found>, Ve
                 } else {
                     let cause = err
                         .io_error()
-                        .map_or_else(|| err.to_string(), |io| io_reason(io));
+                        .map_or_else(|| err.to_string(), io_reason);
                     Diagnostic::error("tenet::files::unreadable", format!("cannot read `{path}`: {cause}"))
                         .with_help("check that the path exists, that symlinks point somewhere, and permissions")
                 };

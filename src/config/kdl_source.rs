@@ -348,10 +348,10 @@ impl Converter {
         }
         // A scalar: exactly one argument. Anything else is handed to the
         // schema, which explains the type it expected.
-        if let Some(p) = props.first() {
-            if schema.is_some() {
-                self.no_properties(node, p);
-            }
+        if let Some(p) = props.first()
+            && schema.is_some()
+        {
+            self.no_properties(node, p);
         }
         match (args.as_slice(), children.is_empty()) {
             ([one], true) => scalar(one.value()),

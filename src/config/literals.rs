@@ -44,11 +44,7 @@ fn walk(value: &Value, pointer: String, out: &mut Vec<String>, depth: usize) {
         return;
     }
     match value {
-        Value::String(s) => {
-            if !credential_spans(s).is_empty() {
-                out.push(pointer);
-            }
-        }
+        Value::String(s) if !credential_spans(s).is_empty() => out.push(pointer),
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
                 walk(v, push(&pointer, &i.to_string()), out, depth + 1);

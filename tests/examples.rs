@@ -1,0 +1,99 @@
+//! The shipped examples: both validate through the real binary, both pass the
+//! JSON Schema file by file, and the TOML and KDL trees describe exactly the
+//! same organisation. `tenet schema` prints the schema file byte for byte.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use tenet::validate::check_tree;
+
+fn tenet() -> Command {
+    let mut cmd = Command::cargo_bin("tenet").unwrap_or_else(|e| panic!("binary: {e}"));
+    cmd.env("NO_COLOR", "1").env_remove("GITHUB_ACTIONS");
+    cmd
+}
+
+#[test]
+fn examples_validate_with_a_summary() {
+    for dir in ["examples/acme", "examples/acme-kdl"] {
+        let out = tenet().args(["validate", dir]).output().unwrap_or_else(|e| panic!("run: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{dir}: {stderr}");
+        assert_eq!(
+            stdout.trim(),
+            format!(
+                "{dir} is valid [m3forge]: 5 workspaces, 20 users, 35 memberships, 3 roles, 3 providers, 6 assignments, 1 team"
+            )
+        );
+        assert_eq!(stderr, "", "{dir}: no warnings expected");
+    }
+}
+
+#[test]
+fn toml_and_kdl_examples_are_the_same_organisation() {
+    let toml = check_tree(Path::new("examples/acme"), None);
+    let kdl = check_tree(Path::new("examples/acme-kdl"), None);
+    assert!(!toml.has_errors() && !kdl.has_errors());
+    assert_eq!(toml.config.state, kdl.config.state);
+    assert_eq!(toml.config.teams, kdl.config.teams);
+    assert_eq!(toml.config.policy, kdl.config.policy);
+    assert_eq!(toml.config.default_quotas, kdl.config.default_quotas);
+    assert_eq!(toml.config.platform.profile, kdl.config.platform.profile);
+    // Only the sandbox database differs.
+    assert_ne!(toml.config.platform.endpoint, kdl.config.platform.endpoint);
+    // The comparison is not vacuous: the trees are populated.
+    assert_eq!(toml.config.state.users.len(), 20);
+    assert!(toml.config.state.memberships.len() > 20);
+    assert!(toml.config.state.settings.is_some());
+}
+
+#[test]
+fn every_example_file_passes_the_schema() {
+    for dir in ["examples/acme", "examples/acme-kdl"] {
+        let checked = check_tree(Path::new(dir), None);
+        assert!(checked.loaded.sources.len() >= 8, "{dir}: all files loaded");
+        let schema_codes: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.starts_with("tenet::schema") || d.code.starts_with("tenet::syntax"))
+            .collect();
+        assert!(schema_codes.is_empty(), "{dir}: {schema_codes:?}");
+    }
+}
+
+#[test]
+fn schema_command_prints_the_schema_file() {
+    let out = tenet().arg("schema").output().unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(out.status.code(), Some(0));
+    let file = std::fs::read("schema/tenet.schema.json").unwrap_or_else(|e| panic!("read: {e}"));
+    assert_eq!(out.stdout, file);
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json: {e}"));
+    assert_eq!(parsed["$schema"], "https://json-schema.org/draft/2020-12/schema");
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let out = tenet().args(["validate", "--format", "yaml"]).output().unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn github_actions_annotations() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(dir.path().join("tenet.toml"), "[platform]\nprofile = \"m3forge\"\nnmae = 1\n")
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let out = tenet()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["validate"])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected_prefix = format!(
+        "::error file={}/tenet.toml,line=3,col=1,endLine=3,endColumn=5,title=tenet%3A%3Aschema%3A%3Aunknown-field::unknown field `nmae`",
+        dir.path().display()
+    );
+    assert!(stdout.starts_with(&expected_prefix), "{stdout}");
+}
