@@ -97,3 +97,30 @@ fn github_actions_annotations() {
     );
     assert!(stdout.starts_with(&expected_prefix), "{stdout}");
 }
+
+#[test]
+fn every_diagnostic_code_is_documented() {
+    let docs = std::fs::read_to_string("docs/validate.md").unwrap_or_else(|e| panic!("read: {e}"));
+    let mut codes = std::collections::BTreeSet::new();
+    let mut stack = vec![std::path::PathBuf::from("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read_dir: {e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("entry: {e}")).path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (i, _) in text.match_indices("\"tenet::") {
+                let code: String = text[i + 1..].chars().take_while(|c| *c != '"').collect();
+                // Test-only codes are not part of the product.
+                if !code.ends_with("::x") {
+                    codes.insert(code);
+                }
+            }
+        }
+    }
+    assert!(codes.len() > 30, "found {codes:?}");
+    let missing: Vec<_> = codes.iter().filter(|c| !docs.contains(&format!("`{c}`"))).collect();
+    assert!(missing.is_empty(), "undocumented codes: {missing:?}");
+}
