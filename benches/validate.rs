@@ -19,7 +19,9 @@ fn generate(dir: &Path, users: usize, workspaces: usize, kdl: bool) {
     if kdl {
         cmd.arg("--kdl");
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("python3 is needed for the benchmark: {e}"));
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("python3 is needed for the benchmark: {e}"));
     assert!(status.success(), "gen-config.py failed");
 }
 
@@ -42,11 +44,17 @@ fn bench(c: &mut Criterion) {
             let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
             generate(dir.path(), users, workspaces, kdl);
             let checked = check_tree(dir.path(), None);
-            assert!(!checked.has_errors(), "generated tree must be valid: {:?}", checked.diagnostics.first());
+            assert!(
+                !checked.has_errors(),
+                "generated tree must be valid: {:?}",
+                checked.diagnostics.first()
+            );
             let name = if kdl { "kdl" } else { "toml" };
-            group.bench_with_input(BenchmarkId::new(name, format!("{users}u-{workspaces}w")), dir.path(), |b, p| {
-                b.iter(|| check_tree(p, None))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(name, format!("{users}u-{workspaces}w")),
+                dir.path(),
+                |b, p| b.iter(|| check_tree(p, None)),
+            );
         }
     }
     group.finish();

@@ -181,7 +181,11 @@ impl Diagnostic {
 /// whatever order the checks ran in.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        let key = |d: &Diagnostic| (d.primary(), d.severity);
+        // Positionless warnings (summaries such as "checks skipped") last.
+        let key = |d: &Diagnostic| {
+            let summary = d.primary().is_none() && d.severity == Severity::Warning;
+            (summary, d.primary(), d.severity)
+        };
         key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
     });
 }

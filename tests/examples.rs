@@ -16,7 +16,10 @@ fn tenet() -> Command {
 #[test]
 fn examples_validate_with_a_summary() {
     for dir in ["examples/acme", "examples/acme-kdl"] {
-        let out = tenet().args(["validate", dir]).output().unwrap_or_else(|e| panic!("run: {e}"));
+        let out = tenet()
+            .args(["validate", dir])
+            .output()
+            .unwrap_or_else(|e| panic!("run: {e}"));
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{dir}: {stderr}");
@@ -64,25 +67,38 @@ fn every_example_file_passes_the_schema() {
 
 #[test]
 fn schema_command_prints_the_schema_file() {
-    let out = tenet().arg("schema").output().unwrap_or_else(|e| panic!("run: {e}"));
+    let out = tenet()
+        .arg("schema")
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
     assert_eq!(out.status.code(), Some(0));
     let file = std::fs::read("schema/tenet.schema.json").unwrap_or_else(|e| panic!("read: {e}"));
     assert_eq!(out.stdout, file);
-    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json: {e}"));
-    assert_eq!(parsed["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let parsed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json: {e}"));
+    assert_eq!(
+        parsed["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
 }
 
 #[test]
 fn usage_errors_exit_1_not_2() {
-    let out = tenet().args(["validate", "--format", "yaml"]).output().unwrap_or_else(|e| panic!("run: {e}"));
+    let out = tenet()
+        .args(["validate", "--format", "yaml"])
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn github_actions_annotations() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    std::fs::write(dir.path().join("tenet.toml"), "[platform]\nprofile = \"m3forge\"\nnmae = 1\n")
-        .unwrap_or_else(|e| panic!("write: {e}"));
+    std::fs::write(
+        dir.path().join("tenet.toml"),
+        "[platform]\nprofile = \"m3forge\"\nnmae = 1\n",
+    )
+    .unwrap_or_else(|e| panic!("write: {e}"));
     let out = tenet()
         .env("GITHUB_ACTIONS", "true")
         .args(["validate"])
@@ -121,6 +137,9 @@ fn every_diagnostic_code_is_documented() {
         }
     }
     assert!(codes.len() > 30, "found {codes:?}");
-    let missing: Vec<_> = codes.iter().filter(|c| !docs.contains(&format!("`{c}`"))).collect();
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !docs.contains(&format!("`{c}`")))
+        .collect();
     assert!(missing.is_empty(), "undocumented codes: {missing:?}");
 }

@@ -65,9 +65,11 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         teams: checked.config.teams.len(),
     });
 
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    // Annotations go with text output only: JSON output stays one document.
+    if args.format == Format::Text && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         print!("{}", render::github(&checked.diagnostics, sources));
     }
+    let shown: Vec<_> = checked.diagnostics.iter().map(render::redacted).collect();
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
@@ -78,7 +80,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
                 errors,
                 warnings,
                 counts,
-                diagnostics: render::json(&checked.diagnostics, sources),
+                diagnostics: render::json(&shown, sources),
             };
             let text = serde_json::to_string_pretty(&json)
                 .map_err(|e| CommandError::new(e.to_string()))?;
@@ -88,15 +90,16 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             eprint_diagnostics(&checked.diagnostics, sources);
             let dir = args.dir.display();
             if errors > 0 {
+                let also = if warnings > 0 {
+                    format!(" and {}", plural(warnings, "warning", "warnings"))
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "error: `{dir}` is not valid: {} found in {} file{}",
+                    "error: `{dir}` is not valid: {}{also} ({} checked)",
                     plural(errors, "error", "errors"),
-                    sources.len(),
-                    if sources.len() == 1 { "" } else { "s" },
+                    plural(sources.len(), "file", "files"),
                 );
-                if warnings > 0 {
-                    eprintln!("       and {}", plural(warnings, "warning", "warnings"));
-                }
             } else {
                 let extra = if warnings > 0 {
                     format!(" ({})", plural(warnings, "warning", "warnings"))

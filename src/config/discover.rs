@@ -61,9 +61,7 @@ pub fn discover(root: &Path, shown: &dyn Fn(&Path) -> String) -> (Vec<Found>, Ve
                     )
                     .with_help("remove the link or point it outside the config tree")
                 } else {
-                    let cause = err
-                        .io_error()
-                        .map_or_else(|| err.to_string(), io_reason);
+                    let cause = err.io_error().map_or_else(|| err.to_string(), io_reason);
                     Diagnostic::error("tenet::files::unreadable", format!("cannot read `{path}`: {cause}"))
                         .with_help("check that the path exists, that symlinks point somewhere, and permissions")
                 };

@@ -294,9 +294,15 @@ pub fn duplicate(
     note: Option<&str>,
 ) -> Diagnostic {
     let span = |(f, p): (FileId, &str)| spans.get(f).and_then(|s| s.key_span(p)).unwrap_or(0..0);
+    let (mut a, mut b) = ((first.0, span(first)), (again.0, span(again)));
+    // "First" is first in reading order (files sorted, then offsets), not in
+    // the order the declarations were merged (tables iterate by key).
+    if (b.0, b.1.start) < (a.0, a.1.start) {
+        std::mem::swap(&mut a, &mut b);
+    }
     Diagnostic::error("tenet::duplicate", format!("{what} is declared twice"))
-        .with_label(again.0, span(again), "declared again here")
-        .with_label(first.0, span(first), "first declared here")
+        .with_label(b.0, b.1, "declared again here")
+        .with_label(a.0, a.1, "first declared here")
         .with_help(note.map_or_else(
             || "declare each object once: merge the two declarations or remove one".to_owned(),
             |n| format!("{n}; declare each object once"),

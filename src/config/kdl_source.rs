@@ -33,9 +33,10 @@ pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
         return Err(vec![
             Diagnostic::error(
                 "tenet::syntax::too-deep",
-                format!("invalid KDL: nodes are nested more than {MAX_DEPTH} levels deep"),
+                format!("invalid KDL: nodes are nested more than {MAX_DEPTH} levels deep (at byte {offset})"),
             )
-            .with_label(file, offset..offset + 1, "too deep")
+            // No label: the line holding the nesting may be megabytes long.
+            .in_file(file)
             .with_help(
                 "a tenet config needs only a few levels of children; check for unbalanced braces",
             ),
@@ -46,19 +47,17 @@ pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
         Err(e) => return Err(syntax_errors(file, text, &e)),
     };
     let mut conv = Converter {
+        text,
         file,
         spans: SpanIndex::default(),
         diags: Vec::new(),
     };
     let map = conv.object(doc.nodes(), Some(Node::root()), "", Map::new());
-    if conv.diags.is_empty() {
-        Ok(Parsed {
-            value: Value::Object(map),
-            spans: conv.spans,
-        })
-    } else {
-        Err(conv.diags)
-    }
+    Ok(Parsed {
+        value: Value::Object(map),
+        spans: conv.spans,
+        diagnostics: conv.diags,
+    })
 }
 
 /// The offset of the first `{` past `MAX_DEPTH`, ignoring strings and
@@ -100,27 +99,51 @@ fn span(s: miette::SourceSpan) -> Range<usize> {
 
 fn syntax_errors(file: FileId, text: &str, e: &kdl::KdlError) -> Vec<Diagnostic> {
     let v1 = looks_like_v1(text);
+    // The parser reports an unclosed block twice; keep the precise one.
+    let unclosed = e.diagnostics.iter().any(|d| {
+        d.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("No closing '}'"))
+    });
     let mut out: Vec<Diagnostic> = e
         .diagnostics
         .iter()
+        .filter(|d| {
+            !(unclosed
+                && d.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("Closing '}' was not found")))
+        })
         .map(|d| {
             let s = span(d.span);
-            let s = s.start.min(text.len())..s.end.min(text.len());
+            let mut s = s.start.min(text.len())..s.end.min(text.len());
             let message = d
                 .message
                 .clone()
                 .unwrap_or_else(|| "unexpected input".to_owned());
+            // "Expected property value" spans the whole node; point at the
+            // `=` that has nothing after it.
+            if message == "Expected property value"
+                && let Some(i) = text.get(s.clone()).and_then(|t| {
+                    t.match_indices('=')
+                        .map(|(i, _)| i)
+                        .find(|i| t[i + 1..].starts_with(char::is_whitespace) || i + 1 == t.len())
+                })
+            {
+                s = s.start + i..s.start + i + 1;
+            }
+            let label = if message == "Expected property value" {
+                "a value must follow `=`".to_owned()
+            } else {
+                d.label.clone().unwrap_or_else(|| "here".to_owned())
+            };
             let help = if v1 {
                 Some(V1_HELP.to_owned())
             } else {
                 d.help.clone()
             };
             Diagnostic::error("tenet::syntax::kdl", format!("invalid KDL: {message}"))
-                .with_label(
-                    file,
-                    s,
-                    d.label.clone().unwrap_or_else(|| "here".to_owned()),
-                )
+                .with_label(file, s, label)
                 .with_help_opt(
                     help.or_else(|| Some("see https://kdl.dev for the KDL v2 syntax".to_owned())),
                 )
@@ -140,7 +163,7 @@ fn syntax_errors(file: FileId, text: &str, e: &kdl::KdlError) -> Vec<Diagnostic>
     out
 }
 
-const V1_HELP: &str = "this looks like KDL v1; tenet reads KDL v2: write #true, #false and #null instead of true, false and null, and raw strings as #\"...\"# instead of r\"...\"";
+const V1_HELP: &str = "this looks like KDL v1; tenet reads KDL v2: write #true and #false instead of true and false, leave out a field instead of setting it to null, and write raw strings as #\"...\"# instead of r\"...\"";
 
 /// KDL v1 habits: bare `true`/`false`/`null` values and `r"` raw strings.
 fn looks_like_v1(text: &str) -> bool {
@@ -150,13 +173,14 @@ fn looks_like_v1(text: &str) -> bool {
         })
 }
 
-struct Converter {
+struct Converter<'t> {
+    text: &'t str,
     file: FileId,
     spans: SpanIndex,
     diags: Vec<Diagnostic>,
 }
 
-impl Converter {
+impl Converter<'_> {
     /// Adds the fields declared by `nodes` to `map`.
     fn object(
         &mut self,
@@ -178,12 +202,16 @@ impl Converter {
                 None => {
                     let p = push(pointer, name);
                     if map.contains_key(name) {
-                        self.duplicate(&p, node, &format!("`{name}` is set twice"));
+                        self.duplicate(
+                            &p,
+                            span(node.name().span()),
+                            &format!("`{name}` is set twice"),
+                        );
                         continue;
                     }
                     let value = self.value(node, 0, schema.and_then(|s| s.property(name)), &p);
                     self.spans
-                        .insert(p, Some(span(node.name().span())), span(node.span()));
+                        .insert(p, Some(span(node.name().span())), value_span(node, 0));
                     map.insert(name.to_owned(), value);
                 }
             }
@@ -230,14 +258,18 @@ impl Converter {
             );
         }
         let Some(entries) = entries.as_object_mut() else {
-            self.duplicate(&coll_ptr, node, &format!("`{prop}` is set twice"));
+            self.duplicate(
+                &coll_ptr,
+                span(node.name().span()),
+                &format!("`{prop}` is set twice"),
+            );
             return;
         };
         if entries.contains_key(&key) {
             let what = node.name().value();
             self.duplicate(
                 &entry_ptr,
-                node,
+                span(key_entry.span()),
                 &format!("{what} `{key}` is declared twice"),
             );
             return;
@@ -248,17 +280,34 @@ impl Converter {
         entries.insert(key, value);
     }
 
-    fn duplicate(&mut self, pointer: &str, node: &KdlNode, message: &str) {
+    fn duplicate(&mut self, pointer: &str, again: Range<usize>, message: &str) {
         let mut d = Diagnostic::error("tenet::duplicate", message.to_owned()).with_label(
             self.file,
-            span(node.name().span()),
+            again,
             "declared again here",
         );
         if let Some(first) = self.spans.key_span(pointer) {
             d = d.with_label(self.file, first, "first declared here");
         }
-        self.diags
-            .push(d.with_help("declare each object and field once; merge the two declarations"));
+        self.diags.push(
+            d.with_help("declare each object once: merge the two declarations or remove one"),
+        );
+    }
+
+    /// The span of a property's value (`100` in `storage_gb=100`).
+    fn prop_value_span(&self, e: &KdlEntry) -> Range<usize> {
+        let s = span(e.span());
+        let Some(name) = e.name() else { return s };
+        let after = span(name.span()).end;
+        let tail = self.text.get(after..s.end).unwrap_or("");
+        match tail.find('=') {
+            Some(i) => {
+                let rest = &tail[i + 1..];
+                let start = after + i + 1 + (rest.len() - rest.trim_start().len());
+                start.min(s.end)..s.end
+            }
+            None => s,
+        }
     }
 
     /// The value of a node, skipping `skip` leading arguments (a key).
@@ -340,8 +389,8 @@ impl Converter {
                 } else {
                     v
                 };
-                self.spans
-                    .insert(p, Some(span(name.span())), span(e.span()));
+                let vspan = self.prop_value_span(e);
+                self.spans.insert(p, Some(span(name.span())), vspan);
                 map.insert(key.to_owned(), v);
             }
             return Value::Object(self.object(children, schema, pointer, map));
@@ -372,6 +421,20 @@ impl Converter {
     }
 }
 
+/// Where a node's value is: its one argument, else the whole node.
+fn value_span(node: &KdlNode, skip: usize) -> Range<usize> {
+    let mut a = args(node).skip(skip);
+    match (
+        a.next(),
+        a.next(),
+        node.children(),
+        node.entries().iter().any(|e| e.name().is_some()),
+    ) {
+        (Some(one), None, None, false) => span(one.span()),
+        _ => span(node.span()),
+    }
+}
+
 fn args(node: &KdlNode) -> impl Iterator<Item = &KdlEntry> {
     node.entries().iter().filter(|e| e.name().is_none())
 }
@@ -393,7 +456,9 @@ mod tests {
     use super::*;
 
     fn ok(text: &str) -> Parsed {
-        parse(0, text).unwrap_or_else(|d| panic!("{d:?}"))
+        let p = parse(0, text).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        p
     }
 
     #[test]
@@ -435,10 +500,13 @@ settings { security require_2fa=#true { ip_allowlist { - "10.0.0.0/8" } } }
     #[test]
     fn duplicates_show_both_places() {
         let d = parse(0, "user \"a@b.example\"\nuser \"a@b.example\"\n")
-            .err()
+            .map(|p| p.diagnostics)
             .unwrap_or_default();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].labels.len(), 2);
+        // Both labels point at the key, not at the node name.
+        assert_eq!(d[0].labels[0].span, 24..37);
+        assert_eq!(d[0].labels[1].span, 5..18);
     }
 
     #[test]

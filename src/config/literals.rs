@@ -11,6 +11,9 @@ use super::spans::{SpanIndex, push, tokens};
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::secrets::credential_spans;
 
+/// Fields that hold secret references.
+const SECRET_FIELDS: &[&str] = &["api_keys"];
+
 /// Every string value of `value` that holds credential-looking text, as
 /// diagnostics, plus the set of their pointers (so other checks can stay
 /// quiet about the same value).
@@ -25,15 +28,19 @@ pub fn check(file: FileId, value: &Value, spans: &SpanIndex) -> (Vec<Diagnostic>
                 .rev()
                 .find(|t| t.parse::<usize>().is_err())
                 .unwrap_or_default();
+            let help = if SECRET_FIELDS.contains(&field.as_str()) {
+                "reference the secret instead, as \"env:NAME\" (an environment variable) or \"file:PATH\"; \
+                 if this was a real key, rotate it: it may already be in version control"
+            } else {
+                "remove it: this field is not secret, and is stored and shown in clear; \
+                 if this was a real key, rotate it: it may already be in version control"
+            };
             Diagnostic::error(
                 "tenet::secrets::literal",
                 format!("`{field}` holds what looks like a credential; secrets never go in config files"),
             )
             .with_label(file, spans.value_span(pointer).unwrap_or(0..0), "credential-like value (hidden)")
-            .with_help(
-                "reference the secret instead, as \"env:NAME\" (an environment variable) or \"file:PATH\"; \
-                 if this was a real key, rotate it: it may already be in version control",
-            )
+            .with_help(help)
         })
         .collect();
     (diags, found.into_iter().collect())

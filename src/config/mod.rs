@@ -42,6 +42,9 @@ pub struct Loaded {
     pub spans: Vec<SpanIndex>,
     pub document: Document,
     pub diagnostics: Vec<Diagnostic>,
+    /// Files that could not be read or parsed: the document lacks whatever
+    /// they declare, so checks that need the whole tree must not run.
+    pub unparsed: Vec<String>,
 }
 
 impl Loaded {
@@ -65,10 +68,11 @@ impl Loaded {
 /// How a path is shown: relative to the root as the user gave it.
 fn shown(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    if root == Path::new(".") || root == Path::new("") {
-        rel.display().to_string()
-    } else if rel.as_os_str().is_empty() {
+    if rel.as_os_str().is_empty() {
+        // The root itself (for example the target of a symlink loop).
         root.display().to_string()
+    } else if root == Path::new(".") || root == Path::new("") {
+        rel.display().to_string()
     } else {
         root.join(rel).display().to_string()
     }
@@ -119,17 +123,22 @@ pub fn load(root: &Path) -> Loaded {
         );
     }
     for f in found {
-        load_file(&mut loaded, &f.path, show(&f.path));
+        let display = show(&f.path);
+        if !load_file(&mut loaded, &f.path, &display) {
+            loaded.unparsed.push(display);
+        }
     }
     loaded
 }
 
-fn load_file(loaded: &mut Loaded, path: &Path, display: String) {
-    let add = |loaded: &mut Loaded, text: String| -> FileId {
-        let redacted = secrets::redact_text(&text);
+/// Reads, parses, checks and merges one file. Returns false when the file
+/// could not be read or parsed, so its declarations are missing.
+fn load_file(loaded: &mut Loaded, path: &Path, display: &str) -> bool {
+    let add = |loaded: &mut Loaded, text: &str| -> FileId {
+        let redacted = secrets::redact_text(text);
         let id = loaded.sources.add(SourceFile::new(
             path.to_path_buf(),
-            display.clone(),
+            display.to_owned(),
             Arc::from(redacted),
         ));
         loaded.spans.push(SpanIndex::default());
@@ -137,7 +146,7 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: String) {
     };
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE_BYTES {
-        let id = add(loaded, String::new());
+        let id = add(loaded, "");
         loaded.diagnostics.push(
             Diagnostic::error(
                 "tenet::files::too-large",
@@ -152,19 +161,22 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: String) {
                 "split the config into several files, or move what is not config out of the tree",
             ),
         );
-        return;
+        return false;
     }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
+            let message = match std::fs::read_link(path) {
+                Ok(target) if !path.exists() => {
+                    format!("`{display}` is a broken symlink to `{}`", target.display())
+                }
+                _ => format!("cannot read `{display}`: {}", discover::io_reason(&e)),
+            };
             loaded.diagnostics.push(
-                Diagnostic::error(
-                    "tenet::files::unreadable",
-                    format!("cannot read `{display}`: {}", discover::io_reason(&e)),
-                )
-                .with_help("check the file's permissions, and that a symlink points somewhere"),
+                Diagnostic::error("tenet::files::unreadable", message)
+                    .with_help("fix or remove the link, or check the file's permissions"),
             );
-            return;
+            return false;
         }
     };
     let text = match String::from_utf8(bytes) {
@@ -173,7 +185,7 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: String) {
             let at = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // The lossy text's offsets match up to the first bad byte.
-            let id = add(loaded, lossy);
+            let id = add(loaded, &lossy);
             loaded.diagnostics.push(
                 Diagnostic::error(
                     "tenet::files::not-utf8",
@@ -182,32 +194,36 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: String) {
                 .with_label(id, at..at + 1, "invalid byte here")
                 .with_help("config files must be UTF-8 text; re-save the file as UTF-8"),
             );
-            return;
+            return false;
         }
     };
     let is_kdl = path.extension().is_some_and(|e| e == "kdl");
-    let id = add(loaded, text.clone());
+    let id = add(loaded, &text);
     let parsed = if is_kdl {
         kdl_source::parse(id, &text)
     } else {
         toml_source::parse(id, &text)
     };
-    match parsed {
-        Ok(p) => {
-            let (secrets, secret_pointers) = literals::check(id, &p.value, &p.spans);
-            loaded.diagnostics.extend(secrets);
-            loaded
-                .diagnostics
-                .extend(schema::validate(id, &p.value, &p.spans, &secret_pointers));
-            loaded.spans[id] = p.spans;
-            let Loaded {
-                document,
-                spans,
-                diagnostics,
-                ..
-            } = loaded;
-            document.merge(id, p.value, spans, diagnostics);
+    let p = match parsed {
+        Ok(p) => p,
+        Err(mut d) => {
+            loaded.diagnostics.append(&mut d);
+            return false;
         }
-        Err(mut d) => loaded.diagnostics.append(&mut d),
-    }
+    };
+    loaded.diagnostics.extend(p.diagnostics);
+    let (secrets, secret_pointers) = literals::check(id, &p.value, &p.spans);
+    loaded.diagnostics.extend(secrets);
+    loaded
+        .diagnostics
+        .extend(schema::validate(id, &p.value, &p.spans, &secret_pointers));
+    loaded.spans[id] = p.spans;
+    let Loaded {
+        document,
+        spans,
+        diagnostics,
+        ..
+    } = loaded;
+    document.merge(id, p.value, spans, diagnostics);
+    true
 }

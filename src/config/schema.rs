@@ -173,12 +173,28 @@ fn json_type(v: &Value) -> &'static str {
 fn type_phrase(t: &str) -> &str {
     match t {
         "object" => "a table",
-        "array" => "an array",
+        "array" => "a list",
         "string" => "a string",
-        "integer" => "an integer",
-        "boolean" => "a boolean (true or false)",
+        "integer" => "a whole number",
+        "boolean" => "true or false",
         "number" => "a number",
         other => other,
+    }
+}
+
+/// How to write a value of a type, as a fix for a type error.
+fn type_fix(t: &str, field: &str) -> String {
+    match t {
+        "object" => format!(
+            "`{field}` is a table: [..{field}] in TOML, `{field} key=value` or `{field} {{ ... }}` in KDL"
+        ),
+        "array" => format!("write a list: {field} = [\"a\", \"b\"] in TOML, `{field} a b` in KDL"),
+        "string" => format!("put the text in double quotes: {field} = \"...\""),
+        "integer" => format!("write a whole number without quotes, for example {field} = 100"),
+        "boolean" => {
+            format!("write {field} = true or false in TOML, {field}=#true or #false in KDL")
+        }
+        _ => "see the schema (tenet schema) for the expected type".to_owned(),
     }
 }
 
@@ -194,12 +210,18 @@ pub fn describe(pointer: &str) -> String {
     let t = tokens(pointer);
     match t.as_slice() {
         [] => "the document".to_owned(),
-        [kind, key, ..]
+        [kind, key, rest @ ..]
             if ["users", "roles", "providers", "teams", "workspaces"].contains(&kind.as_str()) =>
         {
-            format!("{} `{key}`", kind.trim_end_matches('s'))
+            let object = format!("{} `{key}`", kind.trim_end_matches('s'));
+            match rest {
+                [] => object,
+                // `members`, `providers`, `teams` entries are keyed; name the
+                // table, not the key.
+                [table, ..] => format!("`{table}` of {object}"),
+            }
         }
-        [first, ..] => format!("`{first}`"),
+        all => format!("`{}`", all.join(".")),
     }
 }
 
@@ -263,12 +285,12 @@ pub fn validate(
                 );
             }
             ValidationErrorKind::Type { kind } => {
-                let expected = match kind {
-                    jsonschema::error::TypeKind::Single(t) => {
-                        type_phrase(&t.to_string()).to_owned()
-                    }
-                    jsonschema::error::TypeKind::Multiple(_) => "another type".to_owned(),
+                let t = match kind {
+                    jsonschema::error::TypeKind::Single(t) => t.to_string(),
+                    jsonschema::error::TypeKind::Multiple(_) => String::new(),
                 };
+                let expected = type_phrase(&t).to_owned();
+                let fix = type_fix(&t, &field_name(&pointer));
                 out.push(
                     Diagnostic::error(
                         "tenet::schema::type",
@@ -279,7 +301,7 @@ pub fn validate(
                         ),
                     )
                     .with_label(file, value_span, format!("expected {expected}"))
-                    .with_help_opt(here.and_then(|n| n.description()).map(str::to_owned)),
+                    .with_help(fix),
                 );
             }
             ValidationErrorKind::Enum { .. } => {
@@ -289,7 +311,8 @@ pub fn validate(
                     .as_str()
                     .map_or_else(|| err.instance().to_string(), str::to_owned);
                 let help = did_you_mean(&found, options.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("expected one of: {}", options.join(", ")));
+                    .or_else(|| here.and_then(|n| n.description()).map(str::to_owned))
+                    .unwrap_or_else(|| "values are lower-case and exact".to_owned());
                 out.push(
                     Diagnostic::error(
                         "tenet::schema::enum",
@@ -343,7 +366,17 @@ pub fn validate(
                         ),
                     )
                     .with_label(file, value_span, "out of range")
-                    .with_help_opt(here.and_then(|n| n.description()).map(str::to_owned)),
+                    .with_help(match (below, limit.as_i64()) {
+                        (true, Some(0)) => {
+                            format!("`{}` is a count or a size: 0 or more", field_name(&pointer))
+                        }
+                        _ => format!(
+                            "{}; allowed: {} {limit}",
+                            here.and_then(|n| n.description())
+                                .unwrap_or("see the schema"),
+                            if below { "at least" } else { "at most" }
+                        ),
+                    }),
                 );
             }
             ValidationErrorKind::Required { property } => {

@@ -12,6 +12,8 @@ use crate::diagnostic::{Diagnostic, FileId};
 pub struct Parsed {
     pub value: Value,
     pub spans: SpanIndex,
+    /// Problems that do not stop the file from being used (KDL shape).
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Parses TOML text. Syntax errors come back as diagnostics; a file with any
@@ -19,21 +21,134 @@ pub struct Parsed {
 pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let (table, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        return Err(errors
-            .iter()
-            .map(|e| {
-                let span = e.span().unwrap_or(0..0);
-                let message = e.message().trim().to_owned();
-                let (message, help) = split_message(&message);
-                Diagnostic::error("tenet::syntax::toml", format!("invalid TOML: {message}"))
-                    .with_label(file, clamp(span, text.len()), "here")
-                    .with_help_opt(help.or_else(|| Some(TOML_HELP.to_owned())))
-            })
-            .collect());
+        return Err(syntax_errors(file, text, &errors));
     }
     let mut spans = SpanIndex::default();
     let value = table_to_json(table.get_ref(), "", &mut spans);
-    Ok(Parsed { value, spans })
+    Ok(Parsed {
+        value,
+        spans,
+        diagnostics: Vec::new(),
+    })
+}
+
+/// At most this many syntax errors are shown per file: past the first few,
+/// errors are mostly consequences of the first.
+const MAX_SYNTAX_ERRORS: usize = 10;
+
+fn syntax_errors(file: FileId, text: &str, errors: &[toml::de::Error]) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::new();
+    let mut last_line = None;
+    let mut errors: Vec<_> = errors.iter().collect();
+    errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
+    for e in &errors {
+        let span = clamp(e.span().unwrap_or(0..0), text.len());
+        let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        // One error per line: the others on it are echoes of the first.
+        if last_line == Some(line_start) {
+            continue;
+        }
+        last_line = Some(line_start);
+        if out.len() == MAX_SYNTAX_ERRORS {
+            break;
+        }
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let line = &text[line_start..line_end];
+        let raw = e.message().trim();
+        let (first, crate_help) = split_message(raw);
+        let d = if raw.contains("recursion") {
+            // No label: the line holding the nesting may be megabytes long.
+            let (line, col) = {
+                let before = &text[..span.start];
+                (
+                    before.matches('\n').count() + 1,
+                    span.start - line_start + 1,
+                )
+            };
+            Diagnostic::error(
+                "tenet::syntax::too-deep",
+                format!("invalid TOML: arrays or tables are nested too deeply (line {line}, column {col})"),
+            )
+            .in_file(file)
+                .with_help("a tenet config needs only a few levels; check for unbalanced brackets")
+        } else if let Some((message, help)) = explain(line) {
+            Diagnostic::error("tenet::syntax::toml", format!("invalid TOML: {message}"))
+                .with_label(file, span, "here")
+                .with_help(help)
+        } else {
+            Diagnostic::error("tenet::syntax::toml", format!("invalid TOML: {first}"))
+                .with_label(file, span, "here")
+                .with_help_opt(crate_help.or_else(|| Some(TOML_HELP.to_owned())))
+        };
+        out.push(d);
+    }
+    let hidden = errors.len().saturating_sub(out.len());
+    if hidden > 0
+        && let Some(last) = out.last_mut()
+    {
+        let help = last.help.take().unwrap_or_default();
+        last.help = Some(format!(
+            "{help} ({hidden} more syntax error{} in this file are not shown; they often follow from this one)",
+            if hidden == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// A plain-words explanation of a common mistake on a `key = value` line.
+fn explain(line: &str) -> Option<(String, String)> {
+    let (key, value) = line.split_once('=')?;
+    let key = key.trim();
+    let value = value.split('#').next().unwrap_or("").trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    if value.is_empty() {
+        return Some((
+            format!("`{key}` has no value"),
+            format!(
+                "write a value after `=`, for example {key} = \"...\" or {key} = 100, or remove the line"
+            ),
+        ));
+    }
+    let bare = value
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '.' || c == ' ');
+    if !bare || value.starts_with(|c: char| c.is_ascii_digit()) && value.contains(' ') {
+        if value
+            .split(' ')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '_'))
+        {
+            return Some((
+                format!("the number for `{key}` contains a space"),
+                format!(
+                    "write {key} = {} (underscores may group digits: 1_000)",
+                    value.replace(' ', "")
+                ),
+            ));
+        }
+        return None;
+    }
+    if value.starts_with(|c: char| c.is_ascii_digit())
+        || matches!(value, "true" | "false" | "inf" | "nan")
+    {
+        return None;
+    }
+    if matches!(
+        value.to_lowercase().as_str(),
+        "yes" | "no" | "on" | "off" | "y" | "n"
+    ) {
+        return Some((
+            format!("`{value}` is not a TOML boolean"),
+            format!("write {key} = true or {key} = false"),
+        ));
+    }
+    Some((
+        format!("the text for `{key}` is not quoted"),
+        format!("strings need double quotes: {key} = \"{value}\""),
+    ))
 }
 
 const TOML_HELP: &str = "see https://toml.io/en/v1.0.0 for the syntax; strings need quotes, tables are [name] or name = { ... }";
@@ -123,6 +238,24 @@ mod tests {
     fn reports_every_syntax_error() {
         let errs = parse(0, "a = \nb = [1,\n").err().unwrap_or_default();
         assert!(!errs.is_empty());
+    }
+
+    #[test]
+    fn explains_common_mistakes() {
+        let first = |t: &str| parse(0, t).err().unwrap_or_default().remove(0).message;
+        assert_eq!(
+            first("name = Finance\n"),
+            "invalid TOML: the text for `name` is not quoted"
+        );
+        assert_eq!(first("max = \n"), "invalid TOML: `max` has no value");
+        assert_eq!(
+            first("on = yes\n"),
+            "invalid TOML: `yes` is not a TOML boolean"
+        );
+        assert_eq!(
+            first("n = 1 00\n"),
+            "invalid TOML: the number for `n` contains a space"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, S
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, FileId, Severity, Sources};
+use crate::secrets::redact_text;
 
 /// A diagnostic ready for miette: its labels in its primary file, and labels
 /// in other files as related reports (each with its own source).
@@ -84,7 +85,20 @@ fn clamp(text: &str, span: &std::ops::Range<usize>) -> SourceSpan {
     (start..end).into()
 }
 
+/// A copy of `d` whose texts have credential-looking values masked: messages
+/// quote keys and values from the files, and those may be secrets.
+pub fn redacted(d: &Diagnostic) -> Diagnostic {
+    let mut d = d.clone();
+    d.message = redact_text(&d.message);
+    d.help = d.help.map(|h| redact_text(&h));
+    for l in &mut d.labels {
+        l.message = redact_text(&l.message);
+    }
+    d
+}
+
 fn report(d: &Diagnostic, sources: &Sources) -> Report {
+    let d = &redacted(d);
     let primary = d.primary().map(|(f, _)| f);
     let mut labels = Vec::new();
     let mut related = Vec::new();
@@ -113,14 +127,8 @@ fn report(d: &Diagnostic, sources: &Sources) -> Report {
             });
         }
     }
-    let mut message = d.message.clone();
-    if d.labels.is_empty()
-        && let Some(f) = d.file
-    {
-        message = format!("{}: {message}", sources.get(f).display);
-    }
     Report {
-        message,
+        message: d.message.clone(),
         code: d.code,
         severity: match d.severity {
             Severity::Error => miette::Severity::Error,
@@ -147,9 +155,14 @@ pub fn text(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize) 
         .with_links(false);
     let mut out = String::new();
     for d in diags {
-        let r = report(d, sources);
-        if handler.render_report(&mut out, &r).is_err() {
-            out.push_str(&format!("{}: {}\n", d.code, d.message));
+        let mut r = report(d, sources);
+        // Places in other files follow as notes of their own, each with its
+        // file's snippet (miette's "related" rendering adds empty headings).
+        let notes = std::mem::take(&mut r.related);
+        for part in std::iter::once(&r).chain(&notes) {
+            if handler.render_report(&mut out, part).is_err() {
+                out.push_str(&format!("{}\n", part.message));
+            }
         }
         out.push('\n');
     }
@@ -208,7 +221,7 @@ fn json_span<'a>(
     }
 }
 
-/// The JSON form of diagnostics.
+/// The JSON form of diagnostics. Pass diagnostics through [`redacted`] first.
 pub fn json<'a>(diags: &'a [Diagnostic], sources: &'a Sources) -> Vec<JsonDiagnostic<'a>> {
     diags
         .iter()
@@ -254,6 +267,7 @@ fn escape_property(s: &str) -> String {
 pub fn github(diags: &[Diagnostic], sources: &Sources) -> String {
     let mut out = String::new();
     for d in diags {
+        let d = &redacted(d);
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",

@@ -17,7 +17,7 @@ use crate::config::Loaded;
 use crate::config::build::normalize_cidr;
 use crate::config::document::{Declared, LabelsDoc, QuotasDoc, fold_email};
 use crate::config::spans::push;
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Diagnostic, closest};
 use crate::model::{
     Assignment, Catalog, Config, Membership, ProviderScope, Slug, UserStatus, WorkspaceStatus,
 };
@@ -40,6 +40,8 @@ struct Checker<'a> {
     assignments: BTreeMap<&'a Slug, Vec<&'a Assignment>>,
     diags: Vec<Diagnostic>,
     hints: usize,
+    /// Every file parsed: checks that need the whole tree may run.
+    complete: bool,
 }
 
 /// Runs every semantic check.
@@ -60,7 +62,27 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
         assignments,
         diags: Vec::new(),
         hints: 0,
+        complete: loaded.unparsed.is_empty(),
     };
+    if !c.complete {
+        c.diags.push(
+            Diagnostic::warning(
+                "tenet::files::incomplete",
+                format!(
+                    "{} could not be loaded, so references and administrators were not checked",
+                    loaded
+                        .unparsed
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_help(
+                "fix the errors in those files; the checks that need every declaration run then",
+            ),
+        );
+    }
     c.roles();
     c.teams();
     c.workspaces();
@@ -71,16 +93,27 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
 }
 
 impl<'a> Checker<'a> {
+    /// The closest candidate, while the hint budget lasts.
+    fn suggest<'c>(
+        &mut self,
+        word: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<&'c str> {
+        self.hints += 1;
+        if self.hints > MAX_HINTS {
+            return None;
+        }
+        closest(word, candidates)
+    }
+
+    /// "did you mean `x`?", while the hint budget lasts.
     fn hint<'c>(
         &mut self,
         word: &str,
         candidates: impl IntoIterator<Item = &'c str>,
     ) -> Option<String> {
-        self.hints += 1;
-        if self.hints > MAX_HINTS {
-            return None;
-        }
-        did_you_mean(word, candidates)
+        self.suggest(word, candidates)
+            .map(|c| format!("did you mean `{c}`?"))
     }
 
     fn at<T>(&self, d: &Declared<T>, sub: &[&str], key: bool) -> (usize, std::ops::Range<usize>) {
@@ -110,7 +143,7 @@ impl<'a> Checker<'a> {
     /// Reports every unknown role in a role list.
     fn role_list<T>(&mut self, d: &Declared<T>, sub: &[&str], roles: &[String], whose: &str) {
         for (i, role) in roles.iter().enumerate() {
-            if self.role_exists(role) {
+            if self.role_exists(role) || !self.complete {
                 continue;
             }
             let idx = i.to_string();
@@ -118,11 +151,27 @@ impl<'a> Checker<'a> {
             path.push(&idx);
             let (file, span) = self.at(d, &path, false);
             let candidates = self.role_candidates();
-            let help = self.hint(role, candidates.iter().copied()).unwrap_or_else(|| {
+            let admins = &self.catalog.administrator_roles;
+            let admin_hint = role.contains("admin") && !admins.iter().any(|a| a.contains("admin"));
+            let help = if admin_hint {
+                Some(format!(
+                    "the administrator role of the {} profile is `{}`",
+                    self.catalog.profile,
+                    admins.join("` or `")
+                ))
+            } else {
+                self.hint(role, candidates.iter().copied())
+            };
+            let help = help.unwrap_or_else(|| {
                 format!(
                     "built-in roles of the {} profile: {}; custom roles are declared under [roles]",
                     self.catalog.profile,
-                    self.catalog.roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                    self.catalog
+                        .roles
+                        .iter()
+                        .map(|r| r.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             });
             self.diags.push(
@@ -144,6 +193,9 @@ impl<'a> Checker<'a> {
         key: bool,
         context: &str,
     ) {
+        if !self.complete {
+            return;
+        }
         let (file, span) = self.at(d, sub, key);
         let folded = fold_email(email);
         let users = &self.loaded.document.users;
@@ -194,32 +246,60 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 let (file, span) = self.at(d, &["permissions", &i.to_string()], false);
-                let candidates = self.catalog.pattern_candidates();
-                let help = self
-                    .hint(pattern, candidates.iter().map(String::as_str))
-                    .unwrap_or_else(|| {
-                        let families: BTreeSet<&str> = self
-                            .catalog
-                            .permissions
-                            .iter()
-                            .filter_map(|p| p.id.split_once('.').map(|(f, _)| f))
-                            .collect();
+                let catalog = self.catalog;
+                let (families, actions): (BTreeSet<&str>, BTreeSet<&str>) = (
+                    catalog
+                        .permissions
+                        .iter()
+                        .filter_map(|p| p.id.split_once('.').map(|(f, _)| f))
+                        .collect(),
+                    catalog
+                        .permissions
+                        .iter()
+                        .filter_map(|p| p.id.split_once('.').map(|(_, a)| a))
+                        .collect(),
+                );
+                let list = |s: &BTreeSet<&str>| s.iter().copied().collect::<Vec<_>>().join(", ");
+                let (message, help) = match pattern.split_once('.') {
+                    Some(("*", action)) => (
                         format!(
-                            "permissions are family.action; families of the {} profile: {}",
-                            self.catalog.profile,
-                            families.into_iter().collect::<Vec<_>>().join(", ")
-                        )
-                    });
-                self.diags.push(
-                    Diagnostic::error(
-                        "tenet::role::unknown-permission",
-                        format!(
-                            "`{pattern}` is not a permission of the {} catalog",
-                            self.catalog.profile
+                            "`{pattern}` matches no permission of the {} catalog",
+                            catalog.profile
                         ),
-                    )
-                    .with_label(file, span, "unknown permission")
-                    .with_help(help),
+                        format!(
+                            "no family has the action `{action}`; actions are: {}",
+                            list(&actions)
+                        ),
+                    ),
+                    Some((family, "*")) => (
+                        format!(
+                            "`{pattern}` matches no permission of the {} catalog",
+                            catalog.profile
+                        ),
+                        self.suggest(family, families.iter().copied())
+                            .map(|f| format!("did you mean `{f}.*`?"))
+                            .unwrap_or_else(|| {
+                                format!("permission families are: {}", list(&families))
+                            }),
+                    ),
+                    _ => {
+                        let candidates: Vec<&str> =
+                            catalog.permissions.iter().map(|p| p.id.as_str()).collect();
+                        (
+                            format!("`{pattern}` is not a permission of the {} catalog", catalog.profile),
+                            self.hint(pattern, candidates).unwrap_or_else(|| {
+                                format!(
+                                    "permissions are family.action (wildcards: family.*, *.action, *); families: {}",
+                                    list(&families)
+                                )
+                            }),
+                        )
+                    }
+                };
+                self.diags.push(
+                    Diagnostic::error("tenet::role::unknown-permission", message)
+                        .with_label(file, span, "unknown permission")
+                        .with_help(help),
                 );
             }
         }
@@ -275,7 +355,7 @@ impl<'a> Checker<'a> {
             }
 
             for (team, roles) in &ws.teams {
-                if !doc.teams.contains_key(team) {
+                if self.complete && !doc.teams.contains_key(team) {
                     let (file, span) = self.at(d, &["teams", team], true);
                     let help = self
                         .hint(team, doc.teams.keys().map(String::as_str))
@@ -305,6 +385,9 @@ impl<'a> Checker<'a> {
                     defaults.push(provider.as_str());
                 }
                 let Some(pd) = doc.providers.get(provider) else {
+                    if !self.complete {
+                        continue;
+                    }
                     let (file, span) = self.at(d, &["providers", provider], true);
                     let help = self
                         .hint(provider, doc.providers.keys().map(String::as_str))
@@ -331,7 +414,13 @@ impl<'a> Checker<'a> {
                     let (file, span) =
                         self.at(d, &["providers", provider, "models", &i.to_string()], false);
                     let help = self
-                        .hint(model, p.models.iter().map(String::as_str))
+                        .hint(
+                            model,
+                            p.models
+                                .iter()
+                                .filter(|m| !a.models.iter().flatten().any(|x| x == *m))
+                                .map(String::as_str),
+                        )
                         .unwrap_or_else(|| format!("`{provider}` offers: {}", p.models.join(", ")));
                     let (pfile, pspan) = self.at(pd, &["models"], false);
                     self.diags.push(
@@ -374,29 +463,58 @@ impl<'a> Checker<'a> {
         let state = &self.config.state;
         let members: &[&Membership] = self.members.get(&key).map_or(&[], Vec::as_slice);
 
+        if !self.complete {
+            if let Some(q) = d.value.as_ref().and_then(|w| w.quotas) {
+                self.quota_bounds(d, &q);
+            }
+            return;
+        }
         if ws.status == WorkspaceStatus::Active {
-            let has_admin = members.iter().any(|m| {
-                m.roles
-                    .iter()
-                    .any(|r| self.catalog.is_administrator_role(r.as_str()))
-                    && state
-                        .users
-                        .get(&m.user)
-                        .is_some_and(|u| u.status == UserStatus::Active)
-            });
-            if !has_admin {
-                let (file, span) = self.at(d, &[], true);
-                let admins = self.catalog.administrator_roles.join(" or ");
-                self.diags.push(
-                    Diagnostic::error(
-                        "tenet::workspace::no-administrator",
-                        format!("workspace `{slug}` has no active member with the {admins} role"),
-                    )
-                    .with_label(file, span, "no administrator")
-                    .with_help(format!(
-                        "every workspace keeps at least one administrator: grant `{admins}` to an active user, for example under [workspaces.{slug}.members]"
-                    )),
+            let admins: Vec<&Membership> = members
+                .iter()
+                .copied()
+                .filter(|m| {
+                    m.roles
+                        .iter()
+                        .any(|r| self.catalog.is_administrator_role(r.as_str()))
+                })
+                .collect();
+            let active = |m: &&Membership| {
+                state
+                    .users
+                    .get(&m.user)
+                    .is_some_and(|u| u.status == UserStatus::Active)
+            };
+            if !admins.iter().any(active) {
+                let roles = self.catalog.administrator_roles.join("` or `");
+                let mut diag = Diagnostic::error(
+                    "tenet::workspace::no-administrator",
+                    format!("workspace `{slug}` has no active member with the `{roles}` role"),
                 );
+                let (file, span) = self.at(d, &[], true);
+                diag = diag.with_label(file, span, "no active administrator");
+                let suspended: Vec<&str> = admins.iter().map(|m| m.user.as_str()).collect();
+                for user in &suspended {
+                    if let Some(u) = self.loaded.document.users.get(*user) {
+                        let (file, span) = self.at(u, &["status"], false);
+                        diag = diag.with_label(
+                            file,
+                            span,
+                            format!("{user} holds it but is suspended"),
+                        );
+                    }
+                }
+                let help = if suspended.is_empty() {
+                    format!(
+                        "every workspace keeps at least one administrator: grant `{roles}` to an active user under [workspaces.{slug}.members]"
+                    )
+                } else {
+                    format!(
+                        "a suspended user cannot act: reactivate {} or grant `{roles}` to an active user",
+                        suspended.join(", ")
+                    )
+                };
+                self.diags.push(diag.with_help(help));
             }
         }
 
@@ -516,19 +634,22 @@ impl<'a> Checker<'a> {
         let mut seen = BTreeMap::new();
         for (i, cidr) in list.iter().enumerate() {
             let idx = i.to_string();
-            let Some(norm) = normalize_cidr(cidr) else {
-                let (file, span) = self.at(d, &["security", "ip_allowlist", &idx], false);
-                self.diags.push(
+            let norm = match normalize_cidr(cidr) {
+                Ok(n) => n,
+                Err(why) => {
+                    let (file, span) = self.at(d, &["security", "ip_allowlist", &idx], false);
+                    self.diags.push(
                     Diagnostic::error(
                         "tenet::settings::cidr",
-                        format!("`{cidr}` is not a CIDR block"),
+                        format!("`{cidr}` is not a CIDR block: {why}"),
                     )
                     .with_label(file, span, "not address/prefix-length")
                     .with_help(
                         "write networks as address/prefix, for example 10.0.0.0/8 or 2001:db8::/32",
                     ),
                 );
-                continue;
+                    continue;
+                }
             };
             if let Some(first) = seen.insert(norm.clone(), cidr) {
                 let (file, span) = self.at(d, &["security", "ip_allowlist", &idx], false);

@@ -144,19 +144,6 @@ impl Catalog {
             Ok(found)
         }
     }
-
-    /// Every permission id and wildcard a user could mean, for "did you mean"
-    /// hints.
-    pub fn pattern_candidates(&self) -> Vec<String> {
-        let mut out: BTreeSet<String> = self.permissions.iter().map(|p| p.id.clone()).collect();
-        for p in &self.permissions {
-            if let Some((f, a)) = p.id.split_once('.') {
-                out.insert(format!("{f}.*"));
-                out.insert(format!("*.{a}"));
-            }
-        }
-        out.into_iter().collect()
-    }
 }
 
 #[cfg(test)]
