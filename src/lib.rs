@@ -19,3 +19,4 @@ pub mod render;
 pub mod secrets;
 pub mod target;
 pub mod validate;
+pub mod wire;

@@ -5,6 +5,7 @@
 
 pub mod completions;
 pub mod schema;
+pub mod serve;
 pub mod validate;
 
 use std::fmt;
@@ -31,6 +32,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Print the JSON Schema of config files (for editors and other tools).
     Schema(schema::Args),
+    /// Run the reference platform over HTTP (and manage its tokens).
+    Serve(serve::Args),
     /// Print shell completions.
     Completions(completions::Args),
 }
@@ -153,6 +156,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

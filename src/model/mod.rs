@@ -4,6 +4,7 @@
 //! order (and so every plan and report) is deterministic.
 
 pub mod catalog;
+pub mod cidr;
 pub mod keys;
 pub mod objects;
 pub mod secret;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use catalog::{Catalog, Profile};
+pub use cidr::normalize_cidr;
 pub use keys::{Email, KeyError, Slug};
 pub use objects::*;
 pub use secret::SecretRef;

@@ -1,6 +1,14 @@
-//! The reference platform: the platform engine persisted in SQLite and its
-//! HTTP server (`tenet serve`). It shares wire types with the http target,
-//! never its internals with the rest of tenet.
+//! The reference platform: the platform engine persisted in SQLite
+//! ([`engine`]) and its HTTP server ([`server`], `tenet serve`). The same
+//! engine opened in-process is the embedded sandbox behind `sandbox:PATH`
+//! endpoints. It is strict on purpose: it enforces every platform rule, so a
+//! reconciler bug surfaces here rather than in production.
 //!
-//! The engine arrives with the reference platform issue; the catalogs it will
-//! serve already live in `model::catalog`.
+//! It shares only the wire types (`crate::wire`) with the rest of tenet.
+
+pub mod engine;
+pub mod error;
+pub mod server;
+
+pub use engine::{Actor, Engine};
+pub use error::ApiError;

@@ -148,3 +148,25 @@ mod tests {
         assert!(!redact_text(url).contains("AbCdEf0123456789"));
     }
 }
+
+/// The fingerprint of a secret value: `sha256:` and the first 16 bytes of its
+/// SHA-256 in hex. Platforms keep and answer only this; tenet compares keys
+/// by it, never by value.
+pub fn fingerprint(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(secret.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #[test]
+    fn fingerprints_are_stable_and_short() {
+        let f = super::fingerprint("sk-test");
+        assert_eq!(f.len(), "sha256:".len() + 32);
+        assert_eq!(f, super::fingerprint("sk-test"));
+        assert_ne!(f, super::fingerprint("sk-test2"));
+        assert!(!f.contains("sk-test"));
+    }
+}

@@ -14,12 +14,12 @@ mod limits;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Loaded;
-use crate::config::build::normalize_cidr;
 use crate::config::document::{Declared, LabelsDoc, QuotasDoc, fold_email};
 use crate::config::spans::push;
 use crate::diagnostic::{Diagnostic, closest};
 use crate::model::{
     Assignment, Catalog, Config, Membership, ProviderScope, Slug, UserStatus, WorkspaceStatus,
+    normalize_cidr,
 };
 
 pub use limits::QUOTA_LIMITS;

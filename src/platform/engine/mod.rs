@@ -1,0 +1,419 @@
+//! The platform engine: the platform's state in SQLite, every write in one
+//! transaction together with its audit record, every platform rule enforced.
+//! The HTTP server and the embedded sandbox both call these methods; neither
+//! touches SQL.
+//!
+//! Objects are stored as their wire spec (JSON) plus a version; the columns
+//! beside the spec exist only where a rule needs an index (user status,
+//! membership roles, default assignments).
+
+mod assignments;
+mod audit;
+mod locks;
+mod memberships;
+mod providers;
+mod roles;
+mod settings;
+mod tokens;
+mod users;
+mod workspaces;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::Value;
+
+pub use audit::AuditQuery;
+pub use locks::MAX_TTL_SECONDS;
+pub use tokens::{Scope, TokenInfo};
+
+use super::error::ApiError;
+use crate::model::{Catalog, Profile};
+use crate::wire::{Change, Channel, Page};
+
+/// Who performs a write: the token's name over HTTP, `local` in-process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub channel: Channel,
+}
+
+impl Actor {
+    /// The embedded sandbox's actor.
+    pub fn local() -> Actor {
+        Actor {
+            name: "local".to_owned(),
+            channel: Channel::Local,
+        }
+    }
+
+    pub fn api(name: impl Into<String>) -> Actor {
+        Actor {
+            name: name.into(),
+            channel: Channel::Api,
+        }
+    }
+}
+
+/// A list request: at most `limit` items after `cursor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
+impl PageRequest {
+    pub fn new(limit: Option<usize>, cursor: Option<String>) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::new(
+                400,
+                "invalid-limit",
+                format!("limit must be between 1 and {MAX_LIMIT}, not {limit}"),
+            ));
+        }
+        Ok(Self { limit, cursor })
+    }
+
+    /// The key to continue after, decoded from the opaque cursor.
+    fn after(&self) -> Result<String, ApiError> {
+        match &self.cursor {
+            None => Ok(String::new()),
+            Some(c) => decode_cursor(c).ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "invalid-cursor",
+                    "the cursor is not one this platform issued",
+                )
+            }),
+        }
+    }
+}
+
+fn encode_cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(c: &str) -> Option<String> {
+    if !c.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..c.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(c.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// Builds a page from rows fetched with `LIMIT limit + 1`.
+fn page<T>(mut items: Vec<(String, T)>, limit: usize) -> Page<T> {
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|(k, _)| encode_cursor(k))
+    } else {
+        None
+    };
+    Page {
+        items: items.into_iter().map(|(_, v)| v).collect(),
+        next_cursor,
+    }
+}
+
+/// A moment, as stored: RFC 3339 text and microseconds since the epoch.
+#[derive(Debug, Clone)]
+pub(crate) struct Now {
+    pub text: String,
+    pub micros: i64,
+}
+
+impl Now {
+    fn at(t: SystemTime) -> Now {
+        let micros = t
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        Now {
+            text: humantime::format_rfc3339_micros(t).to_string(),
+            micros,
+        }
+    }
+
+    fn plus(&self, secs: u64) -> Now {
+        let t = UNIX_EPOCH
+            + Duration::from_micros(u64::try_from(self.micros).unwrap_or(0))
+            + Duration::from_secs(secs);
+        Now::at(t)
+    }
+}
+
+/// The platform engine.
+pub struct Engine {
+    conn: Mutex<Connection>,
+    catalog: Catalog,
+}
+
+/// An open write transaction and who is writing.
+pub(crate) struct Tx<'a> {
+    pub tx: rusqlite::Transaction<'a>,
+    pub actor: &'a Actor,
+    pub now: Now,
+    pub catalog: &'a Catalog,
+}
+
+impl Engine {
+    /// Opens (creating on first use) the platform database at `path`. The
+    /// profile is fixed when the database is created; `None` accepts the
+    /// stored one (m3forge for a new database), a different one is an error.
+    pub fn open(path: &Path, profile: Option<Profile>) -> Result<Engine, ApiError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        Self::init(conn, profile)
+    }
+
+    /// A throw-away platform, for tests and benchmarks.
+    pub fn open_in_memory(profile: Profile) -> Result<Engine, ApiError> {
+        Self::init(Connection::open_in_memory()?, Some(profile))
+    }
+
+    fn init(conn: Connection, profile: Option<Profile>) -> Result<Engine, ApiError> {
+        conn.execute_batch(include_str!("schema.sql"))?;
+        let stored: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let profile = match (stored.as_deref().and_then(Profile::parse), profile) {
+            (Some(s), Some(p)) if s != p => {
+                return Err(ApiError::new(
+                    409,
+                    "profile-mismatch",
+                    format!("this platform database was created with the {s} profile, not {p}"),
+                ));
+            }
+            (Some(s), _) => s,
+            (None, p) => {
+                let p = p.unwrap_or_default();
+                let now = Now::at(SystemTime::now());
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('profile', ?1)",
+                    params![p.as_str()],
+                )?;
+                conn.execute(
+                    "INSERT OR IGNORE INTO settings (id, spec, version, updated_at) VALUES (1, ?1, 1, ?2)",
+                    params![serde_json::to_string(&crate::wire::SettingsSpec::default())?, now.text],
+                )?;
+                p
+            }
+        };
+        Ok(Engine {
+            conn: Mutex::new(conn),
+            catalog: Catalog::builtin(profile).clone(),
+        })
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.catalog.profile
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the
+        // transaction rolls back), so a poisoned lock is still usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let conn = self.conn();
+        f(&conn)
+    }
+
+    /// Runs `f` in one immediate transaction; the audit records it writes
+    /// commit (or roll back) with the change.
+    pub(crate) fn write<T>(
+        &self,
+        actor: &Actor,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut t = Tx {
+            tx,
+            actor,
+            now: Now::at(SystemTime::now()),
+            catalog: &self.catalog,
+        };
+        let out = f(&mut t)?;
+        t.tx.commit()?;
+        Ok(out)
+    }
+}
+
+impl Tx<'_> {
+    /// Records a change in the audit log, in this transaction.
+    pub fn audit(
+        &self,
+        action: &str,
+        resource: &str,
+        version: u64,
+        before: &Value,
+        after: &Value,
+    ) -> Result<(), ApiError> {
+        let changes = changes(before, after);
+        self.tx.execute(
+            "INSERT INTO audit (at, at_micros, actor, channel, action, resource, version, changes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                self.now.text,
+                self.now.micros,
+                self.actor.name,
+                match self.actor.channel {
+                    Channel::Api => "api",
+                    Channel::Local => "local",
+                },
+                action,
+                resource,
+                version as i64,
+                serde_json::to_string(&changes)?,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// The top-level fields that differ between two JSON objects.
+fn changes(before: &Value, after: &Value) -> BTreeMap<String, Change> {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut out = BTreeMap::new();
+    for key in b.keys().chain(a.keys()) {
+        let (bv, av) = (
+            b.get(key).unwrap_or(&Value::Null),
+            a.get(key).unwrap_or(&Value::Null),
+        );
+        if bv != av && !out.contains_key(key) {
+            out.insert(
+                key.clone(),
+                Change {
+                    before: bv.clone(),
+                    after: av.clone(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Checks an `If-Match` precondition: `None` accepts any version.
+pub(crate) fn check_version(
+    what: &str,
+    expected: Option<u64>,
+    current: u64,
+) -> Result<(), ApiError> {
+    match expected {
+        Some(v) if v != current => Err(ApiError::version_mismatch(what, v, current)),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
+    Ok(serde_json::to_string(v)?)
+}
+
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, ApiError> {
+    Ok(serde_json::from_str(s)?)
+}
+
+/// Applies a JSON merge patch to `spec` and reads it back strictly.
+pub(crate) fn patched<T>(spec: &T, patch: &Value) -> Result<T, ApiError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut v = serde_json::to_value(spec)?;
+    crate::wire::merge_patch(&mut v, patch);
+    crate::wire::strict(&v).map_err(|e| ApiError::invalid_body(e.to_string()))
+}
+
+/// Checks label keys and values.
+pub(crate) fn check_labels(labels: &crate::wire::Labels) -> Result<(), ApiError> {
+    for (k, v) in labels {
+        let ok = !k.is_empty()
+            && k.len() <= 63
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._/-".contains(&b))
+            && k.as_bytes()[0].is_ascii_alphanumeric();
+        if !ok {
+            return Err(ApiError::invalid_value(format!(
+                "label key `{k}` is invalid: use up to 63 lower-case letters, digits, `.`, `_`, `/`, `-`"
+            )));
+        }
+        if v.len() > 256 {
+            return Err(ApiError::invalid_value(format!(
+                "label `{k}` is longer than 256 characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an optional display text.
+pub(crate) fn check_text(field: &str, v: &Option<String>, max: usize) -> Result<(), ApiError> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(ApiError::invalid_value(format!(
+            "`{field}` is longer than {max} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = encode_cursor("ada@acme.example");
+        assert_eq!(decode_cursor(&c).as_deref(), Some("ada@acme.example"));
+        assert_eq!(decode_cursor("zz"), None);
+        assert_eq!(decode_cursor("abc"), None);
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        assert!(PageRequest::new(Some(0), None).is_err());
+        assert!(PageRequest::new(Some(1001), None).is_err());
+        assert_eq!(PageRequest::new(None, None).map(|p| p.limit), Ok(100));
+    }
+}

@@ -1,0 +1,278 @@
+//! Workspaces, their quotas and their usage. Creating a workspace creates its
+//! quotas (all unlimited) and usage (zero); deleting it removes everything
+//! scoped to it; archiving keeps everything.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use super::{
+    Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, page, parse,
+    patched, to_u64,
+};
+use crate::model::keys::is_slug;
+use crate::platform::ApiError;
+use crate::wire::{Page, Quotas, QuotasSpec, Usage, UsageSpec, Workspace, WorkspaceSpec};
+
+fn resource(slug: &str) -> String {
+    format!("workspaces/{slug}")
+}
+
+/// The workspace's internal id, or 404.
+pub(crate) fn workspace_id(conn: &Connection, slug: &str) -> Result<i64, ApiError> {
+    conn.query_row(
+        "SELECT id FROM workspaces WHERE slug = ?1",
+        params![slug],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| ApiError::not_found(format!("workspace `{slug}`")))
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn object(
+    (slug, spec, version, created_at, updated_at): (String, String, i64, String, String),
+) -> Result<Workspace, ApiError> {
+    Ok(Workspace {
+        slug,
+        spec: parse(&spec)?,
+        version: to_u64(version),
+        created_at,
+        updated_at,
+    })
+}
+
+fn get(conn: &Connection, slug: &str) -> Result<Workspace, ApiError> {
+    let r = conn
+        .query_row(
+            "SELECT slug, spec, version, created_at, updated_at FROM workspaces WHERE slug = ?1",
+            params![slug],
+            row,
+        )
+        .optional()?
+        .ok_or_else(|| ApiError::not_found(format!("workspace `{slug}`")))?;
+    object(r)
+}
+
+fn check(spec: &WorkspaceSpec) -> Result<(), ApiError> {
+    check_text("name", &spec.name, 200)?;
+    check_text("description", &spec.description, 2000)?;
+    check_labels(&spec.labels)
+}
+
+impl Engine {
+    pub fn list_workspaces(&self, req: &PageRequest) -> Result<Page<Workspace>, ApiError> {
+        let after = req.after()?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT slug, spec, version, created_at, updated_at FROM workspaces
+                 WHERE slug > ?1 ORDER BY slug LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, (req.limit + 1) as i64], row)?;
+            let mut items = Vec::new();
+            for r in rows {
+                let w = object(r?)?;
+                items.push((w.slug.clone(), w));
+            }
+            Ok(page(items, req.limit))
+        })
+    }
+
+    pub fn get_workspace(&self, slug: &str) -> Result<Workspace, ApiError> {
+        self.read(|c| get(c, slug))
+    }
+
+    pub fn create_workspace(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        spec: WorkspaceSpec,
+    ) -> Result<Workspace, ApiError> {
+        if !is_slug(slug) {
+            return Err(ApiError::invalid_value(format!(
+                "`{slug}` is not a valid workspace slug: 1-63 lower-case letters, digits and hyphens"
+            )));
+        }
+        check(&spec)?;
+        self.write(actor, |t| {
+            if workspace_id(&t.tx, slug).is_ok() {
+                return Err(ApiError::already_exists(format!("workspace `{slug}`")));
+            }
+            t.tx.execute(
+                "INSERT INTO workspaces (slug, spec, version, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)",
+                params![slug, json(&spec)?, t.now.text],
+            )?;
+            let id = t.tx.last_insert_rowid();
+            t.tx.execute(
+                "INSERT INTO quotas (workspace_id, spec, version, updated_at) VALUES (?1, ?2, 1, ?3)",
+                params![id, json(&QuotasSpec::default())?, t.now.text],
+            )?;
+            t.tx.execute(
+                "INSERT INTO usage (workspace_id, spec) VALUES (?1, ?2)",
+                params![id, json(&UsageSpec::default())?],
+            )?;
+            t.audit("create", &resource(slug), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
+            get(&t.tx, slug)
+        })
+    }
+
+    pub fn update_workspace(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        if_match: Option<u64>,
+        patch: &Value,
+    ) -> Result<Workspace, ApiError> {
+        self.write(actor, |t| {
+            let current = get(&t.tx, slug)?;
+            check_version(&format!("workspace `{slug}`"), if_match, current.version)?;
+            let spec: WorkspaceSpec = patched(&current.spec, patch)?;
+            check(&spec)?;
+            let version = current.version + 1;
+            t.tx.execute(
+                "UPDATE workspaces SET spec = ?1, version = ?2, updated_at = ?3 WHERE slug = ?4",
+                params![json(&spec)?, version as i64, t.now.text, slug],
+            )?;
+            t.audit(
+                "update",
+                &resource(slug),
+                version,
+                &serde_json::to_value(&current.spec)?,
+                &serde_json::to_value(&spec)?,
+            )?;
+            get(&t.tx, slug)
+        })
+    }
+
+    pub fn delete_workspace(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        if_match: Option<u64>,
+    ) -> Result<(), ApiError> {
+        self.write(actor, |t| {
+            let current = get(&t.tx, slug)?;
+            check_version(&format!("workspace `{slug}`"), if_match, current.version)?;
+            t.tx.execute("DELETE FROM workspaces WHERE slug = ?1", params![slug])?;
+            t.audit(
+                "delete",
+                &resource(slug),
+                0,
+                &serde_json::to_value(&current.spec)?,
+                &Value::Null,
+            )
+        })
+    }
+
+    pub fn get_quotas(&self, slug: &str) -> Result<Quotas, ApiError> {
+        self.read(|c| quotas(c, slug))
+    }
+
+    pub fn put_quotas(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        if_match: Option<u64>,
+        spec: QuotasSpec,
+    ) -> Result<Quotas, ApiError> {
+        check_labels(&spec.labels)?;
+        self.write(actor, |t| {
+            let current = quotas(&t.tx, slug)?;
+            check_version(&format!("quotas of workspace `{slug}`"), if_match, current.version)?;
+            let version = current.version + 1;
+            let id = workspace_id(&t.tx, slug)?;
+            t.tx.execute(
+                "UPDATE quotas SET spec = ?1, version = ?2, updated_at = ?3 WHERE workspace_id = ?4",
+                params![json(&spec)?, version as i64, t.now.text, id],
+            )?;
+            t.audit(
+                "update",
+                &format!("workspaces/{slug}/quotas"),
+                version,
+                &serde_json::to_value(&current.spec)?,
+                &serde_json::to_value(&spec)?,
+            )?;
+            quotas(&t.tx, slug)
+        })
+    }
+
+    pub fn get_usage(&self, slug: &str) -> Result<Usage, ApiError> {
+        self.read(|c| usage(c, slug))
+    }
+
+    /// Sets simulated consumption (the reference platform has no workloads).
+    pub fn put_usage(&self, actor: &Actor, slug: &str, spec: UsageSpec) -> Result<Usage, ApiError> {
+        self.write(actor, |t| {
+            let before = usage(&t.tx, slug)?;
+            let id = workspace_id(&t.tx, slug)?;
+            t.tx.execute(
+                "UPDATE usage SET spec = ?1 WHERE workspace_id = ?2",
+                params![json(&spec)?, id],
+            )?;
+            t.audit(
+                "update",
+                &format!("workspaces/{slug}/usage"),
+                0,
+                &serde_json::to_value(&before.spec)?,
+                &serde_json::to_value(&spec)?,
+            )?;
+            usage(&t.tx, slug)
+        })
+    }
+}
+
+fn quotas(conn: &Connection, slug: &str) -> Result<Quotas, ApiError> {
+    let id = workspace_id(conn, slug)?;
+    let (spec, version, updated_at): (String, i64, String) = conn.query_row(
+        "SELECT spec, version, updated_at FROM quotas WHERE workspace_id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(Quotas {
+        workspace: slug.to_owned(),
+        spec: parse(&spec)?,
+        version: to_u64(version),
+        updated_at,
+    })
+}
+
+pub(crate) fn member_count(conn: &Connection, id: i64) -> Result<u64, ApiError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM memberships WHERE workspace_id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    Ok(to_u64(n))
+}
+
+/// The workspace's `max_users` quota, if any.
+pub(crate) fn max_users(conn: &Connection, id: i64) -> Result<Option<u64>, ApiError> {
+    let spec: String = conn.query_row(
+        "SELECT spec FROM quotas WHERE workspace_id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    Ok(parse::<QuotasSpec>(&spec)?.max_users)
+}
+
+fn usage(conn: &Connection, slug: &str) -> Result<Usage, ApiError> {
+    let id = workspace_id(conn, slug)?;
+    let spec: String = conn.query_row(
+        "SELECT spec FROM usage WHERE workspace_id = ?1",
+        params![id],
+        |r| r.get(0),
+    )?;
+    Ok(Usage {
+        workspace: slug.to_owned(),
+        spec: parse(&spec)?,
+        users: member_count(conn, id)?,
+    })
+}
+
+impl Tx<'_> {
+    pub(crate) fn workspace_id(&self, slug: &str) -> Result<i64, ApiError> {
+        workspace_id(&self.tx, slug)
+    }
+}

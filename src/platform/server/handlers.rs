@@ -1,0 +1,622 @@
+//! The `/v1` routes: each handler reads the request, calls one engine method
+//! and answers. No platform rule lives here.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::http::{ListQuery, body, if_match, json, object, typed};
+use crate::platform::ApiError;
+use crate::platform::engine::{Actor, AuditQuery};
+use crate::wire::{
+    AssignmentSpec, LockRenew, LockRequest, MembershipSpec, ProviderSpec, QuotasSpec, RoleSpec,
+    SettingsSpec, UsageSpec, UserSpec, WorkspaceSpec, split_key,
+};
+
+type S = State<Arc<AppState>>;
+type R = Result<Response, ApiError>;
+
+/// Path parameters, with problems instead of axum's plain-text rejections.
+pub struct P<T>(pub T);
+
+impl<T: DeserializeOwned + Send, St: Send + Sync> FromRequestParts<St> for P<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| P(p.0))
+            .map_err(|e| ApiError::new(400, "invalid-path", e.body_text()))
+    }
+}
+
+/// Query parameters, with problems instead of plain-text rejections.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send + Default, St: Send + Sync> FromRequestParts<St> for Q<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, ApiError> {
+        match parts.uri.query() {
+            None => Ok(Q(T::default())),
+            Some(q) => serde_urlencoded::from_str(q).map(Q).map_err(|e| {
+                ApiError::new(400, "invalid-query", format!("invalid query string: {e}"))
+            }),
+        }
+    }
+}
+
+pub async fn healthz() -> Response {
+    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        404,
+        "not-found",
+        "no such resource in the platform API (see /v1)",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        405,
+        "method-not-allowed",
+        "this resource does not support that method",
+    )
+}
+
+fn created(location: String, version: u64, value: &impl serde::Serialize) -> Response {
+    object(StatusCode::CREATED, version, value, Some(location))
+}
+
+fn ok(version: u64, value: &impl serde::Serialize) -> Response {
+    object(StatusCode::OK, version, value, None)
+}
+
+fn deleted() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/catalog", get(catalog))
+        .route(
+            "/v1/workspaces",
+            get(list_workspaces).post(create_workspace),
+        )
+        .route(
+            "/v1/workspaces/{slug}",
+            get(get_workspace)
+                .patch(update_workspace)
+                .delete(delete_workspace),
+        )
+        .route(
+            "/v1/workspaces/{slug}/quotas",
+            get(get_quotas).put(put_quotas),
+        )
+        .route("/v1/workspaces/{slug}/usage", get(get_usage).put(put_usage))
+        .route(
+            "/v1/workspaces/{slug}/memberships",
+            get(list_memberships).post(create_membership),
+        )
+        .route(
+            "/v1/workspaces/{slug}/memberships/{email}",
+            get(get_membership)
+                .patch(update_membership)
+                .delete(delete_membership),
+        )
+        .route(
+            "/v1/workspaces/{slug}/assignments",
+            get(list_assignments).post(create_assignment),
+        )
+        .route(
+            "/v1/workspaces/{slug}/assignments/{provider}",
+            get(get_assignment)
+                .patch(update_assignment)
+                .delete(delete_assignment),
+        )
+        .route("/v1/users", get(list_users).post(create_user))
+        .route(
+            "/v1/users/{email}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/v1/roles", get(list_roles).post(create_role))
+        .route(
+            "/v1/roles/{id}",
+            get(get_role).patch(update_role).delete(delete_role),
+        )
+        .route("/v1/providers", get(list_providers).post(create_provider))
+        .route(
+            "/v1/providers/{name}",
+            get(get_provider)
+                .patch(update_provider)
+                .delete(delete_provider),
+        )
+        .route("/v1/settings", get(get_settings).put(put_settings))
+        .route("/v1/audit", get(list_audit))
+        .route("/v1/locks", axum::routing::post(acquire_lock))
+        .route(
+            "/v1/locks/{name}",
+            get(get_lock).put(renew_lock).delete(release_lock),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn catalog(State(s): S) -> R {
+    Ok(json(StatusCode::OK, s.engine.catalog()))
+}
+
+// ---------------------------------------------------------------- workspaces
+
+async fn list_workspaces(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.list_workspaces(&q.page()?)?))
+}
+
+async fn create_workspace(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let (slug, rest) = split_key(&body(&headers, &b)?, "slug")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let w = s
+        .engine
+        .create_workspace(&actor, &slug, typed::<WorkspaceSpec>(&rest)?)?;
+    Ok(created(format!("/v1/workspaces/{slug}"), w.version, &w))
+}
+
+async fn get_workspace(State(s): S, P(slug): P<String>) -> R {
+    let w = s.engine.get_workspace(&slug)?;
+    Ok(ok(w.version, &w))
+}
+
+async fn update_workspace(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let w = s
+        .engine
+        .update_workspace(&actor, &slug, v, &body(&headers, &b)?)?;
+    Ok(ok(w.version, &w))
+}
+
+async fn delete_workspace(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_workspace(&actor, &slug, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+async fn get_quotas(State(s): S, P(slug): P<String>) -> R {
+    let q = s.engine.get_quotas(&slug)?;
+    Ok(ok(q.version, &q))
+}
+
+async fn put_quotas(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let q = s
+        .engine
+        .put_quotas(&actor, &slug, v, typed::<QuotasSpec>(&body(&headers, &b)?)?)?;
+    Ok(ok(q.version, &q))
+}
+
+async fn get_usage(State(s): S, P(slug): P<String>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.get_usage(&slug)?))
+}
+
+async fn put_usage(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let u = s
+        .engine
+        .put_usage(&actor, &slug, typed::<UsageSpec>(&body(&headers, &b)?)?)?;
+    Ok(json(StatusCode::OK, &u))
+}
+
+// --------------------------------------------------------------- memberships
+
+async fn list_memberships(State(s): S, P(slug): P<String>, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_memberships(&slug, &q.page()?)?,
+    ))
+}
+
+async fn create_membership(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let (user, rest) = split_key(&body(&headers, &b)?, "user")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let m = s
+        .engine
+        .create_membership(&actor, &slug, &user, typed::<MembershipSpec>(&rest)?)?;
+    Ok(created(
+        format!("/v1/workspaces/{slug}/memberships/{}", m.user),
+        m.version,
+        &m,
+    ))
+}
+
+async fn get_membership(State(s): S, P((slug, email)): P<(String, String)>) -> R {
+    let m = s.engine.get_membership(&slug, &email)?;
+    Ok(ok(m.version, &m))
+}
+
+async fn update_membership(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, email)): P<(String, String)>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let m = s
+        .engine
+        .update_membership(&actor, &slug, &email, v, &body(&headers, &b)?)?;
+    Ok(ok(m.version, &m))
+}
+
+async fn delete_membership(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, email)): P<(String, String)>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_membership(&actor, &slug, &email, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// --------------------------------------------------------------- assignments
+
+async fn list_assignments(State(s): S, P(slug): P<String>, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_assignments(&slug, &q.page()?)?,
+    ))
+}
+
+async fn create_assignment(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let (provider, rest) = split_key(&body(&headers, &b)?, "provider")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let a =
+        s.engine
+            .create_assignment(&actor, &slug, &provider, typed::<AssignmentSpec>(&rest)?)?;
+    Ok(created(
+        format!("/v1/workspaces/{slug}/assignments/{provider}"),
+        a.version,
+        &a,
+    ))
+}
+
+async fn get_assignment(State(s): S, P((slug, provider)): P<(String, String)>) -> R {
+    let a = s.engine.get_assignment(&slug, &provider)?;
+    Ok(ok(a.version, &a))
+}
+
+async fn update_assignment(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, provider)): P<(String, String)>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let a = s
+        .engine
+        .update_assignment(&actor, &slug, &provider, v, &body(&headers, &b)?)?;
+    Ok(ok(a.version, &a))
+}
+
+async fn delete_assignment(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, provider)): P<(String, String)>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_assignment(&actor, &slug, &provider, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// --------------------------------------------------------------------- users
+
+async fn list_users(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.list_users(&q.page()?)?))
+}
+
+async fn create_user(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let (email, rest) = split_key(&body(&headers, &b)?, "email")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let u = s
+        .engine
+        .create_user(&actor, &email, typed::<UserSpec>(&rest)?)?;
+    Ok(created(format!("/v1/users/{}", u.email), u.version, &u))
+}
+
+async fn get_user(State(s): S, P(email): P<String>) -> R {
+    let u = s.engine.get_user(&email)?;
+    Ok(ok(u.version, &u))
+}
+
+async fn update_user(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(email): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let u = s
+        .engine
+        .update_user(&actor, &email, v, &body(&headers, &b)?)?;
+    Ok(ok(u.version, &u))
+}
+
+async fn delete_user(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(email): P<String>,
+    headers: HeaderMap,
+) -> R {
+    s.engine.delete_user(&actor, &email, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// --------------------------------------------------------------------- roles
+
+async fn list_roles(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.list_roles(&q.page()?)?))
+}
+
+async fn create_role(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let (id, rest) =
+        split_key(&body(&headers, &b)?, "id").map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let r = s
+        .engine
+        .create_role(&actor, &id, typed::<RoleSpec>(&rest)?)?;
+    Ok(created(format!("/v1/roles/{id}"), r.version, &r))
+}
+
+async fn get_role(State(s): S, P(id): P<String>) -> R {
+    let r = s.engine.get_role(&id)?;
+    Ok(ok(r.version, &r))
+}
+
+async fn update_role(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(id): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let r = s.engine.update_role(&actor, &id, v, &body(&headers, &b)?)?;
+    Ok(ok(r.version, &r))
+}
+
+async fn delete_role(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(id): P<String>,
+    headers: HeaderMap,
+) -> R {
+    s.engine.delete_role(&actor, &id, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// ----------------------------------------------------------------- providers
+
+async fn list_providers(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.list_providers(&q.page()?)?))
+}
+
+async fn create_provider(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let (name, mut rest) = split_key(&body(&headers, &b)?, "name")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let keys: Vec<String> = match rest.as_object_mut().and_then(|m| m.remove("api_keys")) {
+        None => Vec::new(),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|_| ApiError::invalid_body("`api_keys` must be an array of strings"))?,
+    };
+    let p = s
+        .engine
+        .create_provider(&actor, &name, typed::<ProviderSpec>(&rest)?, &keys)?;
+    Ok(created(format!("/v1/providers/{name}"), p.version, &p))
+}
+
+async fn get_provider(State(s): S, P(name): P<String>) -> R {
+    let p = s.engine.get_provider(&name)?;
+    Ok(ok(p.version, &p))
+}
+
+async fn update_provider(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(name): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let p = s
+        .engine
+        .update_provider(&actor, &name, v, &body(&headers, &b)?)?;
+    Ok(ok(p.version, &p))
+}
+
+async fn delete_provider(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(name): P<String>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_provider(&actor, &name, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// ------------------------------------------------------------------ settings
+
+async fn get_settings(State(s): S) -> R {
+    let st = s.engine.get_settings()?;
+    Ok(ok(st.version, &st))
+}
+
+async fn put_settings(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let v = if_match(&headers)?;
+    let st = s
+        .engine
+        .put_settings(&actor, v, typed::<SettingsSpec>(&body(&headers, &b)?)?)?;
+    Ok(ok(st.version, &st))
+}
+
+// --------------------------------------------------------------------- audit
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct AuditParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+    resource: Option<String>,
+    actor: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+async fn list_audit(State(s): S, Q(q): Q<AuditParams>) -> R {
+    let page = ListQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .page()?;
+    let query = AuditQuery {
+        resource: q.resource,
+        actor: q.actor,
+        since: q.since,
+        until: q.until,
+    };
+    Ok(json(StatusCode::OK, &s.engine.list_audit(&query, &page)?))
+}
+
+// --------------------------------------------------------------------- locks
+
+async fn acquire_lock(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let req: LockRequest = typed(&body(&headers, &b)?)?;
+    let (lock, fresh) = s
+        .engine
+        .acquire_lock(&actor, &req.name, &req.holder, req.ttl_seconds)?;
+    let status = if fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut r = json(status, &lock);
+    if fresh && let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/locks/{}", lock.name)) {
+        r.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+async fn get_lock(State(s): S, P(name): P<String>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.get_lock(&name)?))
+}
+
+async fn renew_lock(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(name): P<String>,
+    headers: HeaderMap,
+    b: Bytes,
+) -> R {
+    let req: LockRenew = typed(&body(&headers, &b)?)?;
+    Ok(json(
+        StatusCode::OK,
+        &s.engine
+            .renew_lock(&actor, &name, &req.holder, req.ttl_seconds)?,
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct HolderParam {
+    holder: Option<String>,
+}
+
+async fn release_lock(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(name): P<String>,
+    Q(q): Q<HolderParam>,
+) -> R {
+    let holder = q.holder.ok_or_else(|| {
+        ApiError::new(
+            400,
+            "invalid-query",
+            "say who releases the lock: ?holder=NAME",
+        )
+    })?;
+    s.engine.release_lock(&actor, &name, &holder)?;
+    Ok(deleted())
+}

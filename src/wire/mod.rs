@@ -1,0 +1,559 @@
+//! The platform API (v1) on the wire: the JSON bodies of every resource,
+//! request and problem. Shared by the reference platform (`platform`) and the
+//! HTTP target, so both sides of the contract compile against one definition;
+//! `docs/platform-api.md` and `schema/platform-api.openapi.json` describe the
+//! same shapes for everyone else.
+//!
+//! Conventions: every object carries `version` (incremented by each write,
+//! echoed as the `ETag`) and `labels`. Writable fields live in a `*Spec`
+//! type: `POST` takes the key field plus the spec's fields, `PATCH` takes a
+//! JSON merge patch (RFC 7396) of the spec, `PUT` a whole spec. Unknown
+//! fields are refused ([`strict`]); a provider's `api_keys` are write-only
+//! secret values, answered with fingerprints.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Free-form key/value labels. Keys under `tenet.dev/` are written by tenet.
+pub type Labels = BTreeMap<String, String>;
+
+/// One page of a list. Pass `next_cursor` back as `cursor` for the next page;
+/// it is absent on the last page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// An RFC 9457 problem (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// `https://tenet.dev/problems/<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// For `lock-held`: who holds the lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// For `lock-held`: when the lock expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// For `version-mismatch`: the object's current version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+}
+
+pub const PROBLEM_BASE: &str = "https://tenet.dev/problems/";
+
+// ---------------------------------------------------------------- workspaces
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceStatus {
+    #[default]
+    Active,
+    Archived,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WorkspaceSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub status: WorkspaceStatus,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub slug: String,
+    #[serde(flatten)]
+    pub spec: WorkspaceSpec,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// --------------------------------------------------------------------- users
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    #[default]
+    Active,
+    Suspended,
+    Invited,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub status: UserStatus,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Case-folded by the platform.
+    pub email: String,
+    #[serde(flatten)]
+    pub spec: UserSpec,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// --------------------------------------------------------------------- roles
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RoleSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Permissions as given (wildcards allowed); validated against the
+    /// catalog.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: RoleSpec,
+    /// Built-in roles come from the catalog and are immutable.
+    pub builtin: bool,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// ----------------------------------------------------------------- providers
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    Openai,
+    Anthropic,
+    AzureOpenai,
+    Vertex,
+    Bedrock,
+    Qwen,
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderScope {
+    Global,
+    #[default]
+    Assigned,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RateLimits {
+    #[serde(default)]
+    pub requests_per_minute: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// The writable fields of a provider, without its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderSpec {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub kind: ProviderKind,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+    #[serde(default)]
+    pub scope: ProviderScope,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+/// What the platform keeps of an API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyFingerprint {
+    /// `sha256:` and the first 16 bytes of the key's SHA-256, in hex.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provider {
+    pub name: String,
+    #[serde(flatten)]
+    pub spec: ProviderSpec,
+    pub api_keys: Vec<KeyFingerprint>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// --------------------------------------------------------------- memberships
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MembershipSpec {
+    /// At least one role id (built-in or custom).
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub workspace: String,
+    pub user: String,
+    #[serde(flatten)]
+    pub spec: MembershipSpec,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// --------------------------------------------------------------- assignments
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AssignmentSpec {
+    /// Allowed models, a subset of the provider's; `null` allows all.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub workspace: String,
+    pub provider: String,
+    #[serde(flatten)]
+    pub spec: AssignmentSpec,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// -------------------------------------------------------------------- quotas
+
+/// Limits of a workspace; `null` is unlimited. Replaced whole with `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct QuotasSpec {
+    #[serde(default)]
+    pub storage_gb: Option<u64>,
+    #[serde(default)]
+    pub executions_per_month: Option<u64>,
+    #[serde(default)]
+    pub api_calls_per_month: Option<u64>,
+    #[serde(default)]
+    pub max_users: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_day: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_week: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_month: Option<u64>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quotas {
+    pub workspace: String,
+    #[serde(flatten)]
+    pub spec: QuotasSpec,
+    pub version: u64,
+    pub updated_at: String,
+}
+
+/// What a workspace uses now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UsageSpec {
+    #[serde(default)]
+    pub storage_gb: u64,
+    #[serde(default)]
+    pub executions_this_month: u64,
+    #[serde(default)]
+    pub api_calls_this_month: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub workspace: String,
+    #[serde(flatten)]
+    pub spec: UsageSpec,
+    /// Members of the workspace, counted live.
+    pub users: u64,
+}
+
+// ------------------------------------------------------------------ settings
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PasswordPolicy {
+    #[serde(default)]
+    pub min_length: Option<u64>,
+    #[serde(default)]
+    pub require_uppercase: Option<bool>,
+    #[serde(default)]
+    pub require_lowercase: Option<bool>,
+    #[serde(default)]
+    pub require_digit: Option<bool>,
+    #[serde(default)]
+    pub require_symbol: Option<bool>,
+    #[serde(default)]
+    pub max_age_days: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Security {
+    #[serde(default)]
+    pub session_timeout_minutes: Option<u64>,
+    #[serde(default)]
+    pub require_2fa: Option<bool>,
+    #[serde(default)]
+    pub email_verification: Option<bool>,
+    /// CIDR blocks; the platform stores them normalized (host bits cleared).
+    #[serde(default)]
+    pub ip_allowlist: Option<Vec<String>>,
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
+}
+
+/// Platform-wide settings, a singleton replaced whole with `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SettingsSpec {
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub spec: SettingsSpec,
+    pub version: u64,
+    pub updated_at: String,
+}
+
+// --------------------------------------------------------------------- audit
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// Through the HTTP API.
+    Api,
+    /// The embedded sandbox, in-process.
+    Local,
+}
+
+/// One recorded change, written in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: u64,
+    pub at: String,
+    /// The token's name (`local` for the embedded sandbox).
+    pub actor: String,
+    pub channel: Channel,
+    /// `create`, `update`, `delete`.
+    pub action: String,
+    /// The resource path below `/v1`, e.g. `workspaces/finance/memberships/ada@acme.example`.
+    pub resource: String,
+    /// The object's version after the change (0 after a delete).
+    pub version: u64,
+    /// The fields that changed: `{ field: { "before": .., "after": .. } }`.
+    /// Key values never appear, only fingerprints.
+    pub changes: BTreeMap<String, Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+// --------------------------------------------------------------------- locks
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRequest {
+    pub name: String,
+    pub holder: String,
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRenew {
+    pub holder: String,
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub name: String,
+    pub holder: String,
+    pub acquired_at: String,
+    pub expires_at: String,
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// Why a request body does not fit its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("missing field `{0}`")]
+    MissingKey(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Deserializes `value` as `T`, refusing fields `T` does not have (at any
+/// depth of nested objects), since serde's `deny_unknown_fields` does not
+/// mix with the flattened specs above.
+pub fn strict<T: Serialize + serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<T, BodyError> {
+    let typed: T =
+        serde_json::from_value(value.clone()).map_err(|e| BodyError::Invalid(e.to_string()))?;
+    let back = serde_json::to_value(&typed).map_err(|e| BodyError::Invalid(e.to_string()))?;
+    unknown_field(value, &back, "").map_or(Ok(typed), |f| Err(BodyError::UnknownField(f)))
+}
+
+fn unknown_field(
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    path: &str,
+) -> Option<String> {
+    let (serde_json::Value::Object(g), serde_json::Value::Object(k)) = (given, known) else {
+        return None;
+    };
+    // Free-form maps (labels) take any key.
+    if path.ends_with("labels") {
+        return None;
+    }
+    for (key, v) in g {
+        let full = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        match k.get(key) {
+            None => return Some(full),
+            Some(kv) => {
+                if let Some(f) = unknown_field(v, kv, &full) {
+                    return Some(f);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Splits a `POST` body into its key field and the rest.
+pub fn split_key(
+    body: &serde_json::Value,
+    key: &'static str,
+) -> Result<(String, serde_json::Value), BodyError> {
+    let mut rest = body
+        .as_object()
+        .cloned()
+        .ok_or_else(|| BodyError::Invalid("the body must be a JSON object".to_owned()))?;
+    match rest.remove(key) {
+        Some(serde_json::Value::String(k)) => Ok((k, serde_json::Value::Object(rest))),
+        Some(_) => Err(BodyError::Invalid(format!("`{key}` must be a string"))),
+        None => Err(BodyError::MissingKey(key)),
+    }
+}
+
+/// A `POST` body: the key field and the spec's fields in one object.
+pub fn create_body<S: Serialize>(key: &'static str, value: &str, spec: &S) -> serde_json::Value {
+    let mut body = serde_json::to_value(spec).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(map) = body.as_object_mut() {
+        map.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+    }
+    body
+}
+
+/// Applies an RFC 7396 JSON merge patch.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match patch {
+        serde_json::Value::Object(p) => {
+            if !target.is_object() {
+                *target = serde_json::Value::Object(serde_json::Map::new());
+            }
+            if let serde_json::Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strict_refuses_unknown_fields_at_any_depth() {
+        assert!(strict::<UserSpec>(&json!({"name": "A", "labels": {"any": "x"}})).is_ok());
+        assert_eq!(
+            strict::<UserSpec>(&json!({"nmae": "A"})),
+            Err(BodyError::UnknownField("nmae".into()))
+        );
+        assert_eq!(
+            strict::<SettingsSpec>(&json!({"security": {"password_policy": {"min_len": 3}}})),
+            Err(BodyError::UnknownField(
+                "security.password_policy.min_len".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        merge_patch(&mut t, &json!({"a": null, "b": {"c": 5}, "e": [1]}));
+        assert_eq!(t, json!({"b": {"c": 5, "d": 3}, "e": [1]}));
+    }
+
+    #[test]
+    fn create_bodies_round_trip() {
+        let spec = UserSpec {
+            name: Some("Ada".into()),
+            ..UserSpec::default()
+        };
+        let body = create_body("email", "ada@x.example", &spec);
+        let (key, rest) = split_key(&body, "email").unwrap_or_default();
+        assert_eq!(key, "ada@x.example");
+        assert_eq!(strict::<UserSpec>(&rest), Ok(spec));
+    }
+}
