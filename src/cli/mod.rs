@@ -3,7 +3,9 @@
 //! this edge, and outcomes become exit codes: 0 ok / no changes, 1 error,
 //! 2 changes or drift.
 
+pub mod apply;
 pub mod completions;
+pub mod plan;
 pub mod schema;
 pub mod serve;
 pub mod validate;
@@ -30,6 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Check a config tree: syntax, schema, references, permissions, invariants.
     Validate(validate::Args),
+    /// Show what applying the files would change (exit 2 when something would).
+    Plan(plan::Args),
+    /// Make the platform match the files, or apply a saved plan.
+    Apply(apply::Args),
     /// Print the JSON Schema of config files (for editors and other tools).
     Schema(schema::Args),
     /// Run the reference platform over HTTP (and manage its tokens).
@@ -155,6 +161,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),

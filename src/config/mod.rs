@@ -48,6 +48,21 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// A digest of every file's path and text: equal digests, equal config.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (_, f) in self.sources.iter() {
+            let rel = f.path.strip_prefix(&self.root).unwrap_or(&f.path);
+            h.update(rel.to_string_lossy().as_bytes());
+            h.update([0]);
+            h.update(f.text.as_bytes());
+            h.update([0]);
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
     /// The span of a key (or, failing that, its value) in a file.
     pub fn key_span(&self, file: FileId, pointer: &str) -> std::ops::Range<usize> {
         self.spans

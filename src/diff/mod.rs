@@ -1,5 +1,514 @@
-//! Desired x live -> changes. Pure and deterministic: the same inputs give the
-//! same changes, byte for byte. Depends on `model` only.
+//! Desired x live -> changes. Pure and deterministic: the same inputs give
+//! the same changes in the same order, byte for byte. Depends on `model`
+//! only; ordering and safety are `plan`'s business.
 //!
-//! The diff engine arrives with the plan/apply issue; this module marks the
-//! boundary so that nothing else grows into its place.
+//! Ownership: a live object carrying `tenet.dev/managed` is tenet's; one
+//! without it is left alone unless the files declare it and adoption is on
+//! (then it is adopted), or its kind is authoritative (then it is deleted
+//! when the files do not declare it). Quotas and settings belong to their
+//! workspace and the platform, so they need no adoption.
+
+mod compare;
+mod object;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use compare::FieldChange;
+pub use object::Object;
+
+use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, resource, split_labels};
+use crate::model::{
+    Config, Email, Kind, Labels, Live, Quotas, Slug, UserStatus, WorkspaceRemoval, WorkspaceStatus,
+};
+
+/// Label recording `prevent_destroy`, so a removed object stays protected.
+pub const PREVENT_DESTROY_LABEL: &str = "tenet.dev/prevent-destroy";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    /// Take over an existing object: label it managed (and align fields).
+    Adopt,
+    Archive,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update | Action::Adopt => '~',
+            Action::Archive => '!',
+            Action::Delete => '-',
+        }
+    }
+
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Action::Archive | Action::Delete)
+    }
+}
+
+/// One change to one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The object's resource path below `/v1`.
+    pub resource: String,
+    pub kind: Kind,
+    pub action: Action,
+    /// The workspace the object belongs to, for grouping.
+    pub workspace: Option<Slug>,
+    /// What changes, field by field (sensitive values masked).
+    pub fields: Vec<FieldChange>,
+    /// The live version the change was planned against (`If-Match`).
+    pub version: Option<u64>,
+    /// The desired object (absent for deletions).
+    pub desired: Option<Object>,
+    /// The labels to write: the files' plus tenet's.
+    pub labels: Labels,
+    /// Live label keys to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unset_labels: Vec<String>,
+}
+
+/// Everything that differs, plus what was left alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    /// Live objects not managed by tenet and not declared: left alone.
+    pub unmanaged: Vec<String>,
+    /// Declared objects that exist unmanaged: adopt them with `--adopt`.
+    pub not_adopted: Vec<String>,
+}
+
+/// Inputs besides the two states.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Adopt existing unmanaged objects the files declare.
+    pub adopt: bool,
+    /// Desired key fingerprints per provider; a provider missing here has
+    /// keys that could not be resolved, and its keys are not compared.
+    pub fingerprints: BTreeMap<Slug, Vec<String>>,
+}
+
+/// The digest of a desired object, recorded as its last-applied label.
+pub fn digest(object: &Object) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(object).unwrap_or_default();
+    let d = Sha256::digest(text.as_bytes());
+    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+struct Differ<'a> {
+    config: &'a Config,
+    live: &'a Live,
+    opts: &'a Options,
+    out: Diff,
+}
+
+/// Computes the changes that make `live` match `config`.
+pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
+    let mut d = Differ {
+        config,
+        live,
+        opts,
+        out: Diff::default(),
+    };
+    d.workspaces();
+    d.users();
+    d.roles();
+    d.providers();
+    d.memberships();
+    d.assignments();
+    d.settings();
+    d.out
+}
+
+impl<'a> Differ<'a> {
+    fn meta_labels(&self, path: &str) -> Labels {
+        self.live
+            .meta
+            .get(path)
+            .map(|m| m.labels.clone())
+            .unwrap_or_default()
+    }
+
+    fn managed(&self, path: &str) -> bool {
+        self.live.meta.get(path).is_some_and(|m| m.managed())
+    }
+
+    fn version(&self, path: &str) -> Option<u64> {
+        self.live.meta.get(path).map(|m| m.version)
+    }
+
+    fn authoritative(&self, kind: Kind) -> bool {
+        self.config.policy.authoritative.contains(&kind)
+    }
+
+    /// Labels to write on a desired object: the files' labels, tenet's
+    /// ownership and digest, and the prevent-destroy marker.
+    fn labels_for(&self, object: &Object, user: &Labels, prevent_destroy: bool) -> Labels {
+        let mut labels = user.clone();
+        labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
+        labels.insert(LAST_APPLIED_LABEL.to_owned(), digest(object));
+        if prevent_destroy {
+            labels.insert(PREVENT_DESTROY_LABEL.to_owned(), "true".to_owned());
+        }
+        labels
+    }
+
+    /// Decides create / update / adopt / nothing for a declared object.
+    #[allow(clippy::too_many_arguments)]
+    fn upsert(
+        &mut self,
+        path: String,
+        kind: Kind,
+        workspace: Option<Slug>,
+        object: Object,
+        user_labels: &Labels,
+        prevent_destroy: bool,
+        exists: bool,
+        fields: Vec<FieldChange>,
+        attached: bool,
+    ) {
+        let labels = self.labels_for(&object, user_labels, prevent_destroy);
+        if !exists {
+            self.out.changes.push(Change {
+                resource: path,
+                kind,
+                action: Action::Create,
+                workspace,
+                fields,
+                version: None,
+                desired: Some(object),
+                labels,
+                unset_labels: Vec::new(),
+            });
+            return;
+        }
+        let live_labels = self.meta_labels(&path);
+        let managed = attached || self.managed(&path);
+        if !managed && !self.opts.adopt {
+            self.out.not_adopted.push(path);
+            return;
+        }
+        // Only tenet's own labels differing (a digest after a refactor) is
+        // not worth a write; user labels are compared as fields.
+        let (_, live_own) = split_labels(&live_labels);
+        let (_, want_own) = split_labels(&labels);
+        let own_changed = live_own.get(MANAGED_LABEL) != want_own.get(MANAGED_LABEL)
+            || live_own.get(PREVENT_DESTROY_LABEL) != want_own.get(PREVENT_DESTROY_LABEL);
+        if fields.is_empty() && !own_changed && managed {
+            return;
+        }
+        let action = if managed {
+            Action::Update
+        } else {
+            Action::Adopt
+        };
+        let unset_labels = live_labels
+            .keys()
+            .filter(|k| !labels.contains_key(*k))
+            .cloned()
+            .collect();
+        self.out.changes.push(Change {
+            resource: path.clone(),
+            kind,
+            action,
+            workspace,
+            fields,
+            version: self.version(&path),
+            desired: Some(object),
+            labels,
+            unset_labels,
+        });
+    }
+
+    /// Plans removal of a live object the files do not declare.
+    fn remove(&mut self, path: String, kind: Kind, workspace: Option<Slug>, action: Action) {
+        if self.managed(&path) || self.authoritative(kind) {
+            self.out.changes.push(Change {
+                resource: path.clone(),
+                kind,
+                action,
+                workspace,
+                fields: Vec::new(),
+                version: self.version(&path),
+                desired: None,
+                labels: self.meta_labels(&path),
+                unset_labels: Vec::new(),
+            });
+        } else {
+            self.out.unmanaged.push(path);
+        }
+    }
+
+    /// Workspaces being archived or deleted: their contents are left alone.
+    fn leaving(&self) -> BTreeSet<&'a Slug> {
+        let (live, config) = (self.live, self.config);
+        live.state
+            .workspaces
+            .keys()
+            .filter(|w| !config.state.workspaces.contains_key(*w))
+            .collect()
+    }
+
+    fn workspaces(&mut self) {
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (&config.state.workspaces, &live_state.state.workspaces);
+        for (slug, w) in desired {
+            let path = resource::workspace(slug);
+            let l = live.get(slug);
+            let fields = l.map(|l| compare::workspace(l, w)).unwrap_or_default();
+            let object = Object::Workspace(compare::workspace_spec(w));
+            self.upsert(
+                path.clone(),
+                Kind::Workspaces,
+                Some(slug.clone()),
+                object,
+                &w.labels,
+                w.prevent_destroy,
+                l.is_some(),
+                fields,
+                false,
+            );
+            // Quotas follow their workspace: managed when it is (or will be).
+            let will_manage = l.is_none() || self.managed(&path) || self.opts.adopt;
+            if will_manage {
+                let live_q = l.map(|l| l.quotas).unwrap_or_default();
+                let fields = compare::quotas(&live_q, &w.quotas, l.is_none());
+                if !fields.is_empty() {
+                    let qpath = resource::quotas(slug);
+                    let object = Object::Quotas(slug.clone(), merged_quotas(&live_q, &w.quotas));
+                    let labels = self.labels_for(&object, &Labels::new(), false);
+                    self.out.changes.push(Change {
+                        resource: qpath.clone(),
+                        kind: Kind::Workspaces,
+                        action: Action::Update,
+                        workspace: Some(slug.clone()),
+                        fields,
+                        // A new workspace's quotas start at version 1.
+                        version: self.version(&qpath).or(Some(1)),
+                        desired: Some(object),
+                        labels,
+                        unset_labels: Vec::new(),
+                    });
+                }
+            }
+        }
+        for (slug, l) in live {
+            if desired.contains_key(slug) {
+                continue;
+            }
+            let action = match self.config.policy.workspace_removal {
+                WorkspaceRemoval::Delete => Action::Delete,
+                WorkspaceRemoval::Archive if l.status == WorkspaceStatus::Archived => continue,
+                WorkspaceRemoval::Archive => Action::Archive,
+            };
+            self.remove(
+                resource::workspace(slug),
+                Kind::Workspaces,
+                Some(slug.clone()),
+                action,
+            );
+        }
+    }
+
+    fn users(&mut self) {
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (&config.state.users, &live_state.state.users);
+        for (email, u) in desired {
+            let l = live.get(email);
+            let fields = l.map(|l| compare::user(l, u)).unwrap_or_default();
+            self.upsert(
+                resource::user(email),
+                Kind::Users,
+                None,
+                Object::User(u.clone()),
+                &u.labels,
+                u.prevent_destroy,
+                l.is_some(),
+                fields,
+                false,
+            );
+        }
+        for email in live.keys().filter(|e| !desired.contains_key(*e)) {
+            self.remove(resource::user(email), Kind::Users, None, Action::Delete);
+        }
+    }
+
+    fn roles(&mut self) {
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (&config.state.roles, &live_state.state.roles);
+        for (id, r) in desired {
+            let l = live.get(id);
+            let fields = l.map(|l| compare::role(l, r)).unwrap_or_default();
+            self.upsert(
+                resource::role(id),
+                Kind::Roles,
+                None,
+                Object::Role(r.clone()),
+                &r.labels,
+                r.prevent_destroy,
+                l.is_some(),
+                fields,
+                false,
+            );
+        }
+        for id in live.keys().filter(|id| !desired.contains_key(*id)) {
+            self.remove(resource::role(id), Kind::Roles, None, Action::Delete);
+        }
+    }
+
+    fn providers(&mut self) {
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (&config.state.providers, &live_state.state.providers);
+        for (id, p) in desired {
+            let l = live.get(id);
+            let want_keys = self.opts.fingerprints.get(id);
+            let live_keys = self.live.key_fingerprints.get(id);
+            let fields = match l {
+                Some(l) => compare::provider(l, p, live_keys, want_keys),
+                None => Vec::new(),
+            };
+            self.upsert(
+                resource::provider(id),
+                Kind::Providers,
+                None,
+                Object::Provider(p.clone()),
+                &p.labels,
+                p.prevent_destroy,
+                l.is_some(),
+                fields,
+                false,
+            );
+        }
+        for id in live.keys().filter(|id| !desired.contains_key(*id)) {
+            self.remove(
+                resource::provider(id),
+                Kind::Providers,
+                None,
+                Action::Delete,
+            );
+        }
+    }
+
+    fn memberships(&mut self) {
+        let leaving = self.leaving();
+        let (config, live_all) = (self.config, self.live);
+        let gone_users: BTreeSet<&Email> = live_all
+            .state
+            .users
+            .keys()
+            .filter(|u| !config.state.users.contains_key(*u))
+            .collect();
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (&config.state.memberships, &live_state.state.memberships);
+        for ((ws, user), m) in desired {
+            let l = live.get(&(ws.clone(), user.clone()));
+            let fields = l.map(|l| compare::membership(l, m)).unwrap_or_default();
+            let attached = false;
+            self.upsert(
+                resource::membership(ws, user),
+                Kind::Memberships,
+                Some(ws.clone()),
+                Object::Membership(m.clone()),
+                &Labels::new(),
+                false,
+                l.is_some(),
+                fields,
+                attached,
+            );
+        }
+        for (ws, user) in live.keys().filter(|k| !desired.contains_key(*k)) {
+            // Archived or deleted with their workspace or user.
+            if leaving.contains(ws) || gone_users.contains(user) {
+                continue;
+            }
+            self.remove(
+                resource::membership(ws, user),
+                Kind::Memberships,
+                Some(ws.clone()),
+                Action::Delete,
+            );
+        }
+    }
+
+    fn assignments(&mut self) {
+        let leaving = self.leaving();
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (&config.state.assignments, &live_state.state.assignments);
+        for ((ws, p), a) in desired {
+            let l = live.get(&(ws.clone(), p.clone()));
+            let fields = l.map(|l| compare::assignment(l, a)).unwrap_or_default();
+            self.upsert(
+                resource::assignment(ws, p),
+                Kind::Assignments,
+                Some(ws.clone()),
+                Object::Assignment(a.clone()),
+                &Labels::new(),
+                false,
+                l.is_some(),
+                fields,
+                false,
+            );
+        }
+        for (ws, p) in live.keys().filter(|k| !desired.contains_key(*k)) {
+            if leaving.contains(ws) {
+                continue;
+            }
+            self.remove(
+                resource::assignment(ws, p),
+                Kind::Assignments,
+                Some(ws.clone()),
+                Action::Delete,
+            );
+        }
+    }
+
+    fn settings(&mut self) {
+        let config = self.config;
+        let Some(want) = &config.state.settings else {
+            return;
+        };
+        let live = self.live.state.settings.clone().unwrap_or_default();
+        let fields = compare::settings(&live, want);
+        if fields.is_empty() {
+            return;
+        }
+        let object = Object::Settings(compare::merged_settings(&live, want));
+        let labels = self.labels_for(&object, &Labels::new(), false);
+        self.out.changes.push(Change {
+            resource: resource::SETTINGS.to_owned(),
+            kind: Kind::Settings,
+            action: Action::Update,
+            workspace: None,
+            fields,
+            version: self.version(resource::SETTINGS),
+            desired: Some(object),
+            labels,
+            unset_labels: Vec::new(),
+        });
+    }
+}
+
+/// The quotas to write: the desired limits, and the live value for every
+/// limit the files leave unmanaged.
+fn merged_quotas(live: &Quotas, want: &Quotas) -> Quotas {
+    want.or(*live)
+}
+
+/// Users whose live status the files cannot change (an invitation pending).
+pub fn status_matches(live: UserStatus, want: UserStatus) -> bool {
+    live == want || (live == UserStatus::Invited && want == UserStatus::Active)
+}
+
+/// A JSON value for display.
+pub(crate) fn show<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a string is not a valid key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,9 +18,22 @@ pub enum KeyError {
 }
 
 /// A URL-safe identifier: `[a-z0-9][a-z0-9-]{0,62}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Slug(String);
+
+impl From<Slug> for String {
+    fn from(s: Slug) -> String {
+        s.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = KeyError;
+    fn try_from(s: String) -> Result<Self, KeyError> {
+        Slug::parse(&s)
+    }
+}
 
 impl Slug {
     /// Parses a slug, refusing anything outside `[a-z0-9][a-z0-9-]{0,62}`.
@@ -60,9 +73,22 @@ impl std::borrow::Borrow<str> for Slug {
 }
 
 /// An email address, case-folded: two spellings of one address are one key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Email(String);
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = KeyError;
+    fn try_from(s: String) -> Result<Self, KeyError> {
+        Email::parse(&s)
+    }
+}
 
 impl Email {
     /// Parses and case-folds an email address. The check is deliberately

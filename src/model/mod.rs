@@ -6,21 +6,23 @@
 pub mod catalog;
 pub mod cidr;
 pub mod keys;
+pub mod live;
 pub mod objects;
 pub mod secret;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Profile};
 pub use cidr::normalize_cidr;
 pub use keys::{Email, KeyError, Slug};
+pub use live::{Live, Meta};
 pub use objects::*;
 pub use secret::SecretRef;
 
 /// The state of a platform: desired (from files) or live (from a target).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct State {
     pub workspaces: BTreeMap<Slug, Workspace>,
     pub users: BTreeMap<Email, User>,
@@ -33,7 +35,7 @@ pub struct State {
 }
 
 /// The kinds of object tenet reconciles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Workspaces,
@@ -74,7 +76,7 @@ impl Kind {
 }
 
 /// What happens to a managed workspace removed from the files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkspaceRemoval {
     #[default]
@@ -83,7 +85,7 @@ pub enum WorkspaceRemoval {
 }
 
 /// How tenet reconciles: ownership and destroy safety.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Kinds whose unmanaged live objects are deleted too.
     pub authoritative: Vec<Kind>,
@@ -106,7 +108,7 @@ impl Default for Policy {
 }
 
 /// Where the platform is and which catalog it speaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Platform {
     /// `sandbox:PATH` or an `http(s)://` URL, as written.
     pub endpoint: Option<String>,
@@ -114,7 +116,7 @@ pub struct Platform {
 }
 
 /// A whole config tree, normalized.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Config {
     pub platform: Platform,
     pub policy: Policy,

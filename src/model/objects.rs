@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::keys::{Email, Slug};
 use super::secret::SecretRef;
@@ -12,7 +12,7 @@ use super::secret::SecretRef;
 /// Free-form key/value labels, sorted by key.
 pub type Labels = BTreeMap<String, String>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum UserStatus {
     #[default]
@@ -22,7 +22,7 @@ pub enum UserStatus {
     Invited,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub email: Email,
     pub name: Option<String>,
@@ -32,7 +32,7 @@ pub struct User {
 }
 
 /// A custom role. Built-in roles live in the catalog, never here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub id: Slug,
     pub name: Option<String>,
@@ -43,7 +43,7 @@ pub struct Role {
     pub prevent_destroy: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderKind {
     Openai,
@@ -55,7 +55,7 @@ pub enum ProviderKind {
     Custom,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderScope {
     /// Every workspace may use the provider.
@@ -65,13 +65,13 @@ pub enum ProviderScope {
     Assigned,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct RateLimits {
     pub requests_per_minute: Option<u64>,
     pub tokens_per_minute: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provider {
     pub id: Slug,
     pub name: Option<String>,
@@ -87,7 +87,7 @@ pub struct Provider {
     pub prevent_destroy: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkspaceStatus {
     #[default]
@@ -96,7 +96,7 @@ pub enum WorkspaceStatus {
 }
 
 /// Resource limits. `None` means tenet does not manage that limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Quotas {
     pub storage_gb: Option<u64>,
     pub executions_per_month: Option<u64>,
@@ -147,7 +147,7 @@ impl Quotas {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
     pub slug: Slug,
     pub name: Option<String>,
@@ -160,7 +160,7 @@ pub struct Workspace {
 }
 
 /// The roles of one user in one workspace (direct grants and team grants).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub workspace: Slug,
     pub user: Email,
@@ -168,7 +168,7 @@ pub struct Membership {
 }
 
 /// A workspace's permission to use a provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
     pub workspace: Slug,
     pub provider: Slug,
@@ -177,7 +177,7 @@ pub struct Assignment {
     pub default: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PasswordPolicy {
     pub min_length: Option<u64>,
     pub require_uppercase: Option<bool>,
@@ -187,7 +187,7 @@ pub struct PasswordPolicy {
     pub max_age_days: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Security {
     pub session_timeout_minutes: Option<u64>,
     pub require_2fa: Option<bool>,
@@ -198,13 +198,13 @@ pub struct Security {
 }
 
 /// Platform-wide settings, a singleton.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Settings {
     pub security: Security,
 }
 
 /// A named list of users granted roles in workspaces as a unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     pub id: Slug,
     pub name: Option<String>,

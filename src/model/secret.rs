@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `env:NAME` or `file:PATH`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum SecretRef {
     Env(String),
     File(String),
@@ -37,6 +37,14 @@ impl fmt::Display for SecretRef {
             Self::Env(n) => write!(f, "env:{n}"),
             Self::File(p) => write!(f, "file:{p}"),
         }
+    }
+}
+
+impl TryFrom<String> for SecretRef {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        SecretRef::parse(&s)
+            .ok_or_else(|| format!("`{s}` is not a secret reference (env:NAME or file:PATH)"))
     }
 }
 

@@ -1,5 +1,166 @@
-//! Plans as data: the ordering DAG of changes, safety rules (ownership,
-//! destroy thresholds, `prevent_destroy`), fingerprints and the saved plan
-//! file. Depends on `model` and `diff` only; rendering lives in `render`.
-//!
-//! The planner arrives with the plan/apply issue.
+//! Plans as data: the changes of a diff put in a safe order, with the
+//! warnings a reviewer needs and the refusals that stop an apply. A plan can
+//! be saved (`tenet plan --out`) and applied later exactly as reviewed; it
+//! never holds a secret value. Depends on `model` and `diff` only; rendering
+//! lives in `render`, execution in `apply`.
+
+mod order;
+mod safety;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diff::{Change, Diff};
+use crate::model::{Catalog, Config, Kind, Live, Profile};
+
+pub use order::phase;
+
+/// Version of the plan file format; readers refuse other versions.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Where the config came from in git, when it is in a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    pub commit: String,
+    pub dirty: bool,
+}
+
+/// Something a reviewer should see before approving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// Something that stops `apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The flag that lifts it, if any (`--allow-destroy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifted_by: Option<String>,
+}
+
+/// A change in its place in the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    /// Position in the plan; `depends_on` refers to these.
+    pub id: usize,
+    /// Changes of one phase may run concurrently; phases run in order.
+    pub phase: u8,
+    /// Changes that must succeed first; if one fails, this one is skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<usize>,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// A plan: everything needed to review it and to apply it later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub tool_version: String,
+    /// The endpoint the plan was made against; it applies only there.
+    pub endpoint: String,
+    /// The config root the plan was made from, as it was given.
+    pub config_root: String,
+    pub profile: Profile,
+    /// Digest of the config tree's files.
+    pub config_digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitInfo>,
+    /// The version of every live object read, by resource path.
+    pub live_versions: BTreeMap<String, u64>,
+    pub changes: Vec<PlannedChange>,
+    /// Live objects tenet does not manage, left alone.
+    pub unmanaged: Vec<String>,
+    /// Declared objects that exist but are not tenet's; `--adopt` takes them.
+    pub not_adopted: Vec<String>,
+    /// Kinds the target cannot hold: reported, never silently skipped.
+    pub unsupported: Vec<Kind>,
+    pub warnings: Vec<Warning>,
+    pub refusals: Vec<Refusal>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Refusals still in force with the given overrides.
+    pub fn blocking(&self, allow_destroy: bool) -> Vec<&Refusal> {
+        self.refusals
+            .iter()
+            .filter(|r| !(allow_destroy && r.lifted_by.as_deref() == Some("--allow-destroy")))
+            .collect()
+    }
+
+    /// Counts of changes per kind and action, for summaries.
+    pub fn counts(&self) -> BTreeMap<(Kind, crate::diff::Action), usize> {
+        let mut out = BTreeMap::new();
+        for c in &self.changes {
+            *out.entry((c.change.kind, c.change.action)).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// Everything a plan is made from.
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    pub catalog: &'a Catalog,
+    pub live: &'a Live,
+    pub diff: Diff,
+    pub endpoint: String,
+    pub config_root: String,
+    pub config_digest: String,
+    pub git: Option<GitInfo>,
+    pub unsupported: Vec<Kind>,
+    /// Warnings found before diffing (unresolved secrets, ...).
+    pub warnings: Vec<Warning>,
+}
+
+/// Orders the changes, checks safety and gathers warnings.
+pub fn build(inputs: Inputs<'_>) -> Plan {
+    let Inputs {
+        config,
+        catalog,
+        live,
+        diff,
+        endpoint,
+        config_root,
+        config_digest,
+        git,
+        unsupported,
+        mut warnings,
+    } = inputs;
+    let changes = order::order(diff.changes, live, catalog);
+    warnings.extend(safety::warnings(&changes, config, catalog, live));
+    let refusals = safety::refusals(&changes, config, live);
+    Plan {
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        endpoint,
+        config_root,
+        profile: catalog.profile,
+        config_digest,
+        git,
+        live_versions: live
+            .meta
+            .iter()
+            .map(|(k, m)| (k.clone(), m.version))
+            .collect(),
+        changes,
+        unmanaged: diff.unmanaged,
+        not_adopted: diff.not_adopted,
+        unsupported,
+        warnings,
+        refusals,
+    }
+}

@@ -3,6 +3,9 @@
 //! workflow annotations. Renderers never decide anything; they only format.
 
 pub mod diagnostics;
+pub mod plan_json;
+pub mod plan_markdown;
+pub mod plan_text;
 
 /// Whether output to a stream may use colour: a terminal, and `NO_COLOR`
 /// unset (https://no-color.org).

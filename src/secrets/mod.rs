@@ -170,3 +170,36 @@ mod fingerprint_tests {
         assert!(!f.contains("sk-test"));
     }
 }
+
+/// Why a secret reference could not be resolved. Never holds the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("environment variable `{0}` is not set")]
+    NotSet(String),
+    #[error("cannot read secret file `{0}`: {1}")]
+    Unreadable(String, String),
+    #[error("secret file `{0}` is empty")]
+    Empty(String),
+}
+
+/// Reads a secret. Call this only when the value is about to be used (to
+/// fingerprint it, or to send it); never keep or print the result.
+pub fn resolve(r: &crate::model::SecretRef) -> Result<String, ResolveError> {
+    use crate::model::SecretRef;
+    match r {
+        SecretRef::Env(name) => match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(v),
+            _ => Err(ResolveError::NotSet(name.clone())),
+        },
+        SecretRef::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ResolveError::Unreadable(path.clone(), e.kind().to_string()))?;
+            let v = text.trim_end_matches(['\n', '\r']).to_owned();
+            if v.is_empty() {
+                Err(ResolveError::Empty(path.clone()))
+            } else {
+                Ok(v)
+            }
+        }
+    }
+}

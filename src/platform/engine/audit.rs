@@ -20,15 +20,13 @@ fn micros(field: &str, t: &Option<String>) -> Result<Option<i64>, ApiError> {
     t.as_deref()
         .map(|s| {
             let at = humantime::parse_rfc3339_weak(s).map_err(|_| {
-                ApiError::new(
-                    400,
-                    "invalid-query",
-                    format!("`{field}` must be an RFC 3339 time, like 2026-11-25T10:00:00Z"),
-                )
+                ApiError::invalid_value(format!(
+                    "`{field}` must be an RFC 3339 time, like 2026-11-25T10:00:00Z"
+                ))
             })?;
-            let d = at.duration_since(std::time::UNIX_EPOCH).map_err(|_| {
-                ApiError::new(400, "invalid-query", format!("`{field}` is before 1970"))
-            })?;
+            let d = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|_| ApiError::invalid_value(format!("`{field}` is before 1970")))?;
             Ok(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         })
         .transpose()

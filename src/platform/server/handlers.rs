@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +13,7 @@ use axum::routing::get;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::http::{ListQuery, body, if_match, json, object, typed};
+use super::http::{Body, ListQuery, body, if_match, json, object, segment, typed};
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, AuditQuery};
 use crate::wire::{
@@ -35,7 +34,7 @@ impl<T: DeserializeOwned + Send, St: Send + Sync> FromRequestParts<St> for P<T> 
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| P(p.0))
-            .map_err(|e| ApiError::new(400, "invalid-path", e.body_text()))
+            .map_err(|e| ApiError::new(404, "not-found", e.body_text()))
     }
 }
 
@@ -48,9 +47,9 @@ impl<T: DeserializeOwned + Send + Default, St: Send + Sync> FromRequestParts<St>
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, ApiError> {
         match parts.uri.query() {
             None => Ok(Q(T::default())),
-            Some(q) => serde_urlencoded::from_str(q).map(Q).map_err(|e| {
-                ApiError::new(400, "invalid-query", format!("invalid query string: {e}"))
-            }),
+            Some(q) => serde_urlencoded::from_str(q)
+                .map(Q)
+                .map_err(|e| ApiError::invalid_value(format!("invalid query string: {e}"))),
         }
     }
 }
@@ -166,7 +165,7 @@ async fn create_workspace(
     State(s): S,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let (slug, rest) = split_key(&body(&headers, &b)?, "slug")
         .map_err(|e| ApiError::invalid_body(e.to_string()))?;
@@ -186,7 +185,7 @@ async fn update_workspace(
     Extension(actor): Extension<Actor>,
     P(slug): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let w = s
@@ -216,7 +215,7 @@ async fn put_quotas(
     Extension(actor): Extension<Actor>,
     P(slug): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let q = s
@@ -234,7 +233,7 @@ async fn put_usage(
     Extension(actor): Extension<Actor>,
     P(slug): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let u = s
         .engine
@@ -256,7 +255,7 @@ async fn create_membership(
     Extension(actor): Extension<Actor>,
     P(slug): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let (user, rest) = split_key(&body(&headers, &b)?, "user")
         .map_err(|e| ApiError::invalid_body(e.to_string()))?;
@@ -264,7 +263,7 @@ async fn create_membership(
         .engine
         .create_membership(&actor, &slug, &user, typed::<MembershipSpec>(&rest)?)?;
     Ok(created(
-        format!("/v1/workspaces/{slug}/memberships/{}", m.user),
+        format!("/v1/workspaces/{slug}/memberships/{}", segment(&m.user)),
         m.version,
         &m,
     ))
@@ -280,7 +279,7 @@ async fn update_membership(
     Extension(actor): Extension<Actor>,
     P((slug, email)): P<(String, String)>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let m = s
@@ -314,7 +313,7 @@ async fn create_assignment(
     Extension(actor): Extension<Actor>,
     P(slug): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let (provider, rest) = split_key(&body(&headers, &b)?, "provider")
         .map_err(|e| ApiError::invalid_body(e.to_string()))?;
@@ -338,7 +337,7 @@ async fn update_assignment(
     Extension(actor): Extension<Actor>,
     P((slug, provider)): P<(String, String)>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let a = s
@@ -368,14 +367,18 @@ async fn create_user(
     State(s): S,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let (email, rest) = split_key(&body(&headers, &b)?, "email")
         .map_err(|e| ApiError::invalid_body(e.to_string()))?;
     let u = s
         .engine
         .create_user(&actor, &email, typed::<UserSpec>(&rest)?)?;
-    Ok(created(format!("/v1/users/{}", u.email), u.version, &u))
+    Ok(created(
+        format!("/v1/users/{}", segment(&u.email)),
+        u.version,
+        &u,
+    ))
 }
 
 async fn get_user(State(s): S, P(email): P<String>) -> R {
@@ -388,7 +391,7 @@ async fn update_user(
     Extension(actor): Extension<Actor>,
     P(email): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let u = s
@@ -417,7 +420,7 @@ async fn create_role(
     State(s): S,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let (id, rest) =
         split_key(&body(&headers, &b)?, "id").map_err(|e| ApiError::invalid_body(e.to_string()))?;
@@ -437,7 +440,7 @@ async fn update_role(
     Extension(actor): Extension<Actor>,
     P(id): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let r = s.engine.update_role(&actor, &id, v, &body(&headers, &b)?)?;
@@ -464,7 +467,7 @@ async fn create_provider(
     State(s): S,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let (name, mut rest) = split_key(&body(&headers, &b)?, "name")
         .map_err(|e| ApiError::invalid_body(e.to_string()))?;
@@ -489,7 +492,7 @@ async fn update_provider(
     Extension(actor): Extension<Actor>,
     P(name): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let p = s
@@ -520,7 +523,7 @@ async fn put_settings(
     State(s): S,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let v = if_match(&headers)?;
     let st = s
@@ -562,7 +565,7 @@ async fn acquire_lock(
     State(s): S,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let req: LockRequest = typed(&body(&headers, &b)?)?;
     let (lock, fresh) = s
@@ -589,7 +592,7 @@ async fn renew_lock(
     Extension(actor): Extension<Actor>,
     P(name): P<String>,
     headers: HeaderMap,
-    b: Bytes,
+    Body(b): Body,
 ) -> R {
     let req: LockRenew = typed(&body(&headers, &b)?)?;
     Ok(json(
@@ -610,13 +613,9 @@ async fn release_lock(
     P(name): P<String>,
     Q(q): Q<HolderParam>,
 ) -> R {
-    let holder = q.holder.ok_or_else(|| {
-        ApiError::new(
-            400,
-            "invalid-query",
-            "say who releases the lock: ?holder=NAME",
-        )
-    })?;
+    let holder = q
+        .holder
+        .ok_or_else(|| ApiError::invalid_value("say who releases the lock: ?holder=NAME"))?;
     s.engine.release_lock(&actor, &name, &holder)?;
     Ok(deleted())
 }

@@ -70,13 +70,8 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         return Ok(None);
     }
     let inner = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-    inner.parse::<u64>().map(Some).map_err(|_| {
-        ApiError::new(
-            400,
-            "invalid-header",
-            "If-Match must be a version as the ETag gave it (\"3\"), or *",
-        )
-    })
+    // Versions start at 1: something that is not a version matches nothing.
+    Ok(Some(inner.parse::<u64>().unwrap_or(0)))
 }
 
 /// The request body as JSON: declared as JSON, and parseable.
@@ -100,6 +95,40 @@ pub fn body(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, ApiError> {
 /// Reads a typed body strictly (unknown fields refused).
 pub fn typed<T: Serialize + serde::de::DeserializeOwned>(v: &Value) -> Result<T, ApiError> {
     crate::wire::strict(v).map_err(|e| ApiError::invalid_body(e.to_string()))
+}
+
+/// Percent-encodes one path segment (emails may hold `/`, `?`, `#`).
+pub fn segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A request body, with problems instead of axum's plain-text rejections
+/// (a body over the limit is a 413 problem).
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(413, "payload-too-large", "the request body is over 1 MiB")
+                } else {
+                    ApiError::invalid_body(e.body_text())
+                }
+            })
+    }
 }
 
 /// `?limit=&cursor=`.

@@ -1,0 +1,251 @@
+//! `tenet apply [DIR | PLAN_FILE]`: make the platform match. From a
+//! directory it plans, shows the plan and asks for confirmation (or takes
+//! `--auto-approve`); from a saved plan it applies exactly that plan, and
+//! refuses if the files or the platform moved since. Exit 0 when everything
+//! applied, 1 otherwise.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::plan::{Common, PlanFormat, checked, make, print, runtime};
+use super::{CommandError, Outcome};
+use crate::apply::{self, Done, Options, Report};
+use crate::pipeline::{self, AnyTarget};
+use crate::plan::{FORMAT_VERSION, Plan};
+use crate::target::Target;
+use crate::validate::Checked;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A config root (directory) or a plan saved with `tenet plan --out`.
+    #[arg(default_value = ".")]
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+    /// Do not ask for confirmation (implied for a saved plan).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow a plan that removes more than the destroy threshold.
+    #[arg(long)]
+    pub allow_destroy: bool,
+}
+
+pub fn run(args: Args) -> Result<Outcome, CommandError> {
+    if args.source.is_file() {
+        return from_file(&args);
+    }
+    let (checked, target, plan, _) = make(&args.source, &args.common)?;
+    print(&plan, PlanFormat::Text)?;
+    if plan.is_empty() {
+        return Ok(Outcome::Clean);
+    }
+    refuse_if_blocked(&plan, args.allow_destroy)?;
+    if !args.auto_approve {
+        confirm()?;
+    }
+    execute(&target, &plan, &checked, &args)
+}
+
+fn refuse_if_blocked(plan: &Plan, allow_destroy: bool) -> Result<(), CommandError> {
+    let blocking = plan.blocking(allow_destroy);
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = blocking
+        .iter()
+        .map(|r| format!("  {}", r.message))
+        .collect();
+    let hint = if blocking.iter().all(|r| r.lifted_by.is_some()) {
+        "review the plan; if the removals are intended, apply with --allow-destroy"
+    } else {
+        "protected objects are never removed; change the files"
+    };
+    Err(CommandError::new(format!(
+        "the plan is refused; nothing was changed:\n{}",
+        lines.join("\n")
+    ))
+    .with_hint(hint))
+}
+
+fn confirm() -> Result<(), CommandError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            CommandError::new("no terminal to confirm on; nothing was changed")
+                .with_hint("review the plan and pass --auto-approve, or apply a saved plan file"),
+        );
+    }
+    eprint!("Apply these changes? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CommandError::new("apply cancelled; nothing was changed"))
+    }
+}
+
+fn from_file(args: &Args) -> Result<Outcome, CommandError> {
+    let path = &args.source;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CommandError::new(format!("cannot read {}: {e}", path.display())))?;
+    let version: Option<u32> = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format_version").and_then(serde_json::Value::as_u64))
+        .and_then(|v| u32::try_from(v).ok());
+    if version != Some(FORMAT_VERSION) {
+        return Err(CommandError::new(format!(
+            "{} is not a tenet plan of format version {FORMAT_VERSION}",
+            path.display()
+        ))
+        .with_hint("make a new plan with `tenet plan --out FILE`"));
+    }
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| CommandError::new(format!("{} is not a valid plan: {e}", path.display())))?;
+    if let Some(e) = &args.common.endpoint
+        && *e != plan.endpoint
+    {
+        return Err(CommandError::new(format!(
+            "this plan was made for {}, not {e}; nothing was changed",
+            plan.endpoint
+        ))
+        .with_hint("a plan applies only to the platform it was made against"));
+    }
+    let root = PathBuf::from(&plan.config_root);
+    let checked = checked(&root, &args.common)?;
+    let digest = checked.loaded.digest();
+    if digest != plan.config_digest {
+        return Err(CommandError::new(format!(
+            "the files in `{}` changed since the plan was made; nothing was changed",
+            plan.config_root
+        ))
+        .with_hint("make a new plan from the current files"));
+    }
+    let (_, endpoint) = pipeline::endpoint(Some(&plan.endpoint), None, &root)?;
+    let target = pipeline::connect(&plan.endpoint, &endpoint, checked.config.platform.profile)?;
+    let live = runtime()?
+        .block_on(target.read(args.common.parallelism.max(1)))
+        .map_err(pipeline::PipelineError::from)?;
+    let moved = pipeline::moved(&plan, &live);
+    if !moved.is_empty() {
+        return Err(CommandError::new(format!(
+            "the platform changed since the plan was made; nothing was changed:\n  {}",
+            moved.join("\n  ")
+        ))
+        .with_hint("make a new plan and review it"));
+    }
+    if plan.is_empty() {
+        eprintln!("{}", crate::render::plan_text::NO_CHANGES);
+        return Ok(Outcome::Clean);
+    }
+    refuse_if_blocked(&plan, args.allow_destroy)?;
+    execute(&target, &plan, &checked, args)
+}
+
+fn execute(
+    target: &AnyTarget,
+    plan: &Plan,
+    checked: &Checked,
+    args: &Args,
+) -> Result<Outcome, CommandError> {
+    let keys = pipeline::keys_for_plan(plan, checked, target.is_sandbox())?;
+    let holder = format!(
+        "tenet@{} (pid {})",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
+        std::process::id()
+    );
+    let opts = Options {
+        parallelism: args.common.parallelism.max(1),
+        holder,
+        ..Options::default()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let bar = progress_bar(plan.changes.len());
+    let shown = bar.clone();
+    let progress: apply::Progress = Arc::new(move |d: &Done| {
+        if let Some(b) = &shown {
+            b.inc(1);
+            b.set_message(d.resource.clone());
+        }
+    });
+    let rt = runtime()?;
+    let report: Report = rt
+        .block_on(async {
+            let flag = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!(
+                        "\nInterrupted: finishing the changes in flight, starting no new ones..."
+                    );
+                    flag.store(true, Ordering::SeqCst);
+                }
+            });
+            apply::run(target, plan, &keys, &opts, stop.clone(), progress).await
+        })
+        .map_err(|e| {
+            let hint = (e.code == "lock-held")
+                .then_some("another apply is running; wait for it, or ask its holder");
+            CommandError {
+                message: format!("cannot start the apply: {}", e.message),
+                hint: hint.map(str::to_owned),
+            }
+        })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    print_report(&report);
+    Ok(if report.ok() {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn print_report(report: &Report) {
+    use crate::apply::Outcome as O;
+    for d in report.changes.iter().filter(|d| d.outcome != O::Applied) {
+        let what = if d.outcome == O::Failed {
+            "failed"
+        } else {
+            "skipped"
+        };
+        eprintln!(
+            "  {what}: #{} {} {}: {}",
+            d.id,
+            crate::render::plan_text::verb(d.action),
+            d.resource,
+            d.reason.as_deref().unwrap_or("")
+        );
+    }
+    let line = format!(
+        "Apply {}: {} applied, {} failed, {} skipped.",
+        if report.ok() {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        report.count(O::Applied),
+        report.count(O::Failed),
+        report.count(O::Skipped)
+    );
+    println!("{line}");
+    if report.interrupted {
+        eprintln!("The apply was interrupted; run it again to finish.");
+    }
+}

@@ -1,0 +1,146 @@
+//! `tenet plan [DIR]`: what applying the files would change, as text,
+//! Markdown (for a pull request) or JSON. Exit 0 when nothing would change,
+//! 2 when something would, 1 on error. `--out FILE` saves the plan for
+//! `tenet apply FILE`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::{CommandError, Outcome, ProfileArg, eprint_diagnostics};
+use crate::pipeline::{self, PipelineError, PlanOptions};
+use crate::plan::Plan;
+use crate::render;
+use crate::validate::{Checked, check_tree};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Flags shared by `plan` and `apply`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// The platform: sandbox:PATH or an http(s):// URL (default: TENET_ENDPOINT, then tenet.toml).
+    #[arg(long, value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Take over existing objects the files declare but tenet does not manage.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Requests in flight at once when reading and writing.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub parallelism: usize,
+    /// The catalog to validate against when tenet.toml names none.
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config root: a directory holding tenet.toml.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Save the plan to FILE, for `tenet apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl From<PipelineError> for CommandError {
+    fn from(e: PipelineError) -> Self {
+        CommandError {
+            message: e.message,
+            hint: e.hint,
+        }
+    }
+}
+
+/// Loads and checks the files; diagnostics are printed and become an error.
+pub fn checked(dir: &std::path::Path, common: &Common) -> Result<Checked, CommandError> {
+    let checked = check_tree(dir, common.profile.map(Into::into));
+    if checked.has_errors() {
+        eprint_diagnostics(&checked.diagnostics, &checked.loaded.sources);
+        return Err(CommandError::new(format!(
+            "`{}` is not valid; nothing was planned",
+            dir.display()
+        ))
+        .with_hint("fix the problems above (tenet validate shows them too)"));
+    }
+    Ok(checked)
+}
+
+/// Checks, connects, reads and plans.
+pub fn make(
+    dir: &std::path::Path,
+    common: &Common,
+) -> Result<(Checked, pipeline::AnyTarget, Plan, crate::model::Live), CommandError> {
+    let checked = checked(dir, common)?;
+    let (text, endpoint) = pipeline::endpoint(
+        common.endpoint.as_deref(),
+        checked.config.platform.endpoint.as_deref(),
+        dir,
+    )?;
+    let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;
+    let opts = PlanOptions {
+        adopt: common.adopt,
+        parallelism: common.parallelism,
+        config_root: dir.display().to_string(),
+        endpoint: text,
+    };
+    let sandbox = target.is_sandbox();
+    let (plan, live) =
+        runtime()?.block_on(pipeline::make_plan(&target, &checked, sandbox, &opts))?;
+    Ok((checked, target, plan, live))
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::new(format!("cannot start the runtime: {e}")))
+}
+
+/// Prints a plan in the chosen format on stdout.
+pub fn print(plan: &Plan, format: PlanFormat) -> Result<(), CommandError> {
+    let text = match format {
+        PlanFormat::Text => {
+            render::plan_text::render(plan, render::use_color(std::io::stdout().is_terminal()))
+        }
+        PlanFormat::Markdown => render::plan_markdown::render(plan, 65_000),
+        PlanFormat::Json => render::plan_json::render(plan),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> Result<Outcome, CommandError> {
+    let (_, _, plan, _) = make(&args.dir, &args.common)?;
+    print(&plan, args.format)?;
+    if let Some(path) = &args.out {
+        let json =
+            serde_json::to_string_pretty(&plan).map_err(|e| CommandError::new(e.to_string()))?;
+        std::fs::write(path, json + "\n").map_err(|e| {
+            CommandError::new(format!("cannot write the plan to {}: {e}", path.display()))
+        })?;
+        eprintln!(
+            "Saved the plan to {}; apply it with `tenet apply {}`.",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(if plan.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Changes
+    })
+}

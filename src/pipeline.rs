@@ -1,0 +1,346 @@
+//! The plan pipeline shared by `plan`, `apply` and (later) `drift`: load and
+//! check the files, connect to the target, read live state, fingerprint the
+//! desired keys, diff, and order the result into a [`Plan`]. Commands add
+//! their own input and output around it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::diff::{self, Object};
+use crate::model::{Catalog, Kind, Labels, Live, Slug};
+use crate::plan::{self, Plan, Warning};
+use crate::secrets;
+use crate::target::http::Http;
+use crate::target::sandbox::Sandbox;
+use crate::target::{Endpoint, Op, Target, TargetError};
+use crate::validate::Checked;
+
+/// Either native target, chosen by the endpoint.
+pub enum AnyTarget {
+    Sandbox(Box<Sandbox>),
+    Http(Http),
+}
+
+impl Target for AnyTarget {
+    fn endpoint(&self) -> &str {
+        match self {
+            AnyTarget::Sandbox(t) => t.endpoint(),
+            AnyTarget::Http(t) => t.endpoint(),
+        }
+    }
+
+    fn supported(&self) -> &'static [Kind] {
+        match self {
+            AnyTarget::Sandbox(t) => t.supported(),
+            AnyTarget::Http(t) => t.supported(),
+        }
+    }
+
+    async fn catalog(&self) -> Result<Catalog, TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.catalog().await,
+            AnyTarget::Http(t) => t.catalog().await,
+        }
+    }
+
+    async fn read(&self, parallelism: usize) -> Result<Live, TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.read(parallelism).await,
+            AnyTarget::Http(t) => t.read(parallelism).await,
+        }
+    }
+
+    async fn probe(&self, resource: &str) -> Result<Option<(u64, Labels)>, TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.probe(resource).await,
+            AnyTarget::Http(t) => t.probe(resource).await,
+        }
+    }
+
+    async fn execute(&self, op: &Op) -> Result<(), TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.execute(op).await,
+            AnyTarget::Http(t) => t.execute(op).await,
+        }
+    }
+
+    async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.lock(name, holder, ttl).await,
+            AnyTarget::Http(t) => t.lock(name, holder, ttl).await,
+        }
+    }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.unlock(name, holder).await,
+            AnyTarget::Http(t) => t.unlock(name, holder).await,
+        }
+    }
+}
+
+impl AnyTarget {
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self, AnyTarget::Sandbox(_))
+    }
+}
+
+/// A pipeline failure, with a hint for the person at the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PipelineError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl PipelineError {
+    fn new(message: impl Into<String>, hint: Option<&str>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.map(str::to_owned),
+        }
+    }
+}
+
+impl From<TargetError> for PipelineError {
+    fn from(e: TargetError) -> Self {
+        let hint = match e.status {
+            None => Some("check the endpoint and that the platform is up"),
+            Some(401) => Some("set TENET_TOKEN to a token for this platform"),
+            Some(403) => Some("this needs a token with write scope"),
+            _ => None,
+        };
+        PipelineError::new(format!("the platform refused: {}", e.message), hint)
+    }
+}
+
+/// The endpoint to use: `--endpoint`, else `TENET_ENDPOINT`, else the
+/// files'. Returns it as written and parsed; relative sandbox paths from the
+/// files are relative to the config root, from elsewhere to the current
+/// directory.
+pub fn endpoint(
+    flag: Option<&str>,
+    config_endpoint: Option<&str>,
+    root: &Path,
+) -> Result<(String, Endpoint), PipelineError> {
+    let from_env = std::env::var("TENET_ENDPOINT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let (text, base): (String, PathBuf) = match (flag, from_env, config_endpoint) {
+        (Some(f), _, _) => (f.to_owned(), PathBuf::from(".")),
+        (None, Some(e), _) => (e, PathBuf::from(".")),
+        (None, None, Some(c)) => (c.to_owned(), root.to_path_buf()),
+        (None, None, None) => {
+            return Err(PipelineError::new(
+                "no platform endpoint",
+                Some(
+                    "set [platform] endpoint in tenet.toml, TENET_ENDPOINT, or pass --endpoint (sandbox:PATH or an https:// URL)",
+                ),
+            ));
+        }
+    };
+    let parsed = Endpoint::parse(&text, &base).map_err(|e| PipelineError::new(e, None))?;
+    Ok((text, parsed))
+}
+
+/// Connects to the endpoint. The sandbox is created on first use with the
+/// config's profile; HTTP uses `TENET_TOKEN`.
+pub fn connect(
+    text: &str,
+    endpoint: &Endpoint,
+    profile: crate::model::Profile,
+) -> Result<AnyTarget, PipelineError> {
+    match endpoint {
+        Endpoint::Sandbox(path) => Sandbox::open(text, path, profile)
+            .map(|s| AnyTarget::Sandbox(Box::new(s)))
+            .map_err(|e| {
+                PipelineError::new(
+                    format!(
+                        "cannot open the sandbox platform at {}: {}",
+                        path.display(),
+                        e.message
+                    ),
+                    None,
+                )
+            }),
+        Endpoint::Http(base) => {
+            let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
+            Http::new(text, base, token)
+                .map(AnyTarget::Http)
+                .map_err(PipelineError::from)
+        }
+    }
+}
+
+/// Desired key fingerprints per provider.
+pub type Fingerprints = std::collections::BTreeMap<Slug, Vec<String>>;
+
+/// Fingerprints of the files' provider keys. On the sandbox an unresolvable
+/// key is a warning (it never calls a provider); elsewhere it is an error,
+/// reported before any change is made.
+pub fn fingerprints(
+    checked: &Checked,
+    sandbox: bool,
+) -> Result<(Fingerprints, Vec<Warning>), PipelineError> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for (id, p) in &checked.config.state.providers {
+        let mut prints = Vec::new();
+        let mut complete = true;
+        for r in &p.api_keys {
+            match secrets::resolve(r) {
+                Ok(v) => prints.push(secrets::fingerprint(&v)),
+                Err(e) if sandbox => {
+                    complete = false;
+                    warnings.push(Warning {
+                        code: "secret-unresolved".to_owned(),
+                        message: format!(
+                            "provider `{id}`: {e}; the sandbox gets no value for `{r}`"
+                        ),
+                        resource: Some(format!("providers/{id}")),
+                    });
+                }
+                Err(e) => errors.push(format!("provider `{id}`: {e} (`{r}`)")),
+            }
+        }
+        if complete {
+            out.insert(id.clone(), prints);
+        }
+    }
+    if errors.is_empty() {
+        Ok((out, warnings))
+    } else {
+        Err(PipelineError::new(
+            format!(
+                "secrets cannot be resolved, so nothing was changed:\n  {}",
+                errors.join("\n  ")
+            ),
+            Some("set the environment variables or files the api_keys reference"),
+        ))
+    }
+}
+
+/// Resolves the keys of every provider a plan creates or re-keys.
+pub fn keys_for_plan(
+    plan: &Plan,
+    checked: &Checked,
+    sandbox: bool,
+) -> Result<crate::apply::Keys, PipelineError> {
+    let mut keys = crate::apply::Keys::new();
+    let mut errors = Vec::new();
+    for c in &plan.changes {
+        let Some(Object::Provider(p)) = &c.change.desired else {
+            continue;
+        };
+        let sends = c.change.action == diff::Action::Create
+            || c.change.fields.iter().any(|f| f.field == "api_keys");
+        if !sends {
+            continue;
+        }
+        // The plan's references, resolved now (the plan holds no values).
+        let refs = checked
+            .config
+            .state
+            .providers
+            .get(&p.id)
+            .map_or(&p.api_keys, |q| &q.api_keys);
+        let mut values = Vec::new();
+        for r in refs {
+            match secrets::resolve(r) {
+                Ok(v) => values.push(v),
+                Err(_) if sandbox => {}
+                Err(e) => errors.push(format!("provider `{}`: {e}", p.id)),
+            }
+        }
+        keys.insert(p.id.clone(), values);
+    }
+    if errors.is_empty() {
+        Ok(keys)
+    } else {
+        Err(PipelineError::new(
+            format!(
+                "secrets cannot be resolved, so nothing was changed:\n  {}",
+                errors.join("\n  ")
+            ),
+            Some("set the environment variables or files the api_keys reference"),
+        ))
+    }
+}
+
+/// How to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub adopt: bool,
+    pub parallelism: usize,
+    pub config_root: String,
+    pub endpoint: String,
+}
+
+/// Reads the platform and plans what makes it match the files.
+pub async fn make_plan<T: Target>(
+    target: &T,
+    checked: &Checked,
+    sandbox: bool,
+    opts: &PlanOptions,
+) -> Result<(Plan, Live), PipelineError> {
+    let catalog = target.catalog().await?;
+    let profile = checked.config.platform.profile;
+    if catalog.profile != profile {
+        return Err(PipelineError::new(
+            format!(
+                "the platform speaks the {} catalog, but the config is validated against {profile}",
+                catalog.profile
+            ),
+            Some("set [platform] profile in tenet.toml to match the platform"),
+        ));
+    }
+    let (fingerprints, warnings) = fingerprints(checked, sandbox)?;
+    let live = target.read(opts.parallelism.max(1)).await?;
+    let d = diff::diff(
+        &checked.config,
+        &live,
+        &diff::Options {
+            adopt: opts.adopt || checked.config.policy.adopt,
+            fingerprints,
+        },
+    );
+    let unsupported = Kind::ALL
+        .into_iter()
+        .filter(|k| !target.supported().contains(k))
+        .collect();
+    let plan = plan::build(plan::Inputs {
+        config: &checked.config,
+        catalog: &catalog,
+        live: &live,
+        diff: d,
+        endpoint: opts.endpoint.clone(),
+        config_root: opts.config_root.clone(),
+        config_digest: checked.loaded.digest(),
+        git: crate::git::info(&checked.loaded.root),
+        unsupported,
+        warnings,
+    });
+    Ok((plan, live))
+}
+
+/// What moved on the platform since `plan` was made: objects whose version
+/// changed, that appeared where the plan creates one, or that vanished.
+pub fn moved(plan: &Plan, live: &Live) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, v) in &plan.live_versions {
+        match live.meta.get(path) {
+            Some(m) if m.version != *v => out.push(format!("{path}: version {v} -> {}", m.version)),
+            None => out.push(format!("{path}: deleted")),
+            _ => {}
+        }
+    }
+    for c in &plan.changes {
+        if c.change.action == diff::Action::Create && live.meta.contains_key(&c.change.resource) {
+            out.push(format!("{}: created by someone else", c.change.resource));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

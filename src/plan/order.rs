@@ -1,0 +1,213 @@
+//! Ordering: every change gets a phase (a fixed order of kinds and actions
+//! that keeps the platform valid at every step) and explicit dependencies on
+//! earlier changes it needs (its user, workspace, roles, provider; for an
+//! administrator revocation, the grants of the new administrators). Phases
+//! run in order; a change whose dependency failed is skipped.
+//!
+//! Edges only ever point to an earlier phase, so the graph is acyclic by
+//! construction. Building it is linear in the number of changes plus the
+//! administrator grant/revoke pairs of each workspace.
+
+use std::collections::BTreeMap;
+
+use super::PlannedChange;
+use crate::diff::{Action, Change, Object};
+use crate::model::{Catalog, Kind, Live, UserStatus};
+
+/// The phase of a change: lower runs first.
+pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
+    let quotas = c.resource.ends_with("/quotas");
+    match (c.kind, c.action) {
+        (Kind::Settings, _) => 0,
+        (Kind::Users, Action::Create) => 1,
+        (Kind::Users, Action::Update | Action::Adopt) if !suspends(c) => 1,
+        (Kind::Roles, Action::Create | Action::Update | Action::Adopt) => 2,
+        (Kind::Providers, Action::Create) => 3,
+        (Kind::Workspaces, _) if quotas => 5,
+        (Kind::Workspaces, Action::Create | Action::Update | Action::Adopt) => 4,
+        (Kind::Assignments, Action::Delete) => 6,
+        (Kind::Assignments, Action::Update | Action::Adopt) if releases(c, live) => 6,
+        (Kind::Providers, Action::Update | Action::Adopt) => 7,
+        (Kind::Assignments, _) => 8,
+        (Kind::Memberships, Action::Delete) => 10,
+        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 10,
+        (Kind::Memberships, _) => 9,
+        (Kind::Users, _) => 11,
+        (Kind::Roles, Action::Delete | Action::Archive) => 12,
+        (Kind::Providers, _) => 13,
+        (Kind::Workspaces, _) => 14,
+    }
+}
+
+/// A user update that stops the user acting.
+fn suspends(c: &Change) -> bool {
+    matches!(&c.desired, Some(Object::User(u)) if u.status == UserStatus::Suspended)
+        && c.fields.iter().any(|f| f.field == "status")
+}
+
+/// An assignment update that gives something up (the default flag, or
+/// models), which a provider update or another default may need first.
+fn releases(c: &Change, live: &Live) -> bool {
+    let Some(Object::Assignment(a)) = &c.desired else {
+        return false;
+    };
+    let Some(l) = live
+        .state
+        .assignments
+        .get(&(a.workspace.clone(), a.provider.clone()))
+    else {
+        return false;
+    };
+    (l.default && !a.default)
+        || match (&l.models, &a.models) {
+            (None, Some(_)) => true,
+            (Some(lm), Some(am)) => lm.iter().any(|m| !am.contains(m)),
+            _ => false,
+        }
+}
+
+fn live_roles<'l>(
+    c: &Change,
+    live: &'l Live,
+) -> Option<&'l std::collections::BTreeSet<crate::model::Slug>> {
+    let (ws, user) = membership_key(c)?;
+    let key = (
+        crate::model::Slug::parse(ws).ok()?,
+        crate::model::Email::parse(user).ok()?,
+    );
+    live.state.memberships.get(&key).map(|m| &m.roles)
+}
+
+fn membership_key(c: &Change) -> Option<(&str, &str)> {
+    let rest = c.resource.strip_prefix("workspaces/")?;
+    let (ws, rest) = rest.split_once('/')?;
+    let user = rest.strip_prefix("memberships/")?;
+    Some((ws, user))
+}
+
+fn is_admin<'r>(
+    roles: impl IntoIterator<Item = &'r crate::model::Slug>,
+    catalog: &Catalog,
+) -> bool {
+    roles
+        .into_iter()
+        .any(|r| catalog.is_administrator_role(r.as_str()))
+}
+
+/// A membership change that takes an administrator role away.
+fn revokes_admin(c: &Change, live: &Live, catalog: &Catalog) -> bool {
+    let had = live_roles(c, live).is_some_and(|r| is_admin(r, catalog));
+    let will = matches!(&c.desired, Some(Object::Membership(m)) if is_admin(&m.roles, catalog));
+    had && !will
+}
+
+/// A membership change that makes someone an administrator.
+fn grants_admin(c: &Change, live: &Live, catalog: &Catalog) -> bool {
+    let had = live_roles(c, live).is_some_and(|r| is_admin(r, catalog));
+    let will = matches!(&c.desired, Some(Object::Membership(m)) if is_admin(&m.roles, catalog));
+    !had && will
+}
+
+/// Sorts changes into phases and links each to what it needs.
+pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<PlannedChange> {
+    let mut ranked: Vec<(u8, Change)> = changes
+        .into_iter()
+        .map(|c| (phase(&c, live, catalog), c))
+        .collect();
+    // Stable: phase, then resource path.
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.resource.cmp(&b.1.resource)));
+
+    let by_resource: BTreeMap<&str, usize> = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| (c.resource.as_str(), i))
+        .collect();
+    // Administrator grants per workspace, for revocations and suspensions.
+    let mut grants: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (_, c)) in ranked.iter().enumerate() {
+        if c.kind == Kind::Memberships
+            && grants_admin(c, live, catalog)
+            && let Some((ws, _)) = membership_key(c)
+        {
+            grants.entry(ws).or_default().push(i);
+        }
+    }
+
+    // Workspaces where each live user is an administrator.
+    let mut admin_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for ((w, u), m) in &live.state.memberships {
+        if is_admin(&m.roles, catalog) {
+            admin_of.entry(u.as_str()).or_default().push(w.as_str());
+        }
+    }
+
+    let mut out = Vec::with_capacity(ranked.len());
+    for (i, (p, c)) in ranked.iter().enumerate() {
+        let mut deps: Vec<usize> = Vec::new();
+        let mut need = |path: String| {
+            if let Some(&j) = by_resource.get(path.as_str())
+                && ranked[j].0 < *p
+            {
+                deps.push(j);
+            }
+        };
+        match &c.desired {
+            Some(Object::Membership(m)) => {
+                need(format!("users/{}", m.user));
+                need(format!("workspaces/{}", m.workspace));
+                need(format!("workspaces/{}/quotas", m.workspace));
+                for r in &m.roles {
+                    need(format!("roles/{r}"));
+                }
+            }
+            Some(Object::Assignment(a)) => {
+                need(format!("workspaces/{}", a.workspace));
+                need(format!("providers/{}", a.provider));
+                if a.default {
+                    for ((w, other), l) in &live.state.assignments {
+                        if *w == a.workspace && *other != a.provider && l.default {
+                            need(format!("workspaces/{w}/assignments/{other}"));
+                        }
+                    }
+                }
+            }
+            Some(Object::Quotas(w, _)) => need(format!("workspaces/{w}")),
+            _ => {}
+        }
+        if c.kind == Kind::Memberships
+            && revokes_admin(c, live, catalog)
+            && let Some((ws, _)) = membership_key(c)
+        {
+            deps.extend(
+                grants
+                    .get(ws)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&j| ranked[j].0 < *p),
+            );
+        }
+        if c.kind == Kind::Users && (c.action == Action::Delete || suspends(c)) {
+            let user = c.resource.trim_start_matches("users/");
+            for w in admin_of.get(user).into_iter().flatten() {
+                deps.extend(
+                    grants
+                        .get(w)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .filter(|&j| ranked[j].0 < *p),
+                );
+            }
+        }
+        deps.sort_unstable();
+        deps.dedup();
+        out.push(PlannedChange {
+            id: i,
+            phase: *p,
+            depends_on: deps,
+            change: c.clone(),
+        });
+    }
+    out
+}

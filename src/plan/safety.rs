@@ -1,0 +1,177 @@
+//! Safety: refusals that stop an apply (protected objects, too much
+//! destruction at once) and warnings a reviewer must see (quota cut below
+//! current use, a workspace left with no model, a role gaining permissions).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{PlannedChange, Refusal, Warning};
+use crate::diff::{Action, Object, PREVENT_DESTROY_LABEL};
+use crate::model::{Catalog, Config, Kind, Live, ProviderScope};
+
+fn live_count(live: &Live, kind: Kind) -> usize {
+    let s = &live.state;
+    match kind {
+        Kind::Workspaces => s.workspaces.len(),
+        Kind::Users => s.users.len(),
+        Kind::Roles => s.roles.len(),
+        Kind::Providers => s.providers.len(),
+        Kind::Memberships => s.memberships.len(),
+        Kind::Assignments => s.assignments.len(),
+        Kind::Settings => 1,
+    }
+}
+
+pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    let mut destroyed: BTreeMap<Kind, usize> = BTreeMap::new();
+    for c in changes.iter().map(|c| &c.change) {
+        if !c.action.is_destructive() {
+            continue;
+        }
+        *destroyed.entry(c.kind).or_insert(0) += 1;
+        let protected = live.meta.get(&c.resource).is_some_and(|m| {
+            m.labels
+                .get(PREVENT_DESTROY_LABEL)
+                .is_some_and(|v| v == "true")
+        });
+        if protected {
+            out.push(Refusal {
+                code: "prevent-destroy".to_owned(),
+                message: format!(
+                    "`{}` is protected by prevent_destroy and would be {}; put it back in the files, or remove prevent_destroy and apply that first",
+                    c.resource,
+                    if c.action == Action::Archive { "archived" } else { "deleted" }
+                ),
+                resource: Some(c.resource.clone()),
+                lifted_by: None,
+            });
+        }
+    }
+    let policy = &config.policy;
+    for (kind, n) in destroyed {
+        let total = live_count(live, kind);
+        if (total as u64) < policy.destroy_threshold_min_objects || total == 0 {
+            continue;
+        }
+        let share = n * 100 / total;
+        if n * 100 > total * usize::from(policy.destroy_threshold_percent) {
+            out.push(Refusal {
+                code: "destroy-threshold".to_owned(),
+                message: format!(
+                    "this plan removes {n} of {total} {} ({share}%), more than the {}% allowed at once",
+                    kind.as_str(),
+                    policy.destroy_threshold_percent
+                ),
+                resource: None,
+                lifted_by: Some("--allow-destroy".to_owned()),
+            });
+        }
+    }
+    out
+}
+
+pub fn warnings(
+    changes: &[PlannedChange],
+    config: &Config,
+    catalog: &Catalog,
+    live: &Live,
+) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for c in changes.iter().map(|c| &c.change) {
+        match &c.desired {
+            Some(Object::Quotas(ws, q)) => {
+                let Some(u) = live.usage.get(ws) else {
+                    continue;
+                };
+                let cuts = [
+                    ("storage_gb", q.storage_gb, u.storage_gb),
+                    (
+                        "executions_per_month",
+                        q.executions_per_month,
+                        u.executions_this_month,
+                    ),
+                    (
+                        "api_calls_per_month",
+                        q.api_calls_per_month,
+                        u.api_calls_this_month,
+                    ),
+                    ("max_users", q.max_users, u.users),
+                ];
+                for (field, limit, used) in cuts {
+                    if let Some(limit) = limit
+                        && limit < used
+                        && c.fields.iter().any(|f| f.field == field)
+                    {
+                        out.push(Warning {
+                            code: "quota-below-usage".to_owned(),
+                            message: format!(
+                                "workspace `{ws}`: {field} goes to {limit}, below current use of {used}; new work will be blocked"
+                            ),
+                            resource: Some(c.resource.clone()),
+                        });
+                    }
+                }
+            }
+            Some(Object::Role(r)) if c.action != Action::Create => {
+                let expand = |ps: &BTreeSet<String>| -> BTreeSet<String> {
+                    ps.iter()
+                        .filter_map(|p| catalog.expand(p).ok())
+                        .flatten()
+                        .map(str::to_owned)
+                        .collect()
+                };
+                let before = live
+                    .state
+                    .roles
+                    .get(&r.id)
+                    .map(|l| expand(&l.permissions))
+                    .unwrap_or_default();
+                let gained: Vec<String> = expand(&r.permissions)
+                    .difference(&before)
+                    .cloned()
+                    .collect();
+                if !gained.is_empty() {
+                    out.push(Warning {
+                        code: "role-gains-permissions".to_owned(),
+                        message: format!(
+                            "role `{}` gains {}: {}",
+                            r.id,
+                            gained.len(),
+                            gained.join(", ")
+                        ),
+                        resource: Some(c.resource.clone()),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    // Workspaces the files leave with no model to use.
+    let global = config
+        .state
+        .providers
+        .values()
+        .any(|p| p.scope == ProviderScope::Global);
+    if !global {
+        let with_models: BTreeSet<_> = config
+            .state
+            .assignments
+            .values()
+            .filter(|a| a.models.as_ref().is_none_or(|m| !m.is_empty()))
+            .map(|a| &a.workspace)
+            .collect();
+        for ws in config
+            .state
+            .workspaces
+            .keys()
+            .filter(|w| !with_models.contains(w))
+        {
+            out.push(Warning {
+                code: "no-model".to_owned(),
+                message: format!("workspace `{ws}` may use no LLM model: no provider is assigned and none is global"),
+                resource: Some(format!("workspaces/{ws}")),
+            });
+        }
+    }
+    out
+}

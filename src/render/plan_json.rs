@@ -1,0 +1,239 @@
+//! A plan as JSON for programs (`tenet plan --format json`): serialize-only
+//! types borrowing from the [`Plan`], versioned on their own (`version`),
+//! apart from the plan file format, and documented in `docs/plan-json.md`.
+//! Within version 1 fields are only ever added. The output is about what
+//! changes: desired objects, labels and live versions stay in the plan file,
+//! and a sensitive field's values are `null`.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::plan_text::Summary;
+use crate::diff::{Action, FieldChange};
+use crate::model::{Kind, Profile};
+use crate::plan::{Plan, PlannedChange, Refusal, Warning};
+use crate::secrets::redact_text;
+
+/// Version of this JSON output format (not of the plan file).
+pub const VERSION: u32 = 1;
+
+/// A plan as JSON output.
+#[derive(Debug, Serialize)]
+pub struct JsonPlan<'a> {
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// Credential-looking parts masked.
+    pub endpoint: Cow<'a, str>,
+    pub profile: Profile,
+    pub summary: JsonSummary,
+    pub changes: Vec<JsonChange<'a>>,
+    pub warnings: Vec<JsonWarning<'a>>,
+    pub refusals: Vec<JsonRefusal<'a>>,
+    pub not_adopted: &'a [String],
+    pub unmanaged: &'a [String],
+    pub unsupported: &'a [Kind],
+    pub no_changes: bool,
+}
+
+/// Changes per action.
+#[derive(Debug, Serialize)]
+pub struct JsonSummary {
+    pub create: usize,
+    pub update: usize,
+    pub adopt: usize,
+    pub archive: usize,
+    pub delete: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonChange<'a> {
+    pub id: usize,
+    pub phase: u8,
+    pub resource: &'a str,
+    pub kind: Kind,
+    pub action: Action,
+    pub workspace: Option<&'a str>,
+    pub fields: Vec<JsonField<'a>>,
+    pub depends_on: &'a [usize],
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonField<'a> {
+    pub field: &'a str,
+    /// `null` when sensitive.
+    pub before: Option<&'a Value>,
+    /// `null` when sensitive.
+    pub after: Option<&'a Value>,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonWarning<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonRefusal<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub resource: Option<&'a str>,
+    pub lifted_by: Option<&'a str>,
+}
+
+fn field(f: &FieldChange) -> JsonField<'_> {
+    let shown = (!f.sensitive).then_some(());
+    JsonField {
+        field: &f.field,
+        before: shown.map(|()| &f.before),
+        after: shown.map(|()| &f.after),
+        sensitive: f.sensitive,
+    }
+}
+
+fn change(c: &PlannedChange) -> JsonChange<'_> {
+    JsonChange {
+        id: c.id,
+        phase: c.phase,
+        resource: &c.change.resource,
+        kind: c.change.kind,
+        action: c.change.action,
+        workspace: c.change.workspace.as_ref().map(|w| w.as_str()),
+        fields: c.change.fields.iter().map(field).collect(),
+        depends_on: &c.depends_on,
+    }
+}
+
+fn warning(w: &Warning) -> JsonWarning<'_> {
+    JsonWarning {
+        code: &w.code,
+        message: &w.message,
+        resource: w.resource.as_deref(),
+    }
+}
+
+fn refusal(r: &Refusal) -> JsonRefusal<'_> {
+    JsonRefusal {
+        code: &r.code,
+        message: &r.message,
+        resource: r.resource.as_deref(),
+        lifted_by: r.lifted_by.as_deref(),
+    }
+}
+
+/// The JSON form of a plan.
+pub fn json(plan: &Plan) -> JsonPlan<'_> {
+    let s = Summary::of(&plan.changes);
+    let endpoint = match redact_text(&plan.endpoint) {
+        e if e == plan.endpoint => Cow::Borrowed(plan.endpoint.as_str()),
+        e => Cow::Owned(e),
+    };
+    JsonPlan {
+        version: VERSION,
+        endpoint,
+        profile: plan.profile,
+        summary: JsonSummary {
+            create: s.create,
+            update: s.update,
+            adopt: s.adopt,
+            archive: s.archive,
+            delete: s.delete,
+        },
+        changes: plan.changes.iter().map(change).collect(),
+        warnings: plan.warnings.iter().map(warning).collect(),
+        refusals: plan.refusals.iter().map(refusal).collect(),
+        not_adopted: &plan.not_adopted,
+        unmanaged: &plan.unmanaged,
+        unsupported: &plan.unsupported,
+        no_changes: plan.is_empty(),
+    }
+}
+
+/// The plan as pretty-printed JSON and a final line end.
+pub fn render(plan: &Plan) -> String {
+    let mut out = serde_json::to_string_pretty(&json(plan)).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::plan_text::tests::{PLAIN_CANARY, SECRET_CANARY, empty_plan, sample_plan};
+    use super::*;
+
+    #[test]
+    fn parses_back_with_counts() {
+        let out = render(&sample_plan());
+        assert!(out.ends_with("}\n"));
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["endpoint"], "https://forge.acme.example");
+        assert_eq!(v["profile"], "m3forge");
+        assert_eq!(
+            v["summary"],
+            json!({"create": 2, "update": 3, "adopt": 0, "archive": 1, "delete": 0})
+        );
+        assert_eq!(v["no_changes"], false);
+        assert_eq!(v["changes"].as_array().unwrap().len(), 6);
+        assert_eq!(
+            v["changes"][3],
+            json!({
+                "id": 3,
+                "phase": 3,
+                "resource": "workspaces/eng/memberships/bob@acme.example",
+                "kind": "memberships",
+                "action": "update",
+                "workspace": "eng",
+                "fields": [{"field": "roles", "before": ["member"], "after": ["administrator", "member"], "sensitive": false}],
+                "depends_on": [0]
+            })
+        );
+        assert_eq!(v["changes"][0]["workspace"], Value::Null);
+        assert_eq!(v["changes"][0]["depends_on"], json!([]));
+        assert_eq!(
+            v["warnings"][0],
+            json!({"code": "role-gains-permissions", "message": "role `auditor` gains 2: prompts.test, credentials.read", "resource": "roles/auditor"})
+        );
+        assert_eq!(
+            v["refusals"][0],
+            json!({"code": "destroy-threshold", "message": "would archive 1 of 1 workspaces (100%)", "resource": null, "lifted_by": "--allow-destroy"})
+        );
+        assert_eq!(v["not_adopted"], json!(["users/carol@acme.example"]));
+        assert_eq!(v["unmanaged"].as_array().unwrap().len(), 7);
+        assert_eq!(v["unsupported"], json!(["settings"]));
+        // About what changes only.
+        assert!(
+            !out.contains("\"desired\"")
+                && !out.contains("\"labels\"")
+                && !out.contains("\"version\": 3")
+        );
+    }
+
+    #[test]
+    fn no_changes() {
+        let v: Value = serde_json::from_str(&render(&empty_plan())).unwrap();
+        assert_eq!(v["no_changes"], true);
+        assert_eq!(v["changes"], json!([]));
+        assert_eq!(
+            v["summary"],
+            json!({"create": 0, "update": 0, "adopt": 0, "archive": 0, "delete": 0})
+        );
+    }
+
+    #[test]
+    fn secrets_only_where_not_sensitive() {
+        let out = render(&sample_plan());
+        assert!(out.contains(PLAIN_CANARY));
+        assert!(!out.contains(SECRET_CANARY));
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["changes"][1]["fields"][0],
+            json!({"field": "api_keys", "before": null, "after": null, "sensitive": true})
+        );
+    }
+}

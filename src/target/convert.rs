@@ -1,0 +1,501 @@
+//! Between the wire (the platform API's JSON types) and the model: live
+//! objects become model objects plus their versions and labels; desired
+//! model objects become request bodies. Shared by every target that speaks
+//! the native contract, so they cannot disagree.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::diff::{Change, Object};
+use crate::model::live::{Meta, Usage, resource, split_labels};
+use crate::model::{self, Email, Labels, Live, Slug};
+use crate::wire;
+
+pub fn workspace_status(s: wire::WorkspaceStatus) -> model::WorkspaceStatus {
+    match s {
+        wire::WorkspaceStatus::Active => model::WorkspaceStatus::Active,
+        wire::WorkspaceStatus::Archived => model::WorkspaceStatus::Archived,
+    }
+}
+
+fn wire_workspace_status(s: model::WorkspaceStatus) -> wire::WorkspaceStatus {
+    match s {
+        model::WorkspaceStatus::Active => wire::WorkspaceStatus::Active,
+        model::WorkspaceStatus::Archived => wire::WorkspaceStatus::Archived,
+    }
+}
+
+fn user_status(s: wire::UserStatus) -> model::UserStatus {
+    match s {
+        wire::UserStatus::Active => model::UserStatus::Active,
+        wire::UserStatus::Suspended => model::UserStatus::Suspended,
+        wire::UserStatus::Invited => model::UserStatus::Invited,
+    }
+}
+
+fn wire_user_status(s: model::UserStatus) -> wire::UserStatus {
+    match s {
+        model::UserStatus::Active => wire::UserStatus::Active,
+        model::UserStatus::Suspended => wire::UserStatus::Suspended,
+        model::UserStatus::Invited => wire::UserStatus::Invited,
+    }
+}
+
+fn provider_kind(k: wire::ProviderKind) -> model::ProviderKind {
+    match k {
+        wire::ProviderKind::Openai => model::ProviderKind::Openai,
+        wire::ProviderKind::Anthropic => model::ProviderKind::Anthropic,
+        wire::ProviderKind::AzureOpenai => model::ProviderKind::AzureOpenai,
+        wire::ProviderKind::Vertex => model::ProviderKind::Vertex,
+        wire::ProviderKind::Bedrock => model::ProviderKind::Bedrock,
+        wire::ProviderKind::Qwen => model::ProviderKind::Qwen,
+        wire::ProviderKind::Custom => model::ProviderKind::Custom,
+    }
+}
+
+fn wire_provider_kind(k: model::ProviderKind) -> wire::ProviderKind {
+    match k {
+        model::ProviderKind::Openai => wire::ProviderKind::Openai,
+        model::ProviderKind::Anthropic => wire::ProviderKind::Anthropic,
+        model::ProviderKind::AzureOpenai => wire::ProviderKind::AzureOpenai,
+        model::ProviderKind::Vertex => wire::ProviderKind::Vertex,
+        model::ProviderKind::Bedrock => wire::ProviderKind::Bedrock,
+        model::ProviderKind::Qwen => wire::ProviderKind::Qwen,
+        model::ProviderKind::Custom => wire::ProviderKind::Custom,
+    }
+}
+
+fn scope(s: wire::ProviderScope) -> model::ProviderScope {
+    match s {
+        wire::ProviderScope::Global => model::ProviderScope::Global,
+        wire::ProviderScope::Assigned => model::ProviderScope::Assigned,
+    }
+}
+
+fn wire_scope(s: model::ProviderScope) -> wire::ProviderScope {
+    match s {
+        model::ProviderScope::Global => wire::ProviderScope::Global,
+        model::ProviderScope::Assigned => wire::ProviderScope::Assigned,
+    }
+}
+
+/// Everything read from a platform, before normalization.
+#[derive(Debug, Default)]
+pub struct Raw {
+    pub workspaces: Vec<wire::Workspace>,
+    pub quotas: Vec<wire::Quotas>,
+    pub usage: Vec<wire::Usage>,
+    pub users: Vec<wire::User>,
+    pub roles: Vec<wire::Role>,
+    pub providers: Vec<wire::Provider>,
+    pub memberships: Vec<wire::Membership>,
+    pub assignments: Vec<wire::Assignment>,
+    pub settings: Option<wire::Settings>,
+}
+
+fn meta(live: &mut Live, path: String, version: u64, labels: &Labels) {
+    live.meta.insert(
+        path,
+        Meta {
+            version,
+            labels: labels.clone(),
+        },
+    );
+}
+
+/// Normalizes what a platform returned. Objects whose keys the model cannot
+/// hold (a malformed email) are skipped; built-in roles are the catalog's.
+pub fn live(raw: Raw) -> Live {
+    let mut live = Live::default();
+    for w in raw.workspaces {
+        let Ok(slug) = Slug::parse(&w.slug) else {
+            continue;
+        };
+        meta(
+            &mut live,
+            resource::workspace(&slug),
+            w.version,
+            &w.spec.labels,
+        );
+        live.state.workspaces.insert(
+            slug.clone(),
+            model::Workspace {
+                slug,
+                name: w.spec.name,
+                description: w.spec.description,
+                status: workspace_status(w.spec.status),
+                labels: split_labels(&w.spec.labels).0,
+                prevent_destroy: false,
+                quotas: model::Quotas::default(),
+            },
+        );
+    }
+    for q in raw.quotas {
+        let Ok(slug) = Slug::parse(&q.workspace) else {
+            continue;
+        };
+        meta(
+            &mut live,
+            resource::quotas(&slug),
+            q.version,
+            &q.spec.labels,
+        );
+        if let Some(w) = live.state.workspaces.get_mut(&slug) {
+            let s = &q.spec;
+            w.quotas = model::Quotas {
+                storage_gb: s.storage_gb,
+                executions_per_month: s.executions_per_month,
+                api_calls_per_month: s.api_calls_per_month,
+                max_users: s.max_users,
+                tokens_per_day: s.tokens_per_day,
+                tokens_per_week: s.tokens_per_week,
+                tokens_per_month: s.tokens_per_month,
+            };
+        }
+    }
+    for u in raw.usage {
+        let Ok(slug) = Slug::parse(&u.workspace) else {
+            continue;
+        };
+        live.usage.insert(
+            slug,
+            Usage {
+                storage_gb: u.spec.storage_gb,
+                executions_this_month: u.spec.executions_this_month,
+                api_calls_this_month: u.spec.api_calls_this_month,
+                users: u.users,
+            },
+        );
+    }
+    for u in raw.users {
+        let Ok(email) = Email::parse(&u.email) else {
+            continue;
+        };
+        meta(&mut live, resource::user(&email), u.version, &u.spec.labels);
+        live.state.users.insert(
+            email.clone(),
+            model::User {
+                email,
+                name: u.spec.name,
+                status: user_status(u.spec.status),
+                labels: split_labels(&u.spec.labels).0,
+                prevent_destroy: false,
+            },
+        );
+    }
+    for r in raw.roles.into_iter().filter(|r| !r.builtin) {
+        let Ok(id) = Slug::parse(&r.id) else { continue };
+        meta(&mut live, resource::role(&id), r.version, &r.spec.labels);
+        live.state.roles.insert(
+            id.clone(),
+            model::Role {
+                id,
+                name: r.spec.name,
+                description: r.spec.description,
+                permissions: r.spec.permissions.into_iter().collect(),
+                labels: split_labels(&r.spec.labels).0,
+                prevent_destroy: false,
+            },
+        );
+    }
+    for p in raw.providers {
+        let Ok(id) = Slug::parse(&p.name) else {
+            continue;
+        };
+        meta(
+            &mut live,
+            resource::provider(&id),
+            p.version,
+            &p.spec.labels,
+        );
+        live.key_fingerprints.insert(
+            id.clone(),
+            p.api_keys.into_iter().map(|k| k.fingerprint).collect(),
+        );
+        let s = p.spec;
+        live.state.providers.insert(
+            id.clone(),
+            model::Provider {
+                id,
+                name: s.display_name,
+                kind: provider_kind(s.kind),
+                endpoint: s.endpoint,
+                region: s.region,
+                models: s.models.into_iter().collect(),
+                api_keys: Vec::new(),
+                rate_limits: model::RateLimits {
+                    requests_per_minute: s.rate_limits.requests_per_minute,
+                    tokens_per_minute: s.rate_limits.tokens_per_minute,
+                },
+                scope: scope(s.scope),
+                labels: split_labels(&s.labels).0,
+                prevent_destroy: false,
+            },
+        );
+    }
+    for m in raw.memberships {
+        let (Ok(ws), Ok(user)) = (Slug::parse(&m.workspace), Email::parse(&m.user)) else {
+            continue;
+        };
+        meta(
+            &mut live,
+            resource::membership(&ws, &user),
+            m.version,
+            &m.spec.labels,
+        );
+        let roles = m
+            .spec
+            .roles
+            .iter()
+            .filter_map(|r| Slug::parse(r).ok())
+            .collect();
+        live.state.memberships.insert(
+            (ws.clone(), user.clone()),
+            model::Membership {
+                workspace: ws,
+                user,
+                roles,
+            },
+        );
+    }
+    for a in raw.assignments {
+        let (Ok(ws), Ok(provider)) = (Slug::parse(&a.workspace), Slug::parse(&a.provider)) else {
+            continue;
+        };
+        meta(
+            &mut live,
+            resource::assignment(&ws, &provider),
+            a.version,
+            &a.spec.labels,
+        );
+        live.state.assignments.insert(
+            (ws.clone(), provider.clone()),
+            model::Assignment {
+                workspace: ws,
+                provider,
+                models: a.spec.models.map(|m| m.into_iter().collect()),
+                default: a.spec.default,
+            },
+        );
+    }
+    if let Some(s) = raw.settings {
+        meta(
+            &mut live,
+            resource::SETTINGS.to_owned(),
+            s.version,
+            &s.spec.labels,
+        );
+        let sec = s.spec.security;
+        let pp = sec.password_policy;
+        live.state.settings = Some(model::Settings {
+            security: model::Security {
+                session_timeout_minutes: sec.session_timeout_minutes,
+                require_2fa: sec.require_2fa,
+                email_verification: sec.email_verification,
+                ip_allowlist: sec.ip_allowlist.map(|l| l.into_iter().collect()),
+                password_policy: model::PasswordPolicy {
+                    min_length: pp.min_length,
+                    require_uppercase: pp.require_uppercase,
+                    require_lowercase: pp.require_lowercase,
+                    require_digit: pp.require_digit,
+                    require_symbol: pp.require_symbol,
+                    max_age_days: pp.max_age_days,
+                },
+            },
+        });
+    }
+    live
+}
+
+/// A write to a platform, in the contract's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `POST` to a collection; the body holds the key.
+    Create { collection: String, body: Value },
+    /// `PATCH` with a merge patch.
+    Patch {
+        resource: String,
+        version: Option<u64>,
+        body: Value,
+    },
+    /// `PUT` of a whole spec.
+    Put {
+        resource: String,
+        version: Option<u64>,
+        body: Value,
+    },
+    Delete {
+        resource: String,
+        version: Option<u64>,
+    },
+}
+
+impl Op {
+    pub fn resource(&self) -> String {
+        match self {
+            Op::Create { collection, body } => {
+                let key = ["slug", "email", "id", "name", "user", "provider"]
+                    .iter()
+                    .find_map(|k| body.get(*k).and_then(Value::as_str))
+                    .unwrap_or_default();
+                format!("{collection}/{key}")
+            }
+            Op::Patch { resource, .. } | Op::Put { resource, .. } | Op::Delete { resource, .. } => {
+                resource.clone()
+            }
+        }
+    }
+}
+
+fn labels_value(labels: &Labels, unset: &[String]) -> Value {
+    // A merge patch: keys to set, and null for keys to drop.
+    let mut map: BTreeMap<String, Value> = labels
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    for k in unset.iter().filter(|k| !labels.contains_key(*k)) {
+        map.insert(k.clone(), Value::Null);
+    }
+    json!(map)
+}
+
+/// The write that carries out `change`. `keys` holds the provider's
+/// resolved secret values, needed only when they are sent.
+pub fn op(change: &Change, keys: Option<&[String]>) -> Op {
+    use crate::diff::Action;
+    let version = change.version;
+    let path = change.resource.clone();
+    let collection = path
+        .rsplit_once('/')
+        .map_or(String::new(), |(c, _)| c.to_owned());
+    match (&change.action, &change.desired) {
+        (Action::Delete, _) => Op::Delete {
+            resource: path,
+            version,
+        },
+        (Action::Archive, _) => Op::Patch {
+            resource: path,
+            version,
+            body: json!({"status": "archived"}),
+        },
+        (action, Some(object)) => {
+            let create = *action == Action::Create;
+            let spec = spec(
+                object,
+                &change.labels,
+                if create { &[] } else { &change.unset_labels },
+            );
+            match object {
+                Object::Quotas(..) | Object::Settings(_) => Op::Put {
+                    resource: path,
+                    version,
+                    body: spec,
+                },
+                _ if create => {
+                    let (field, key) = key_field(object);
+                    let mut body = spec;
+                    if let Some(m) = body.as_object_mut() {
+                        m.insert(field.to_owned(), Value::String(key));
+                        if let (Object::Provider(_), Some(keys)) = (object, keys) {
+                            m.insert("api_keys".to_owned(), json!(keys));
+                        }
+                    }
+                    Op::Create { collection, body }
+                }
+                _ => {
+                    let mut body = spec;
+                    if let (Object::Provider(_), Some(keys), Some(m)) =
+                        (object, keys, body.as_object_mut())
+                        && change.fields.iter().any(|f| f.field == "api_keys")
+                    {
+                        m.insert("api_keys".to_owned(), json!(keys));
+                    }
+                    Op::Patch {
+                        resource: path,
+                        version,
+                        body,
+                    }
+                }
+            }
+        }
+        (_, None) => Op::Delete {
+            resource: path,
+            version,
+        },
+    }
+}
+
+fn key_field(object: &Object) -> (&'static str, String) {
+    match object {
+        Object::Workspace(w) => ("slug", w.slug.to_string()),
+        Object::User(u) => ("email", u.email.to_string()),
+        Object::Role(r) => ("id", r.id.to_string()),
+        Object::Provider(p) => ("name", p.id.to_string()),
+        Object::Membership(m) => ("user", m.user.to_string()),
+        Object::Assignment(a) => ("provider", a.provider.to_string()),
+        Object::Quotas(w, _) => ("workspace", w.to_string()),
+        Object::Settings(_) => ("settings", String::new()),
+    }
+}
+
+/// The writable fields of a desired object, as the contract spells them.
+fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
+    let labels = labels_value(labels, unset);
+    match object {
+        Object::Workspace(w) => json!({
+            "name": w.name, "description": w.description,
+            "status": wire_workspace_status(w.status), "labels": labels,
+        }),
+        Object::Quotas(_, q) => json!({
+            "storage_gb": q.storage_gb, "executions_per_month": q.executions_per_month,
+            "api_calls_per_month": q.api_calls_per_month, "max_users": q.max_users,
+            "tokens_per_day": q.tokens_per_day, "tokens_per_week": q.tokens_per_week,
+            "tokens_per_month": q.tokens_per_month,
+            "labels": strip_nulls(labels),
+        }),
+        Object::User(u) => {
+            json!({"name": u.name, "status": wire_user_status(u.status), "labels": labels})
+        }
+        Object::Role(r) => json!({
+            "name": r.name, "description": r.description,
+            "permissions": r.permissions, "labels": labels,
+        }),
+        Object::Provider(p) => json!({
+            "display_name": p.name, "kind": wire_provider_kind(p.kind), "endpoint": p.endpoint,
+            "region": p.region, "models": p.models,
+            "rate_limits": {"requests_per_minute": p.rate_limits.requests_per_minute, "tokens_per_minute": p.rate_limits.tokens_per_minute},
+            "scope": wire_scope(p.scope), "labels": labels,
+        }),
+        Object::Membership(m) => json!({"roles": m.roles, "labels": labels}),
+        Object::Assignment(a) => {
+            json!({"models": a.models, "default": a.default, "labels": labels})
+        }
+        Object::Settings(s) => {
+            let sec = &s.security;
+            let pp = &sec.password_policy;
+            json!({
+                "security": {
+                    "session_timeout_minutes": sec.session_timeout_minutes,
+                    "require_2fa": sec.require_2fa,
+                    "email_verification": sec.email_verification,
+                    "ip_allowlist": sec.ip_allowlist,
+                    "password_policy": {
+                        "min_length": pp.min_length, "require_uppercase": pp.require_uppercase,
+                        "require_lowercase": pp.require_lowercase, "require_digit": pp.require_digit,
+                        "require_symbol": pp.require_symbol, "max_age_days": pp.max_age_days,
+                    },
+                },
+                "labels": strip_nulls(labels),
+            })
+        }
+    }
+}
+
+/// `PUT` replaces labels whole: no nulls needed.
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,347 @@
+//! The HTTP target: the platform API contract over reqwest (rustls), with a
+//! bearer token from `TENET_TOKEN`. Reads follow cursors and run at most
+//! `parallelism` requests at once, retrying rate limits, server errors and
+//! timeouts with backoff and jitter (honouring `Retry-After`). Writes are
+//! tried once here: the executor decides about retries, because a write
+//! whose answer was lost must be checked before it is sent again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::convert::{Op, Raw, live};
+use super::{Target, TargetError};
+use crate::model::{Catalog, Labels, Live};
+use crate::wire::{self, Page, Problem};
+
+/// Attempts for a read before giving up.
+const READ_ATTEMPTS: u32 = 6;
+
+pub struct Http {
+    endpoint: String,
+    base: String,
+    client: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Http {
+    pub fn new(endpoint: &str, base: &str, token: Option<String>) -> Result<Http, TargetError> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("tenet/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TargetError::transport(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Http {
+            endpoint: endpoint.to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
+            client,
+            token,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v1/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        version: Option<u64>,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, TargetError> {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(v) = version {
+            req = req.header(reqwest::header::IF_MATCH, format!("\"{v}\""));
+        } else if body.is_some() || req.try_clone().is_some() {
+            // Writes need a precondition; `None` means "any version".
+            req = req.header(reqwest::header::IF_MATCH, "*");
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            TargetError::transport(format!(
+                "{} is unreachable: {}",
+                self.endpoint,
+                without_url(&e)
+            ))
+        })?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(problem(resp).await)
+    }
+
+    /// A GET, retried while the failure is transient.
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, TargetError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = match self.send(Method::GET, path, None, None).await {
+                Ok(resp) => resp.json::<T>().await.map_err(|e| {
+                    TargetError::transport(format!("unexpected answer to GET {path}: {e}"))
+                }),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if e.retryable() && attempt < READ_ATTEMPTS => {
+                    tokio::time::sleep(backoff(attempt, e.retry_after)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, TargetError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                None => format!("{path}{sep}limit=1000"),
+                Some(c) => format!("{path}{sep}limit=1000&cursor={c}"),
+            };
+            let page: Page<T> = self.get(&url).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// An error's text without the request URL (it may carry query values).
+fn without_url(e: &reqwest::Error) -> String {
+    let e = e.without_url_ref();
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> &Self;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> &Self {
+        self
+    }
+}
+
+/// Exponential backoff with jitter, or what the platform asked for.
+pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(d) = retry_after {
+        return d.min(Duration::from_secs(60));
+    }
+    let base = 100u64.saturating_mul(1 << attempt.min(6));
+    Duration::from_millis(base / 2 + fastrand::u64(0..=base / 2))
+}
+
+async fn problem(resp: reqwest::Response) -> TargetError {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = resp.text().await.unwrap_or_default();
+    let (code, message) = match serde_json::from_str::<Problem>(&text) {
+        Ok(p) => (
+            p.kind
+                .strip_prefix(wire::PROBLEM_BASE)
+                .unwrap_or(&p.kind)
+                .to_owned(),
+            match p.holder {
+                Some(h) => format!("{} (held by {h})", p.detail),
+                None => p.detail,
+            },
+        ),
+        Err(_) => ("http".to_owned(), format!("the platform answered {status}")),
+    };
+    let message = if status == StatusCode::UNAUTHORIZED {
+        format!("{message}; set TENET_TOKEN to a token for this platform")
+    } else {
+        message
+    };
+    TargetError {
+        status: Some(status.as_u16()),
+        code,
+        message,
+        retry_after,
+    }
+}
+
+impl Target for Http {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    async fn catalog(&self) -> Result<Catalog, TargetError> {
+        self.get("catalog").await
+    }
+
+    async fn read(&self, parallelism: usize) -> Result<Live, TargetError> {
+        let (workspaces, users, roles, providers, settings) = tokio::try_join!(
+            self.all::<wire::Workspace>("workspaces"),
+            self.all::<wire::User>("users"),
+            self.all::<wire::Role>("roles"),
+            self.all::<wire::Provider>("providers"),
+            self.get::<wire::Settings>("settings"),
+        )?;
+        let limit = Arc::new(Semaphore::new(parallelism.max(1)));
+        let per_workspace = workspaces.iter().map(|w| {
+            let limit = limit.clone();
+            let slug = w.slug.clone();
+            async move {
+                let _permit = limit
+                    .acquire()
+                    .await
+                    .map_err(|_| TargetError::transport("reader stopped"))?;
+                let (q, u, m, a) = (
+                    format!("workspaces/{slug}/quotas"),
+                    format!("workspaces/{slug}/usage"),
+                    format!("workspaces/{slug}/memberships"),
+                    format!("workspaces/{slug}/assignments"),
+                );
+                tokio::try_join!(
+                    self.get::<wire::Quotas>(&q),
+                    self.get::<wire::Usage>(&u),
+                    self.all::<wire::Membership>(&m),
+                    self.all::<wire::Assignment>(&a),
+                )
+            }
+        });
+        let results = futures_join_all(per_workspace).await;
+        let mut raw = Raw {
+            users,
+            roles,
+            providers,
+            settings: Some(settings),
+            ..Raw::default()
+        };
+        for r in results {
+            let (q, u, m, a) = r?;
+            raw.quotas.push(q);
+            raw.usage.push(u);
+            raw.memberships.extend(m);
+            raw.assignments.extend(a);
+        }
+        raw.workspaces = workspaces;
+        Ok(live(raw))
+    }
+
+    async fn probe(&self, resource: &str) -> Result<Option<(u64, Labels)>, TargetError> {
+        #[derive(serde::Deserialize)]
+        struct Versioned {
+            version: u64,
+            #[serde(default)]
+            labels: Labels,
+        }
+        match self.get::<Versioned>(resource).await {
+            Ok(v) => Ok(Some((v.version, v.labels))),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn execute(&self, op: &Op) -> Result<(), TargetError> {
+        match op {
+            Op::Create { collection, body } => self
+                .send(Method::POST, collection, None, Some(body))
+                .await
+                .map(drop),
+            Op::Patch {
+                resource,
+                version,
+                body,
+            } => self
+                .send(Method::PATCH, resource, *version, Some(body))
+                .await
+                .map(drop),
+            Op::Put {
+                resource,
+                version,
+                body,
+            } => self
+                .send(Method::PUT, resource, *version, Some(body))
+                .await
+                .map(drop),
+            Op::Delete { resource, version } => self
+                .send(Method::DELETE, resource, *version, None)
+                .await
+                .map(drop),
+        }
+    }
+
+    async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
+        let body = serde_json::json!({"name": name, "holder": holder, "ttl_seconds": ttl.as_secs().max(1)});
+        self.send(Method::POST, "locks", None, Some(&body))
+            .await
+            .map(drop)
+    }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
+        let holder: String = holder
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        self.send(
+            Method::DELETE,
+            &format!("locks/{name}?holder={holder}"),
+            None,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// Runs futures concurrently (their concurrency is bounded by the
+/// semaphore they share) and collects their results in order.
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            match f.as_mut().poll(cx) {
+                std::task::Poll::Ready(v) => out[i] = Some(v),
+                std::task::Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}

@@ -1,0 +1,229 @@
+//! The sandbox target: the reference platform engine opened in-process from
+//! `sandbox:PATH` (created on first use). No HTTP, no tokens, the same rules
+//! and the same audit log, with actor `local`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::convert::{Op, Raw, live};
+use super::{Target, TargetError};
+use crate::model::{Catalog, Labels, Live, Profile};
+use crate::platform::ApiError;
+use crate::platform::engine::{Actor, Engine, PageRequest};
+use crate::wire;
+
+pub struct Sandbox {
+    endpoint: String,
+    engine: Engine,
+    actor: Actor,
+}
+
+impl Sandbox {
+    /// Opens (or creates) the sandbox platform at `path`.
+    pub fn open(
+        endpoint: &str,
+        path: &std::path::Path,
+        profile: Profile,
+    ) -> Result<Sandbox, TargetError> {
+        let engine = Engine::open(path, Some(profile))?;
+        Ok(Sandbox {
+            endpoint: endpoint.to_owned(),
+            engine,
+            actor: Actor::local(),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Every page of a list.
+fn all<T>(
+    mut f: impl FnMut(&PageRequest) -> Result<wire::Page<T>, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    let mut out = Vec::new();
+    let mut req = PageRequest {
+        limit: crate::platform::engine::MAX_LIMIT,
+        cursor: None,
+    };
+    loop {
+        let page = f(&req)?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => req.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn strict<T: serde::Serialize + serde::de::DeserializeOwned>(v: &Value) -> Result<T, ApiError> {
+    wire::strict(v).map_err(|e| ApiError::invalid_body(e.to_string()))
+}
+
+fn key(body: &Value, field: &'static str) -> Result<(String, Value), ApiError> {
+    wire::split_key(body, field).map_err(|e| ApiError::invalid_body(e.to_string()))
+}
+
+impl Sandbox {
+    fn read_all(&self) -> Result<Live, ApiError> {
+        let e = &self.engine;
+        let mut raw = Raw {
+            workspaces: all(|r| e.list_workspaces(r))?,
+            users: all(|r| e.list_users(r))?,
+            roles: all(|r| e.list_roles(r))?,
+            providers: all(|r| e.list_providers(r))?,
+            settings: Some(e.get_settings()?),
+            ..Raw::default()
+        };
+        for w in &raw.workspaces {
+            raw.quotas.push(e.get_quotas(&w.slug)?);
+            raw.usage.push(e.get_usage(&w.slug)?);
+            raw.memberships
+                .extend(all(|r| e.list_memberships(&w.slug, r))?);
+            raw.assignments
+                .extend(all(|r| e.list_assignments(&w.slug, r))?);
+        }
+        Ok(live(raw))
+    }
+
+    /// Routes one write to the engine, as the HTTP server would.
+    fn dispatch(&self, op: &Op) -> Result<(), ApiError> {
+        let (e, a) = (&self.engine, &self.actor);
+        let seg: Vec<&str> = match op {
+            Op::Create { collection, .. } => collection.split('/').collect(),
+            Op::Patch { resource, .. } | Op::Put { resource, .. } | Op::Delete { resource, .. } => {
+                resource.split('/').collect()
+            }
+        };
+        match (op, seg.as_slice()) {
+            (Op::Create { body, .. }, ["workspaces"]) => {
+                let (k, rest) = key(body, "slug")?;
+                e.create_workspace(a, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Create { body, .. }, ["users"]) => {
+                let (k, rest) = key(body, "email")?;
+                e.create_user(a, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Create { body, .. }, ["roles"]) => {
+                let (k, rest) = key(body, "id")?;
+                e.create_role(a, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Create { body, .. }, ["providers"]) => {
+                let (k, mut rest) = key(body, "name")?;
+                let keys: Vec<String> =
+                    match rest.as_object_mut().and_then(|m| m.remove("api_keys")) {
+                        Some(v) => serde_json::from_value(v)
+                            .map_err(|_| ApiError::invalid_body("api_keys must be strings"))?,
+                        None => Vec::new(),
+                    };
+                e.create_provider(a, &k, strict(&rest)?, &keys).map(drop)
+            }
+            (Op::Create { body, .. }, ["workspaces", ws, "memberships"]) => {
+                let (k, rest) = key(body, "user")?;
+                e.create_membership(a, ws, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Create { body, .. }, ["workspaces", ws, "assignments"]) => {
+                let (k, rest) = key(body, "provider")?;
+                e.create_assignment(a, ws, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["workspaces", ws]) => {
+                e.update_workspace(a, ws, *version, body).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["users", u]) => {
+                e.update_user(a, u, *version, body).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["roles", r]) => {
+                e.update_role(a, r, *version, body).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["providers", p]) => {
+                e.update_provider(a, p, *version, body).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["workspaces", ws, "memberships", u]) => {
+                e.update_membership(a, ws, u, *version, body).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["workspaces", ws, "assignments", p]) => {
+                e.update_assignment(a, ws, p, *version, body).map(drop)
+            }
+            (Op::Put { version, body, .. }, ["workspaces", ws, "quotas"]) => {
+                e.put_quotas(a, ws, *version, strict(body)?).map(drop)
+            }
+            (Op::Put { version, body, .. }, ["settings"]) => {
+                e.put_settings(a, *version, strict(body)?).map(drop)
+            }
+            (Op::Delete { version, .. }, ["workspaces", ws]) => e.delete_workspace(a, ws, *version),
+            (Op::Delete { version, .. }, ["users", u]) => e.delete_user(a, u, *version),
+            (Op::Delete { version, .. }, ["roles", r]) => e.delete_role(a, r, *version),
+            (Op::Delete { version, .. }, ["providers", p]) => e.delete_provider(a, p, *version),
+            (Op::Delete { version, .. }, ["workspaces", ws, "memberships", u]) => {
+                e.delete_membership(a, ws, u, *version)
+            }
+            (Op::Delete { version, .. }, ["workspaces", ws, "assignments", p]) => {
+                e.delete_assignment(a, ws, p, *version)
+            }
+            _ => Err(ApiError::new(
+                405,
+                "method-not-allowed",
+                format!("no such write: {op:?}"),
+            )),
+        }
+    }
+
+    fn probe_now(&self, resource: &str) -> Result<Option<(u64, Labels)>, ApiError> {
+        let e = &self.engine;
+        let seg: Vec<&str> = resource.split('/').collect();
+        let r = match seg.as_slice() {
+            ["workspaces", ws] => e.get_workspace(ws).map(|o| (o.version, o.spec.labels)),
+            ["workspaces", ws, "quotas"] => e.get_quotas(ws).map(|o| (o.version, o.spec.labels)),
+            ["workspaces", ws, "memberships", u] => {
+                e.get_membership(ws, u).map(|o| (o.version, o.spec.labels))
+            }
+            ["workspaces", ws, "assignments", p] => {
+                e.get_assignment(ws, p).map(|o| (o.version, o.spec.labels))
+            }
+            ["users", u] => e.get_user(u).map(|o| (o.version, o.spec.labels)),
+            ["roles", r] => e.get_role(r).map(|o| (o.version, o.spec.labels)),
+            ["providers", p] => e.get_provider(p).map(|o| (o.version, o.spec.labels)),
+            ["settings"] => e.get_settings().map(|o| (o.version, o.spec.labels)),
+            _ => return Err(ApiError::not_found(resource)),
+        };
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status == 404 => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Target for Sandbox {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    async fn catalog(&self) -> Result<Catalog, TargetError> {
+        Ok(self.engine.catalog().clone())
+    }
+
+    async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {
+        Ok(self.read_all()?)
+    }
+
+    async fn probe(&self, resource: &str) -> Result<Option<(u64, Labels)>, TargetError> {
+        Ok(self.probe_now(resource)?)
+    }
+
+    async fn execute(&self, op: &Op) -> Result<(), TargetError> {
+        Ok(self.dispatch(op)?)
+    }
+
+    async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
+        self.engine
+            .acquire_lock(&self.actor, name, holder, ttl.as_secs().max(1))?;
+        Ok(())
+    }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
+        Ok(self.engine.release_lock(&self.actor, name, holder)?)
+    }
+}
