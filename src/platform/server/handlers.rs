@@ -45,12 +45,18 @@ impl<T: DeserializeOwned + Send + Default, St: Send + Sync> FromRequestParts<St>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, ApiError> {
-        match parts.uri.query() {
-            None => Ok(Q(T::default())),
-            Some(q) => serde_urlencoded::from_str(q)
-                .map(Q)
-                .map_err(|e| ApiError::invalid_value(format!("invalid query string: {e}"))),
+        // Lenient on purpose: the first value of a repeated parameter wins,
+        // unknown parameters are ignored; values are checked where used.
+        let pairs: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
+            .unwrap_or_default();
+        let mut first = serde_json::Map::new();
+        for (k, v) in pairs {
+            first.entry(k).or_insert(serde_json::Value::String(v));
         }
+        Ok(Q(serde_json::from_value(serde_json::Value::Object(first)).unwrap_or_default()))
     }
 }
 
@@ -577,7 +583,7 @@ async fn acquire_lock(
         StatusCode::OK
     };
     let mut r = json(status, &lock);
-    if fresh && let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/locks/{}", lock.name)) {
+    if fresh && let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/locks/{}", segment(&lock.name))) {
         r.headers_mut().insert(axum::http::header::LOCATION, v);
     }
     Ok(r)
