@@ -97,13 +97,42 @@ pub async fn run<T: Target>(
     stop: Arc<AtomicBool>,
     progress: Progress,
 ) -> Result<Report, TargetError> {
-    target.lock(LOCK_NAME, &opts.holder, opts.lock_ttl).await?;
+    // Re-acquiring our own lock is a renewal, so a lost answer is harmless.
+    retrying(opts.attempts, || {
+        target.lock(LOCK_NAME, &opts.holder, opts.lock_ttl)
+    })
+    .await?;
     let report = execute(target, plan, keys, opts, stop, progress).await;
-    let released = target.unlock(LOCK_NAME, &opts.holder).await;
+    let released = retrying(opts.attempts, || async {
+        match target.unlock(LOCK_NAME, &opts.holder).await {
+            // Released by an attempt whose answer was lost.
+            Err(e) if e.status == Some(404) => Ok(()),
+            other => other,
+        }
+    })
+    .await;
     if let Err(e) = released {
         tracing::warn!("could not release the apply lock: {e}");
     }
     Ok(report)
+}
+
+/// Runs `f` until it succeeds or fails for good, backing off between tries.
+async fn retrying<F, Fut>(attempts: u32, mut f: F) -> Result<(), TargetError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), TargetError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f().await {
+            Err(e) if e.retryable() && attempt < attempts => {
+                tokio::time::sleep(backoff(attempt, e.retry_after)).await
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn execute<T: Target>(

@@ -30,21 +30,20 @@ pub fn render(plan: &Plan, max_chars: usize) -> String {
     let sections: Vec<String> = groups.iter().map(section).collect();
     let platform = groups.first().is_some_and(|g| g.workspace.is_none());
 
-    // Everything is joined by blank lines: each part ends with a line end
-    // and is followed by one more.
+    // Parts are joined by blank lines: each ends with a line end and is
+    // followed by one more (counted for the last one too, to be safe).
     let len = |s: &str| s.chars().count() + 1;
     let note_for = |kept: usize| cut_note(sections.len() - kept, platform && kept == 0);
+    let note_len = |kept: usize| {
+        if kept < sections.len() {
+            len(&note_for(kept))
+        } else {
+            0
+        }
+    };
     let mut kept = sections.len();
     let mut size: usize = len(&head) + sections.iter().map(|s| len(s)).sum::<usize>();
-    while kept > 0
-        && size
-            + if kept < sections.len() {
-                len(&note_for(kept))
-            } else {
-                0
-            }
-            > max_chars
-    {
+    while kept > 0 && size + note_len(kept) > max_chars {
         kept -= 1;
         size -= len(&sections[kept]);
     }

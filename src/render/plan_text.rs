@@ -376,7 +376,7 @@ fn unified(old: &str, new: &str) -> Vec<String> {
 
 /// A value in one line: strings quoted (and escaped), lists and maps
 /// compact, `(unset)` for nothing.
-pub(super) fn show(v: &Value) -> String {
+fn show(v: &Value) -> String {
     match v {
         Value::Null => "(unset)".to_owned(),
         Value::String(s) => quote(s),
@@ -983,6 +983,73 @@ pub(super) mod tests {
              \x20       + gpt-4.1\n\
              \x20       + text-embedding-3-large\n\
              \x20       - text-embedding-3-small\n"
+        );
+    }
+
+    #[test]
+    fn adopt_delete_and_new_provider() {
+        use crate::model::{Provider, ProviderKind, ProviderScope, RateLimits, SecretRef};
+        let provider = Provider {
+            id: slug("anthropic"),
+            name: None,
+            kind: ProviderKind::Anthropic,
+            endpoint: None,
+            region: None,
+            models: BTreeSet::from(["claude-sonnet".to_owned()]),
+            api_keys: vec![SecretRef::parse("env:ANTHROPIC_KEY").unwrap()],
+            rate_limits: RateLimits {
+                requests_per_minute: Some(60),
+                tokens_per_minute: None,
+            },
+            scope: ProviderScope::Global,
+            labels: Labels::from([("team".to_owned(), "ml".to_owned())]),
+            prevent_destroy: true,
+        };
+        let mut plan = empty_plan();
+        plan.changes = vec![
+            change(
+                0,
+                "providers/anthropic",
+                Kind::Providers,
+                Action::Create,
+                None,
+                Vec::new(),
+                Some(Object::Provider(provider)),
+            ),
+            change(
+                1,
+                "users/bob@acme.example",
+                Kind::Users,
+                Action::Adopt,
+                None,
+                vec![field("name", json!(null), json!("Bob"), false)],
+                None,
+            ),
+            change(
+                2,
+                "roles/old",
+                Kind::Roles,
+                Action::Delete,
+                None,
+                Vec::new(),
+                None,
+            ),
+        ];
+        let out = render(&plan, false);
+        let want = "  # roles\n  - roles/old\n  # providers\n  + providers/anthropic\n      kind: \"anthropic\"\n      models: [claude-sonnet]\n      api_keys: (sensitive value changed)\n      rate_limits.requests_per_minute: 60\n      scope: \"global\"\n";
+        assert!(out.contains(want), "{out}");
+        assert!(
+            out.contains(
+                "  # users\n  ~ adopt users/bob@acme.example\n      name: (unset) -> \"Bob\"\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("ANTHROPIC_KEY") && !out.contains("team"));
+        assert!(
+            out.ends_with(
+                "\nPlan: 1 to create, 0 to update, 1 to adopt, 0 to archive, 1 to delete.\n"
+            ),
+            "{out}"
         );
     }
 }

@@ -56,7 +56,9 @@ impl<T: DeserializeOwned + Send + Default, St: Send + Sync> FromRequestParts<St>
         for (k, v) in pairs {
             first.entry(k).or_insert(serde_json::Value::String(v));
         }
-        Ok(Q(serde_json::from_value(serde_json::Value::Object(first)).unwrap_or_default()))
+        Ok(Q(
+            serde_json::from_value(serde_json::Value::Object(first)).unwrap_or_default()
+        ))
     }
 }
 
@@ -583,7 +585,10 @@ async fn acquire_lock(
         StatusCode::OK
     };
     let mut r = json(status, &lock);
-    if fresh && let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/locks/{}", segment(&lock.name))) {
+    if fresh
+        && let Ok(v) =
+            axum::http::HeaderValue::from_str(&format!("/v1/locks/{}", segment(&lock.name)))
+    {
         r.headers_mut().insert(axum::http::header::LOCATION, v);
     }
     Ok(r)
