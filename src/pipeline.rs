@@ -296,7 +296,10 @@ pub async fn make_plan<T: Target>(
         ));
     }
     let (fingerprints, warnings) = fingerprints(checked, sandbox)?;
+    let started = std::time::Instant::now();
     let live = target.read(opts.parallelism.max(1)).await?;
+    let read = started.elapsed();
+    let started = std::time::Instant::now();
     let d = diff::diff(
         &checked.config,
         &live,
@@ -321,6 +324,13 @@ pub async fn make_plan<T: Target>(
         unsupported,
         warnings,
     });
+    tracing::info!(
+        objects = plan.live_versions.len(),
+        changes = plan.changes.len(),
+        read_ms = read.as_millis() as u64,
+        diff_and_plan_ms = started.elapsed().as_millis() as u64,
+        "planned"
+    );
     Ok((plan, live))
 }
 

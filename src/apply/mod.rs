@@ -294,6 +294,10 @@ async fn one<T: Target>(target: &T, pc: &PlannedChange, keys: &Keys, opts: &Opti
             }
         }
     };
+    match &result {
+        Ok(()) => tracing::debug!(resource = %c.resource, attempts, "applied"),
+        Err(e) => tracing::info!(resource = %c.resource, attempts, error = %e.message, "failed"),
+    }
     match result {
         Ok(()) => Done {
             id: pc.id,

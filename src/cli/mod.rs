@@ -26,6 +26,28 @@ use crate::render;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More detail on stderr (-v: progress and timings, -vv: every request).
+    /// RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Logs go to stderr: `RUST_LOG` if set, else by `-v` count (`serve` logs
+/// its requests at info by default). No secret or token is ever logged.
+pub fn init_logging(verbose: u8, default: &str) {
+    let level = match verbose {
+        0 => default,
+        1 => "tenet=info",
+        2 => "tenet=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(render::use_color(std::io::stderr().is_terminal()))
+        .try_init();
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +181,8 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    let default = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    init_logging(cli.verbose, default);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),

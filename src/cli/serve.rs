@@ -102,7 +102,6 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         return Err(CommandError::new("--fail-rate must be between 0 and 1"));
     }
     let engine = open(&db, args.profile)?;
-    init_logging();
     let faults = Faults {
         fail_rate: args.fail_rate,
         latency_ms: args.latency_ms,
@@ -132,17 +131,6 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     })
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(crate::render::use_color(std::io::IsTerminal::is_terminal(
-            &std::io::stderr(),
-        )))
-        .try_init();
-}
 
 /// SIGINT or SIGTERM.
 async fn shutdown_signal() {
