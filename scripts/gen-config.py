@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Generate a large, valid tenet config tree for benchmarks.
 
-Usage: scripts/gen-config.py OUT_DIR [USERS] [WORKSPACES] [--kdl]
+Usage: scripts/gen-config.py OUT_DIR [USERS] [WORKSPACES] [--kdl] [--members-per-user=K]
 
 Writes OUT_DIR/tenet.toml, users in files of 10,000, 5 custom roles,
 3 providers, a team, and workspaces in files of 100 (TOML, or KDL with
---kdl). Every user is a member of one workspace (round robin), every
-workspace has an administrator and a provider assignment, so the tree
-validates cleanly and every check runs at full size.
+--kdl). Every user is a member of K workspaces (default 1, spread with a
+prime stride), every workspace has an administrator and a provider
+assignment, so the tree validates cleanly and every check runs at full size.
 """
 
 import os
@@ -17,6 +17,10 @@ import sys
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     kdl = "--kdl" in sys.argv
+    per_user = 1
+    for a in sys.argv[1:]:
+        if a.startswith("--members-per-user="):
+            per_user = int(a.split("=", 1)[1])
     if not args:
         sys.exit(__doc__)
     out = args[0]
@@ -51,6 +55,11 @@ def main() -> None:
             for i in range(start, min(users, start + chunk)):
                 f.write(f'[users."user{i}@bench.example"]\nname = "User {i}"\n')
 
+    members = [[] for _ in range(workspaces)]
+    for u in range(users):
+        for j in range(per_user):
+            members[(u + j * 1009) % workspaces].append(u)
+
     roles = ["editor", "member", "prompt-engineer", "qa-tester", "pipeline-operator", "auditor"]
     providers = ["openai", "anthropic", "azure-openai"]
     per_file = 100
@@ -58,12 +67,12 @@ def main() -> None:
         ext = "kdl" if kdl else "toml"
         with open(os.path.join(out, "workspaces", f"ws-{start // per_file:04}.{ext}"), "w") as f:
             for w in range(start, min(workspaces, start + per_file)):
-                members = range(w, users, workspaces)
+                ws_members = sorted(set(members[w]))
                 provider = providers[w % 3]
                 if kdl:
                     f.write(f'workspace ws-{w} {{\n    name "Workspace {w}"\n')
                     f.write(f"    quotas storage_gb={50 + w % 200}\n")
-                    for n, u in enumerate(members):
+                    for n, u in enumerate(ws_members):
                         role = "administrator" if n == 0 else roles[u % len(roles)]
                         f.write(f'    member "user{u}@bench.example" {role}\n')
                     f.write("    team oncall pipeline-operator\n")
@@ -72,7 +81,7 @@ def main() -> None:
                     f.write(f'[workspaces.ws-{w}]\nname = "Workspace {w}"\n')
                     f.write(f"quotas = {{ storage_gb = {50 + w % 200} }}\n")
                     f.write(f"[workspaces.ws-{w}.members]\n")
-                    for n, u in enumerate(members):
+                    for n, u in enumerate(ws_members):
                         role = "administrator" if n == 0 else roles[u % len(roles)]
                         f.write(f'"user{u}@bench.example" = ["{role}"]\n')
                     f.write(f'[workspaces.ws-{w}.teams]\noncall = ["pipeline-operator"]\n')

@@ -181,7 +181,11 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let default = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    let default = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     init_logging(cli.verbose, default);
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),

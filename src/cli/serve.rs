@@ -131,7 +131,6 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     })
 }
 
-
 /// SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -19,7 +19,7 @@ pub struct AuditQuery {
 fn micros(field: &str, t: &Option<String>) -> Result<Option<i64>, ApiError> {
     t.as_deref()
         .map(|s| {
-            let at = humantime::parse_rfc3339_weak(s).map_err(|_| {
+            let at = humantime::parse_rfc3339(s).map_err(|_| {
                 ApiError::invalid_value(format!(
                     "`{field}` must be an RFC 3339 time, like 2026-11-25T10:00:00Z"
                 ))
@@ -50,10 +50,11 @@ impl Engine {
         };
         let since = micros("since", &q.since)?.unwrap_or(i64::MIN);
         let until = micros("until", &q.until)?.unwrap_or(i64::MAX);
-        let prefix = q
+        let resource = q
             .resource
             .as_ref()
-            .map(|r| format!("{}/", r.trim_end_matches('/')));
+            .map(|r| r.trim_end_matches('/').to_owned());
+        let prefix = resource.as_ref().map(|r| format!("{r}/"));
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, at, actor, channel, action, resource, version, changes FROM audit
@@ -67,7 +68,7 @@ impl Engine {
                     after,
                     since,
                     until,
-                    q.resource,
+                    resource,
                     prefix,
                     q.actor,
                     (req.limit + 1) as i64

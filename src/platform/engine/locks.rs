@@ -111,6 +111,11 @@ impl Engine {
         ttl: u64,
     ) -> Result<Lock, ApiError> {
         check_ttl(ttl)?;
+        if holder.is_empty() {
+            return Err(ApiError::invalid_value(
+                "say who renews the lock: a non-empty holder",
+            ));
+        }
         self.write(actor, |t| match get(&t.tx, name)? {
             Some((lock, expires)) if expires > t.now.micros && lock.holder == holder => {
                 let until = t.now.plus(ttl);
@@ -138,6 +143,11 @@ impl Engine {
     }
 
     pub fn release_lock(&self, actor: &Actor, name: &str, holder: &str) -> Result<(), ApiError> {
+        if holder.is_empty() {
+            return Err(ApiError::invalid_value(
+                "say who releases the lock: a non-empty holder",
+            ));
+        }
         self.write(actor, |t| match get(&t.tx, name)? {
             None => Err(ApiError::not_found(format!("lock `{name}`"))),
             Some((lock, expires)) if lock.holder != holder && expires > t.now.micros => {

@@ -361,6 +361,11 @@ pub(crate) fn patched<T>(spec: &T, patch: &Value) -> Result<T, ApiError>
 where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
+    if !patch.is_object() {
+        return Err(ApiError::invalid_body(
+            "a merge patch must be a JSON object",
+        ));
+    }
     let mut v = serde_json::to_value(spec)?;
     crate::wire::merge_patch(&mut v, patch);
     crate::wire::strict(&v).map_err(|e| ApiError::invalid_body(e.to_string()))

@@ -432,6 +432,13 @@ async fn create_role(
 ) -> R {
     let (id, rest) =
         split_key(&body(&headers, &b)?, "id").map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    // A built-in id is refused whatever else is wrong with the request.
+    if s.engine.catalog().is_builtin_role(&id) {
+        return Err(ApiError::conflict(
+            "builtin-role",
+            format!("`{id}` is a built-in role: built-in roles cannot be changed or deleted"),
+        ));
+    }
     let r = s
         .engine
         .create_role(&actor, &id, typed::<RoleSpec>(&rest)?)?;

@@ -80,7 +80,12 @@ pub fn body(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/json" && !mime.ends_with("+json") {
         return Err(ApiError::new(
             415,
@@ -88,8 +93,13 @@ pub fn body(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, ApiError> {
             "send the body as JSON with Content-Type: application/json",
         ));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid_body(format!("the body is not valid JSON: {e}")))
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_body(format!("the body is not valid JSON: {e}")))?;
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(ApiError::invalid_body("the body must be a JSON object"))
+    }
 }
 
 /// Reads a typed body strictly (unknown fields refused).
