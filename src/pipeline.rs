@@ -195,9 +195,7 @@ pub fn fingerprints(
                     complete = false;
                     warnings.push(Warning {
                         code: "secret-unresolved".to_owned(),
-                        message: format!(
-                            "provider `{id}`: {e}; the sandbox gets no value for `{r}`"
-                        ),
+                        message: format!("{e}; the sandbox gets no key from `{r}`"),
                         resource: Some(format!("providers/{id}")),
                     });
                 }
