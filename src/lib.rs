@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod diff;
+pub mod drift;
 pub mod git;
 pub mod model;
 pub mod pipeline;

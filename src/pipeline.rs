@@ -57,6 +57,13 @@ impl Target for AnyTarget {
         }
     }
 
+    async fn audit(&self, resource: &str) -> Result<Vec<crate::wire::AuditEvent>, TargetError> {
+        match self {
+            AnyTarget::Sandbox(t) => t.audit(resource).await,
+            AnyTarget::Http(t) => t.audit(resource).await,
+        }
+    }
+
     async fn execute(&self, op: &Op) -> Result<(), TargetError> {
         match self {
             AnyTarget::Sandbox(t) => t.execute(op).await,
@@ -175,48 +182,40 @@ pub fn connect(
 /// Desired key fingerprints per provider.
 pub type Fingerprints = std::collections::BTreeMap<Slug, Vec<String>>;
 
-/// Fingerprints of the files' provider keys. On the sandbox an unresolvable
-/// key is a warning (it never calls a provider); elsewhere it is an error,
-/// reported before any change is made.
-pub fn fingerprints(
-    checked: &Checked,
-    sandbox: bool,
-) -> Result<(Fingerprints, Vec<Warning>), PipelineError> {
+/// Fingerprints of the files' provider keys, to compare them with the live
+/// ones. A reference that cannot be resolved here (a pull request plan or a
+/// drift check has no provider keys) is a warning, and that provider's keys
+/// are not compared; `apply` resolves again and fails on it unless the
+/// target is the sandbox (which never calls a provider).
+pub fn fingerprints(checked: &Checked, sandbox: bool) -> (Fingerprints, Vec<Warning>) {
     let mut out = std::collections::BTreeMap::new();
     let mut warnings = Vec::new();
-    let mut errors = Vec::new();
     for (id, p) in &checked.config.state.providers {
         let mut prints = Vec::new();
         let mut complete = true;
         for r in &p.api_keys {
             match secrets::resolve(r) {
                 Ok(v) => prints.push(secrets::fingerprint(&v)),
-                Err(e) if sandbox => {
+                Err(e) => {
                     complete = false;
+                    let consequence = if sandbox {
+                        format!("the sandbox gets no key from `{r}`")
+                    } else {
+                        format!("keys are not compared; apply needs `{r}`")
+                    };
                     warnings.push(Warning {
                         code: "secret-unresolved".to_owned(),
-                        message: format!("{e}; the sandbox gets no key from `{r}`"),
+                        message: format!("{e}; {consequence}"),
                         resource: Some(format!("providers/{id}")),
                     });
                 }
-                Err(e) => errors.push(format!("provider `{id}`: {e} (`{r}`)")),
             }
         }
         if complete {
             out.insert(id.clone(), prints);
         }
     }
-    if errors.is_empty() {
-        Ok((out, warnings))
-    } else {
-        Err(PipelineError::new(
-            format!(
-                "secrets cannot be resolved, so nothing was changed:\n  {}",
-                errors.join("\n  ")
-            ),
-            Some("set the environment variables or files the api_keys reference"),
-        ))
-    }
+    (out, warnings)
 }
 
 /// Resolves the keys of every provider a plan creates or re-keys.
@@ -293,7 +292,7 @@ pub async fn make_plan<T: Target>(
             Some("set [platform] profile in tenet.toml to match the platform"),
         ));
     }
-    let (fingerprints, warnings) = fingerprints(checked, sandbox)?;
+    let (fingerprints, warnings) = fingerprints(checked, sandbox);
     let started = std::time::Instant::now();
     let live = target.read(opts.parallelism.max(1)).await?;
     let read = started.elapsed();

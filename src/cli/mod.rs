@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod completions;
+pub mod drift;
 pub mod plan;
 pub mod schema;
 pub mod serve;
@@ -58,6 +59,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Make the platform match the files, or apply a saved plan.
     Apply(apply::Args),
+    /// Report what changed on the platform outside tenet (read-only; exit 2 on drift).
+    Drift(drift::Args),
     /// Print the JSON Schema of config files (for editors and other tools).
     Schema(schema::Args),
     /// Run the reference platform over HTTP (and manage its tokens).
@@ -191,6 +194,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Drift(args) => drift::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),

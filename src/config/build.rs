@@ -276,11 +276,31 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
             }
         });
 
+    let acknowledged = doc
+        .drift
+        .as_ref()
+        .and_then(|d| d.value.as_ref())
+        .map(|d| {
+            d.acknowledged
+                .iter()
+                .map(|(k, a)| {
+                    (
+                        k.clone(),
+                        crate::model::Acknowledgement {
+                            until: a.until.clone(),
+                            reason: a.reason.clone(),
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Config {
         platform,
         policy,
         default_quotas,
         teams,
+        acknowledged,
         state,
     }
 }

@@ -73,6 +73,20 @@ pub struct SecurityDoc {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct AckDoc {
+    pub until: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DriftDoc {
+    #[serde(default)]
+    pub acknowledged: BTreeMap<String, AckDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsDoc {
     pub security: Option<SecurityDoc>,
 }
@@ -188,6 +202,7 @@ pub struct Document {
     pub policy: Option<Declared<PolicyDoc>>,
     pub defaults: Option<Declared<DefaultsDoc>>,
     pub settings: Option<Declared<SettingsDoc>>,
+    pub drift: Option<Declared<DriftDoc>>,
     pub users: BTreeMap<String, Declared<UserDoc>>,
     pub roles: BTreeMap<String, Declared<RoleDoc>>,
     pub providers: BTreeMap<String, Declared<ProviderDoc>>,

@@ -93,6 +93,54 @@ fn shown(root: &Path, path: &Path) -> String {
     }
 }
 
+/// Loads a config tree from files already in memory (for example a git
+/// revision): `files` are paths relative to `root` with their bytes, in any
+/// order. The same rules as [`load`] apply, but nothing is read from disk.
+pub fn load_files(root: &Path, mut files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
+    let mut loaded = Loaded {
+        root: root.to_path_buf(),
+        ..Loaded::default()
+    };
+    files.retain(|(p, _)| {
+        matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "kdl"))
+            && !p
+                .parent()
+                .into_iter()
+                .flat_map(Path::components)
+                .any(|c| c.as_os_str().to_str().is_some_and(|n| n.starts_with('.')))
+    });
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if !files.iter().any(|(p, _)| p == Path::new(ROOT_FILE)) {
+        loaded.diagnostics.push(
+            Diagnostic::error(
+                "tenet::files::no-tenet-toml",
+                format!("no {ROOT_FILE} in `{}`", root.display()),
+            )
+            .with_help("a config root is a directory holding tenet.toml"),
+        );
+    }
+    for (rel, bytes) in files {
+        let path = root.join(&rel);
+        let display = shown(root, &path);
+        let ok = if bytes.len() as u64 > MAX_FILE_BYTES {
+            loaded.diagnostics.push(Diagnostic::error(
+                "tenet::files::too-large",
+                format!(
+                    "`{display}` is over the limit of {} MiB for one config file",
+                    MAX_FILE_BYTES / 1024 / 1024
+                ),
+            ));
+            false
+        } else {
+            load_bytes(&mut loaded, &path, &display, bytes)
+        };
+        if !ok {
+            loaded.unparsed.push(display);
+        }
+    }
+    loaded
+}
+
 /// Loads the config tree at `root`.
 pub fn load(root: &Path) -> Loaded {
     let mut loaded = Loaded {
@@ -149,16 +197,7 @@ pub fn load(root: &Path) -> Loaded {
 /// Reads, parses, checks and merges one file. Returns false when the file
 /// could not be read or parsed, so its declarations are missing.
 fn load_file(loaded: &mut Loaded, path: &Path, display: &str) -> bool {
-    let add = |loaded: &mut Loaded, text: &str| -> FileId {
-        let redacted = secrets::redact_text(text);
-        let id = loaded.sources.add(SourceFile::new(
-            path.to_path_buf(),
-            display.to_owned(),
-            Arc::from(redacted),
-        ));
-        loaded.spans.push(SpanIndex::default());
-        id
-    };
+    let add = |loaded: &mut Loaded, text: &str| add_source(loaded, path, display, text);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE_BYTES {
         let id = add(loaded, "");
@@ -194,6 +233,25 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: &str) -> bool {
             return false;
         }
     };
+    load_bytes(loaded, path, display, bytes)
+}
+
+/// Registers a file's (redacted) text for diagnostics.
+fn add_source(loaded: &mut Loaded, path: &Path, display: &str, text: &str) -> FileId {
+    let redacted = secrets::redact_text(text);
+    let id = loaded.sources.add(SourceFile::new(
+        path.to_path_buf(),
+        display.to_owned(),
+        Arc::from(redacted),
+    ));
+    loaded.spans.push(SpanIndex::default());
+    id
+}
+
+/// Parses, checks and merges one file's bytes. Returns false when they
+/// could not be parsed, so the file's declarations are missing.
+fn load_bytes(loaded: &mut Loaded, path: &Path, display: &str, bytes: Vec<u8>) -> bool {
+    let add = |loaded: &mut Loaded, text: &str| add_source(loaded, path, display, text);
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

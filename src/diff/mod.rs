@@ -95,10 +95,12 @@ pub struct Options {
     pub fingerprints: BTreeMap<Slug, Vec<String>>,
 }
 
-/// The digest of a desired object, recorded as its last-applied label.
+/// The digest of an object's [projection](Object::projection), recorded as
+/// its last-applied label: equal for the desired object and the live one
+/// exactly when they agree on everything tenet manages.
 pub fn digest(object: &Object) -> String {
     use sha2::{Digest, Sha256};
-    let text = serde_json::to_string(object).unwrap_or_default();
+    let text = serde_json::to_string(&object.projection()).unwrap_or_default();
     let d = Sha256::digest(text.as_bytes());
     let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")

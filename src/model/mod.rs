@@ -115,6 +115,14 @@ pub struct Platform {
     pub profile: Profile,
 }
 
+/// Drift known and accepted until a day (inclusive, UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// `YYYY-MM-DD`.
+    pub until: String,
+    pub reason: Option<String>,
+}
+
 /// A whole config tree, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Config {
@@ -124,6 +132,8 @@ pub struct Config {
     /// every workspace in `state`.
     pub default_quotas: Quotas,
     pub teams: BTreeMap<Slug, Team>,
+    /// Acknowledged drift by resource path.
+    pub acknowledged: BTreeMap<String, Acknowledgement>,
     /// The desired state, with teams expanded into memberships.
     pub state: State,
 }

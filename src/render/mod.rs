@@ -3,6 +3,7 @@
 //! workflow annotations. Renderers never decide anything; they only format.
 
 pub mod diagnostics;
+pub mod drift;
 pub mod plan_json;
 pub mod plan_markdown;
 pub mod plan_text;

@@ -260,6 +260,20 @@ impl Target for Http {
         }
     }
 
+    async fn audit(&self, resource: &str) -> Result<Vec<wire::AuditEvent>, TargetError> {
+        let q: String = resource
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_./@".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        self.all(&format!("audit?resource={q}")).await
+    }
+
     async fn execute(&self, op: &Op) -> Result<(), TargetError> {
         match op {
             Op::Create { collection, body } => self

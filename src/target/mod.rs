@@ -84,6 +84,12 @@ pub trait Target: Send + Sync {
         resource: &str,
     ) -> impl Future<Output = Result<Option<(u64, Labels)>, TargetError>> + Send;
 
+    /// The audit log of one resource and everything below it, oldest first.
+    fn audit(
+        &self,
+        resource: &str,
+    ) -> impl Future<Output = Result<Vec<crate::wire::AuditEvent>, TargetError>> + Send;
+
     /// Performs one write.
     fn execute(&self, op: &Op) -> impl Future<Output = Result<(), TargetError>> + Send;
 

@@ -213,6 +213,14 @@ impl Target for Sandbox {
         Ok(self.probe_now(resource)?)
     }
 
+    async fn audit(&self, resource: &str) -> Result<Vec<wire::AuditEvent>, TargetError> {
+        let q = crate::platform::engine::AuditQuery {
+            resource: Some(resource.to_owned()),
+            ..Default::default()
+        };
+        Ok(all(|r| self.engine.list_audit(&q, r))?)
+    }
+
     async fn execute(&self, op: &Op) -> Result<(), TargetError> {
         Ok(self.dispatch(op)?)
     }

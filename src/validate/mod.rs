@@ -734,7 +734,11 @@ impl Checked {
 /// Loads the tree at `root`, builds the model and runs every check. The
 /// profile is the file's (`[platform] profile`), else `profile`, else m3forge.
 pub fn check_tree(root: &std::path::Path, profile: Option<crate::model::Profile>) -> Checked {
-    let mut loaded = crate::config::load(root);
+    check_loaded(crate::config::load(root), profile)
+}
+
+/// Builds and checks a tree already loaded (from disk or from git).
+pub fn check_loaded(mut loaded: Loaded, profile: Option<crate::model::Profile>) -> Checked {
     let profile = crate::config::build::profile(&loaded.document)
         .or(profile)
         .unwrap_or_default();

@@ -1,0 +1,264 @@
+//! Drift: what differs between the files and the platform, split into what
+//! changed *outside* tenet (drift, with who did it, when and through which
+//! channel, from the platform's audit log) and what the files changed but
+//! nobody applied yet (pending). The `tenet.dev/last-applied` digest tells
+//! them apart: a live object whose own digest no longer equals its label was
+//! changed since tenet last wrote it.
+//!
+//! Pure: the caller fetches the audit events; this module only classifies.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diff::{self, Action, Change, FieldChange, Object};
+use crate::model::live::LAST_APPLIED_LABEL;
+use crate::model::{Acknowledgement, Kind, Live};
+use crate::wire::AuditEvent;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// Changed on the platform since tenet last applied it.
+    Drift,
+    /// Changed in the files since; waiting for an apply.
+    Pending,
+}
+
+/// One out-of-band write, from the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attribution {
+    pub actor: String,
+    pub at: String,
+    pub channel: crate::wire::Channel,
+    pub action: String,
+    /// The fields it changed, with their values before and after.
+    pub changes: BTreeMap<String, crate::wire::Change>,
+}
+
+/// One object that differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub resource: String,
+    pub kind: Kind,
+    pub class: Class,
+    /// What the apply would do about it.
+    pub action: Action,
+    /// Field by field: `before` is live, `after` is what the files say.
+    pub fields: Vec<FieldChange>,
+    /// Who changed it outside tenet (drift only), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_by: Vec<Attribution>,
+    /// An acknowledgement in the files, if one covers it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+/// Everything `tenet drift` reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub endpoint: String,
+    pub drift: Vec<Finding>,
+    pub pending: Vec<Finding>,
+    /// Drift acknowledged in the files until a date not yet passed.
+    pub acknowledged: Vec<Finding>,
+}
+
+impl Report {
+    /// True when the platform matches the files (acknowledged drift aside).
+    pub fn clean(&self) -> bool {
+        self.drift.is_empty() && self.pending.is_empty()
+    }
+}
+
+/// Whether a change is drift or pending: drift when the audit log shows
+/// writes by others since tenet last wrote the object (or its deletion),
+/// or, failing the log, when the live object no longer matches its
+/// last-applied digest.
+pub fn classify(change: &Change, live: &Live, events: &[AuditEvent]) -> Class {
+    let own: Vec<&AuditEvent> = events
+        .iter()
+        .filter(|e| e.resource == change.resource)
+        .collect();
+    let Some(meta) = live.meta.get(&change.resource) else {
+        let deleted = own.last().is_some_and(|e| e.action == "delete");
+        return if deleted {
+            Class::Drift
+        } else {
+            Class::Pending
+        };
+    };
+    if let Some(i) = own.iter().rposition(|e| writes_label(e, None))
+        && own[i + 1..].iter().any(|e| !writes_label(e, None))
+    {
+        return Class::Drift;
+    }
+    let Some(applied) = meta.labels.get(LAST_APPLIED_LABEL) else {
+        return Class::Pending;
+    };
+    match Object::live(live, &change.resource) {
+        Some(now) if diff::digest(&now) != *applied => Class::Drift,
+        _ => Class::Pending,
+    }
+}
+
+/// Whether an event is tenet writing a last-applied label (a given one, or
+/// any with `None`).
+fn writes_label(e: &AuditEvent, value: Option<&str>) -> bool {
+    let written = e
+        .changes
+        .get("labels")
+        .and_then(|c| c.after.get(LAST_APPLIED_LABEL))
+        .and_then(|v| v.as_str());
+    match value {
+        Some(v) => written == Some(v),
+        None => written.is_some() && e.action != "delete",
+    }
+}
+
+/// The audit events after tenet last wrote `last_applied` on the resource:
+/// the out-of-band changes.
+pub fn attribution(
+    events: &[AuditEvent],
+    resource: &str,
+    last_applied: Option<&str>,
+) -> Vec<Attribution> {
+    let own: Vec<&AuditEvent> = events.iter().filter(|e| e.resource == resource).collect();
+    // After tenet's last write of the label (whatever the label now says:
+    // a PUT by someone else may have dropped it).
+    let last_write = own
+        .iter()
+        .rposition(|e| last_applied.is_some_and(|l| writes_label(e, Some(l))))
+        .or_else(|| own.iter().rposition(|e| writes_label(e, None)));
+    let start = last_write.map_or(0, |i| i + 1);
+    let after: Vec<&AuditEvent> = if last_write.is_none() {
+        // Tenet's write is not in the log (trimmed): show the latest event.
+        own.last().into_iter().copied().collect()
+    } else {
+        own[start..].to_vec()
+    };
+    after
+        .into_iter()
+        .map(|e| Attribution {
+            actor: e.actor.clone(),
+            at: e.at.clone(),
+            channel: e.channel,
+            action: e.action.clone(),
+            changes: e.changes.clone(),
+        })
+        .collect()
+}
+
+/// Today as `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_owned()
+}
+
+/// Sorts findings into drift, pending and acknowledged.
+pub fn report(
+    endpoint: &str,
+    changes: &[Change],
+    live: &Live,
+    acknowledged: &BTreeMap<String, Acknowledgement>,
+    audit: &BTreeMap<String, Vec<AuditEvent>>,
+    today: &str,
+) -> Report {
+    let mut out = Report {
+        endpoint: endpoint.to_owned(),
+        ..Report::default()
+    };
+    for c in changes {
+        let events = audit
+            .get(&c.resource)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let class = classify(c, live, events);
+        let last = live
+            .meta
+            .get(&c.resource)
+            .and_then(|m| m.labels.get(LAST_APPLIED_LABEL))
+            .map(String::as_str);
+        let changed_by = if class == Class::Drift {
+            attribution(events, &c.resource, last)
+        } else {
+            Vec::new()
+        };
+        let ack = acknowledged.get(&c.resource).cloned();
+        let finding = Finding {
+            resource: c.resource.clone(),
+            kind: c.kind,
+            class,
+            action: c.action,
+            fields: c.fields.clone(),
+            changed_by,
+            acknowledged: ack.clone(),
+        };
+        match (class, ack) {
+            (Class::Drift, Some(a)) if a.until.as_str() >= today => out.acknowledged.push(finding),
+            (Class::Drift, _) => out.drift.push(finding),
+            (Class::Pending, _) => out.pending.push(finding),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(id: u64, actor: &str, labels_after: Option<&str>) -> AuditEvent {
+        let mut changes = BTreeMap::new();
+        if let Some(l) = labels_after {
+            changes.insert(
+                "labels".to_owned(),
+                crate::wire::Change {
+                    before: json!({}),
+                    after: json!({ LAST_APPLIED_LABEL: l }),
+                },
+            );
+        } else {
+            changes.insert(
+                "roles".to_owned(),
+                crate::wire::Change {
+                    before: json!(["member"]),
+                    after: json!(["administrator"]),
+                },
+            );
+        }
+        AuditEvent {
+            id,
+            at: format!("2026-11-25T00:00:0{id}Z"),
+            actor: actor.to_owned(),
+            channel: crate::wire::Channel::Api,
+            action: "update".to_owned(),
+            resource: "workspaces/w/memberships/a@b.example".to_owned(),
+            version: id,
+            changes,
+        }
+    }
+
+    #[test]
+    fn attribution_starts_after_tenets_last_write() {
+        let events = vec![
+            event(1, "ci", Some("sha256:old")),
+            event(2, "alice", None),
+            event(3, "ci", Some("sha256:new")),
+            event(4, "bob", None),
+            event(5, "carol", None),
+        ];
+        let a = attribution(
+            &events,
+            "workspaces/w/memberships/a@b.example",
+            Some("sha256:new"),
+        );
+        let actors: Vec<&str> = a.iter().map(|a| a.actor.as_str()).collect();
+        assert_eq!(actors, vec!["bob", "carol"]);
+    }
+
+    #[test]
+    fn dates_compare_as_text() {
+        assert!("2026-12-31" >= "2026-11-25");
+        assert_eq!(today().len(), 10);
+    }
+}

@@ -1,0 +1,213 @@
+//! Drift reports as text (for a terminal), Markdown (ready to be an issue
+//! body) and JSON (versioned, serialize-only: the `drift::Report` itself).
+
+use std::fmt::Write;
+
+use crate::drift::{Finding, Report};
+
+fn value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(unset)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn field_lines(f: &Finding, indent: &str, out: &mut String) {
+    for c in &f.fields {
+        if c.sensitive {
+            let _ = writeln!(out, "{indent}{}: (sensitive value differs)", c.field);
+        } else {
+            let _ = writeln!(
+                out,
+                "{indent}{}: files say {}, live is {}",
+                c.field,
+                value(&c.after),
+                value(&c.before)
+            );
+        }
+    }
+    if f.fields.is_empty() {
+        let what = match f.action {
+            crate::diff::Action::Create => "in the files, missing on the platform",
+            crate::diff::Action::Delete | crate::diff::Action::Archive => {
+                "on the platform, gone from the files"
+            }
+            _ => "differs",
+        };
+        let _ = writeln!(out, "{indent}{what}");
+    }
+}
+
+fn attribution_lines(f: &Finding, indent: &str, out: &mut String) {
+    for a in &f.changed_by {
+        let fields: Vec<String> = a
+            .changes
+            .iter()
+            .filter(|(k, _)| k.as_str() != "labels")
+            .map(|(k, c)| format!("{k}: {} -> {}", value(&c.before), value(&c.after)))
+            .collect();
+        let channel = match a.channel {
+            crate::wire::Channel::Api => "api",
+            crate::wire::Channel::Local => "local",
+        };
+        let _ = writeln!(
+            out,
+            "{indent}changed by {} at {} via {channel} ({}{}{})",
+            a.actor,
+            a.at,
+            a.action,
+            if fields.is_empty() { "" } else { ": " },
+            fields.join(", ")
+        );
+    }
+}
+
+/// Plain text for a terminal.
+pub fn text(r: &Report) -> String {
+    let mut out = String::new();
+    if r.clean() {
+        out.push_str("No drift. The platform matches the configuration.\n");
+    }
+    if !r.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "Drift: {} object(s) changed outside tenet on {}:\n",
+            r.drift.len(),
+            r.endpoint
+        );
+        for f in &r.drift {
+            let _ = writeln!(out, "  ! {}", f.resource);
+            field_lines(f, "      ", &mut out);
+            attribution_lines(f, "      ", &mut out);
+            if let Some(a) = &f.acknowledged {
+                let _ = writeln!(out, "      acknowledgement expired on {}", a.until);
+            }
+        }
+        out.push('\n');
+    }
+    if !r.pending.is_empty() {
+        let _ = writeln!(
+            out,
+            "Pending: {} change(s) in the files not applied yet:\n",
+            r.pending.len()
+        );
+        for f in &r.pending {
+            let _ = writeln!(out, "  ~ {}", f.resource);
+            field_lines(f, "      ", &mut out);
+        }
+        out.push('\n');
+    }
+    if !r.acknowledged.is_empty() {
+        let _ = writeln!(out, "Acknowledged drift ({}):", r.acknowledged.len());
+        for f in &r.acknowledged {
+            let a = f.acknowledged.as_ref();
+            let _ = writeln!(
+                out,
+                "  {} until {}{}",
+                f.resource,
+                a.map_or("", |a| a.until.as_str()),
+                a.and_then(|a| a.reason.as_deref())
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    out
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "'")
+}
+
+/// Markdown, ready to be the body of an issue.
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## tenet drift\n\nPlatform `{}` · checked {}\n",
+        md(&r.endpoint),
+        crate::drift::today()
+    );
+    if r.clean() {
+        out.push_str("✅ No drift: the platform matches the configuration.\n");
+    }
+    if !r.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "### ⚠️ Drift: {} object(s) changed outside tenet\n",
+            r.drift.len()
+        );
+        out.push_str("| Object | Field | Files say | Live is | Changed by |\n| :-- | :-- | :-- | :-- | :-- |\n");
+        for f in &r.drift {
+            let who = f
+                .changed_by
+                .iter()
+                .map(|a| format!("{} at {}", md(&a.actor), md(&a.at)))
+                .collect::<Vec<_>>()
+                .join("<br>");
+            if f.fields.is_empty() {
+                let _ = writeln!(out, "| `{}` | | | | {who} |", md(&f.resource));
+            }
+            for c in &f.fields {
+                let (after, before) = if c.sensitive {
+                    ("(sensitive)".to_owned(), "(sensitive)".to_owned())
+                } else {
+                    (md(&value(&c.after)), md(&value(&c.before)))
+                };
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {after} | {before} | {who} |",
+                    md(&f.resource),
+                    md(&c.field)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if !r.pending.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Pending: {} change(s) in the files not applied yet\n",
+            r.pending.len()
+        );
+        for f in &r.pending {
+            let _ = writeln!(out, "- `{}`", md(&f.resource));
+        }
+        out.push('\n');
+    }
+    if !r.acknowledged.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>Acknowledged drift ({})</summary>\n",
+            r.acknowledged.len()
+        );
+        for f in &r.acknowledged {
+            let until = f.acknowledged.as_ref().map_or("", |a| a.until.as_str());
+            let _ = writeln!(out, "- `{}` until {until}", md(&f.resource));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out.push_str("\nRun `tenet drift` for details; `tenet apply` restores what the files say.\n");
+    out
+}
+
+/// Versioned JSON.
+pub fn json(r: &Report) -> String {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        version: u32,
+        clean: bool,
+        #[serde(flatten)]
+        report: &'a Report,
+    }
+    serde_json::to_string_pretty(&Out {
+        version: 1,
+        clean: r.clean(),
+        report: r,
+    })
+    .unwrap_or_default()
+        + "\n"
+}
