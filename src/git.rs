@@ -24,6 +24,9 @@ pub fn info(dir: &Path) -> Option<GitInfo> {
 /// Files as paths relative to the config root, with their bytes.
 pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
 
+/// Files as paths relative to the config root, with their bytes.
+pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
+
 /// The config files under `dir` as they were at revision `rev`, read from
 /// the repository's object store (no checkout): paths relative to `dir`
 /// with their bytes, and the commit the revision names. A `dir` that did
@@ -31,7 +34,7 @@ pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
 pub fn files_at(
     dir: &Path,
     rev: &str,
-) -> Result<(Vec<(std::path::PathBuf, Vec<u8>)>, String), String> {
+) -> Result<(Files, String), String> {
     let repo = git2::Repository::discover(dir)
         .map_err(|_| format!("`{}` is not in a git repository", dir.display()))?;
     let workdir = repo.workdir().ok_or("the repository has no working tree")?;
