@@ -24,9 +24,6 @@ pub fn info(dir: &Path) -> Option<GitInfo> {
 /// Files as paths relative to the config root, with their bytes.
 pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
 
-/// Files as paths relative to the config root, with their bytes.
-pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
-
 /// The config files under `dir` as they were at revision `rev`, read from
 /// the repository's object store (no checkout): paths relative to `dir`
 /// with their bytes, and the commit the revision names. A `dir` that did
