@@ -28,10 +28,7 @@ pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
 /// the repository's object store (no checkout): paths relative to `dir`
 /// with their bytes, and the commit the revision names. A `dir` that did
 /// not exist at `rev` gives no files.
-pub fn files_at(
-    dir: &Path,
-    rev: &str,
-) -> Result<(Files, String), String> {
+pub fn files_at(dir: &Path, rev: &str) -> Result<(Files, String), String> {
     let repo = git2::Repository::discover(dir)
         .map_err(|_| format!("`{}` is not in a git repository", dir.display()))?;
     let workdir = repo.workdir().ok_or("the repository has no working tree")?;

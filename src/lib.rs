@@ -13,6 +13,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod diff;
 pub mod drift;
+pub mod export;
 pub mod git;
 pub mod model;
 pub mod pipeline;

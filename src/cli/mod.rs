@@ -6,6 +6,8 @@
 pub mod apply;
 pub mod completions;
 pub mod drift;
+pub mod export;
+pub mod init;
 pub mod plan;
 pub mod schema;
 pub mod serve;
@@ -53,6 +55,8 @@ pub fn init_logging(verbose: u8, default: &str) {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Scaffold a config repository: tenet.toml, an example, and GitHub workflows.
+    Init(init::Args),
     /// Check a config tree: syntax, schema, references, permissions, invariants.
     Validate(validate::Args),
     /// Show what applying the files would change (exit 2 when something would).
@@ -67,6 +71,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Print shell completions.
     Completions(completions::Args),
+    /// Write a config tree describing the live platform (to adopt it).
+    Export(export::Args),
 }
 
 /// How a command ended when it did not fail.
@@ -191,6 +197,7 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose, default);
     let result = match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
@@ -198,6 +205,7 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(outcome) => outcome.code(),

@@ -66,7 +66,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// `5 workspaces, 20 users, …` for the summary line.
+    /// `5 workspaces, 20 users, … and 6 assignments` for the summary line.
     pub fn summary(&self) -> String {
         fn n(count: usize, one: &str, many: &str) -> String {
             format!("{count} {}", if count == 1 { one } else { many })
@@ -82,7 +82,16 @@ impl Counts {
         if self.settings {
             parts.push("the security settings".to_owned());
         }
-        parts.join(", ")
+        and_list(&parts)
+    }
+}
+
+/// `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 

@@ -321,7 +321,12 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
 
     for a in &w.providers {
         out.push('\n');
-        out.push_str(&header(&["workspaces", slug, "providers", a.provider.as_str()]));
+        out.push_str(&header(&[
+            "workspaces",
+            slug,
+            "providers",
+            a.provider.as_str(),
+        ]));
         if let Some(models) = &a.models {
             array(&mut out, "models", models);
         }
@@ -341,7 +346,10 @@ mod tests {
         assert_eq!(key("cost-center"), "cost-center");
         assert_eq!(key("app.example/team"), "\"app.example/team\"");
         assert_eq!(key("o'brien+x@acme.example"), "\"o'brien+x@acme.example\"");
-        assert_eq!(string("say \"hi\"\\\n\u{1}"), "\"say \\\"hi\\\"\\\\\\n\\u0001\"");
+        assert_eq!(
+            string("say \"hi\"\\\n\u{1}"),
+            "\"say \\\"hi\\\"\\\\\\n\\u0001\""
+        );
         assert_eq!(count(999), "999");
         assert_eq!(count(5000), "5_000");
         assert_eq!(count(1_000_000), "1_000_000");

@@ -4,6 +4,7 @@
 //! never holds a secret value. Depends on `model` and `diff` only; rendering
 //! lives in `render`, execution in `apply`.
 
+pub mod access;
 mod order;
 mod safety;
 
@@ -86,6 +87,9 @@ pub struct Plan {
     pub unsupported: Vec<Kind>,
     pub warnings: Vec<Warning>,
     pub refusals: Vec<Refusal>,
+    /// Effective permission changes, per user and workspace.
+    #[serde(default)]
+    pub access: Vec<access::AccessChange>,
 }
 
 impl Plan {
@@ -143,6 +147,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
     let changes = order::order(diff.changes, live, catalog);
     warnings.extend(safety::warnings(&changes, config, catalog, live));
     let refusals = safety::refusals(&changes, config, live);
+    let access = access::impact(&changes, config, live, catalog);
     Plan {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -162,5 +167,6 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         unsupported,
         warnings,
         refusals,
+        access,
     }
 }

@@ -2,6 +2,7 @@
 //! plan/apply issue) into text for people, JSON for programs, and GitHub
 //! workflow annotations. Renderers never decide anything; they only format.
 
+pub mod access;
 pub mod diagnostics;
 pub mod drift;
 pub mod plan_json;

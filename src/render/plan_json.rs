@@ -34,6 +34,8 @@ pub struct JsonPlan<'a> {
     pub not_adopted: &'a [String],
     pub unmanaged: &'a [String],
     pub unsupported: &'a [Kind],
+    /// Effective permission changes per user and workspace.
+    pub access: &'a [crate::plan::access::AccessChange],
     pub no_changes: bool,
 }
 
@@ -148,6 +150,7 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         not_adopted: &plan.not_adopted,
         unmanaged: &plan.unmanaged,
         unsupported: &plan.unsupported,
+        access: &plan.access,
         no_changes: plan.is_empty(),
     }
 }

@@ -25,7 +25,12 @@ const NOT_ADOPTED_SHOWN: usize = 20;
 /// and summary are always kept, so when they alone exceed `max_chars` the
 /// output does too (with every details section cut).
 pub fn render(plan: &Plan, max_chars: usize) -> String {
-    let head = head(plan);
+    let mut head = head(plan);
+    let access = super::access::markdown(&plan.access);
+    if !access.is_empty() {
+        head.push('\n');
+        head.push_str(&access);
+    }
     let groups = groups(plan);
     let sections: Vec<String> = groups.iter().map(section).collect();
     let platform = groups.first().is_some_and(|g| g.workspace.is_none());

@@ -589,6 +589,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
         }
     }
 
+    let access = super::access::text(&plan.access);
+    if !access.is_empty() {
+        blocks.push(access);
+    }
+
     if !plan.warnings.is_empty() {
         let mut b = String::new();
         for w in &plan.warnings {
@@ -742,6 +747,7 @@ pub(super) mod tests {
             unsupported: Vec::new(),
             warnings: Vec::new(),
             refusals: Vec::new(),
+            access: Vec::new(),
         }
     }
 

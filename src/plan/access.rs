@@ -1,0 +1,183 @@
+//! Access impact: the effective permissions a plan changes, expanded from
+//! roles (built-in and custom, wildcards included) and teams (already
+//! expanded into memberships) down to (user, workspace, permission). Who
+//! gains what and who loses what, with administrator grants and credential
+//! access called out, so a reviewer sees the security meaning of a change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::PlannedChange;
+use crate::diff::{Action, Object};
+use crate::model::{Catalog, Config, Email, Kind, Live, Role, Slug, UserStatus};
+
+/// The change of one user's permissions in one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessChange {
+    pub workspace: Slug,
+    pub user: Email,
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+    /// Gains an administrator role of the catalog.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub becomes_administrator: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loses_administrator: bool,
+    /// Gains a permission over credentials, API keys or LLM settings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gains_credential_access: bool,
+}
+
+/// Permissions touching secrets: reading credentials, minting API keys,
+/// configuring LLM connections.
+pub fn is_credential_permission(p: &str) -> bool {
+    p.starts_with("credentials.")
+        || p.starts_with("api_keys.")
+        || p == "settings.llm"
+        || p == "settings.api_keys"
+}
+
+/// The permissions a set of roles grants.
+pub fn expand(
+    roles: &BTreeSet<Slug>,
+    custom: &BTreeMap<Slug, Role>,
+    catalog: &Catalog,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for r in roles {
+        let patterns: Vec<&str> = match (catalog.role(r.as_str()), custom.get(r)) {
+            (Some(b), _) => b.permissions.iter().map(String::as_str).collect(),
+            (None, Some(c)) => c.permissions.iter().map(String::as_str).collect(),
+            (None, None) => Vec::new(),
+        };
+        for p in patterns {
+            if let Ok(ps) = catalog.expand(p) {
+                out.extend(ps.into_iter().map(str::to_owned));
+            }
+        }
+    }
+    out
+}
+
+/// Effective roles of a user in a workspace, in one state: none when the
+/// user is suspended or the workspace archived.
+fn roles_in<'s>(
+    state: &'s crate::model::State,
+    ws: &Slug,
+    user: &Email,
+) -> Option<&'s BTreeSet<Slug>> {
+    let active_ws = state
+        .workspaces
+        .get(ws)
+        .is_some_and(|w| w.status == crate::model::WorkspaceStatus::Active);
+    let active_user = state
+        .users
+        .get(user)
+        .is_some_and(|u| u.status != UserStatus::Suspended);
+    if !(active_ws && active_user) {
+        return None;
+    }
+    state
+        .memberships
+        .get(&(ws.clone(), user.clone()))
+        .map(|m| &m.roles)
+}
+
+/// The access changes of a plan.
+pub fn impact(
+    changes: &[PlannedChange],
+    config: &Config,
+    live: &Live,
+    catalog: &Catalog,
+) -> Vec<AccessChange> {
+    let (before, after) = (&live.state, &config.state);
+    let mut pairs: BTreeSet<(Slug, Email)> = BTreeSet::new();
+    let mut roles_changed: BTreeSet<Slug> = BTreeSet::new();
+    let mut users_changed: BTreeSet<Email> = BTreeSet::new();
+    let mut workspaces_changed: BTreeSet<Slug> = BTreeSet::new();
+    for c in changes.iter().map(|c| &c.change) {
+        match (&c.kind, &c.desired) {
+            (Kind::Memberships, Some(Object::Membership(m))) => {
+                pairs.insert((m.workspace.clone(), m.user.clone()));
+            }
+            (Kind::Memberships, None) => {
+                let rest = c.resource.strip_prefix("workspaces/").unwrap_or_default();
+                if let Some((ws, user)) = rest.split_once("/memberships/")
+                    && let (Ok(ws), Ok(user)) = (Slug::parse(ws), Email::parse(user))
+                {
+                    pairs.insert((ws, user));
+                }
+            }
+            (Kind::Roles, _) => {
+                if let Some(id) = c
+                    .resource
+                    .strip_prefix("roles/")
+                    .and_then(|r| Slug::parse(r).ok())
+                {
+                    roles_changed.insert(id);
+                }
+            }
+            (Kind::Users, _)
+                if c.fields.iter().any(|f| f.field == "status") || c.action == Action::Delete =>
+            {
+                if let Some(u) = c
+                    .resource
+                    .strip_prefix("users/")
+                    .and_then(|u| Email::parse(u).ok())
+                {
+                    users_changed.insert(u);
+                }
+            }
+            (Kind::Workspaces, _)
+                if c.action.is_destructive() || c.fields.iter().any(|f| f.field == "status") =>
+            {
+                if let Some(w) = c
+                    .resource
+                    .strip_prefix("workspaces/")
+                    .and_then(|w| Slug::parse(w).ok())
+                {
+                    workspaces_changed.insert(w);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Holders of changed roles, members of changed workspaces, memberships
+    // of changed users, before and after.
+    for state in [before, after] {
+        for ((ws, user), m) in &state.memberships {
+            if m.roles.iter().any(|r| roles_changed.contains(r))
+                || workspaces_changed.contains(ws)
+                || users_changed.contains(user)
+            {
+                pairs.insert((ws.clone(), user.clone()));
+            }
+        }
+    }
+    let empty = BTreeSet::new();
+    let mut out = Vec::new();
+    for (ws, user) in pairs {
+        let r0 = roles_in(before, &ws, &user).unwrap_or(&empty);
+        let r1 = roles_in(after, &ws, &user).unwrap_or(&empty);
+        let p0 = expand(r0, &before.roles, catalog);
+        let p1 = expand(r1, &after.roles, catalog);
+        let gained: Vec<String> = p1.difference(&p0).cloned().collect();
+        let lost: Vec<String> = p0.difference(&p1).cloned().collect();
+        if gained.is_empty() && lost.is_empty() {
+            continue;
+        }
+        let admin =
+            |r: &BTreeSet<Slug>| r.iter().any(|x| catalog.is_administrator_role(x.as_str()));
+        out.push(AccessChange {
+            gains_credential_access: gained.iter().any(|p| is_credential_permission(p)),
+            becomes_administrator: admin(r1) && !admin(r0),
+            loses_administrator: admin(r0) && !admin(r1),
+            workspace: ws,
+            user,
+            gained,
+            lost,
+        });
+    }
+    out
+}
