@@ -351,3 +351,95 @@ pub fn moved(plan: &Plan, live: &Live) -> Vec<String> {
     out.dedup();
     out
 }
+
+/// A config as if it were live and entirely managed by tenet: the base of a
+/// config-terms diff (`plan --base`). Keys are compared by their references.
+pub fn live_from_config(config: &crate::model::Config) -> Live {
+    use crate::model::live::{MANAGED_LABEL, Meta, resource};
+    let s = &config.state;
+    let mut live = Live {
+        state: s.clone(),
+        ..Live::default()
+    };
+    let managed = |protect: bool| {
+        let mut labels = Labels::new();
+        labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
+        if protect {
+            labels.insert(
+                crate::diff::PREVENT_DESTROY_LABEL.to_owned(),
+                "true".to_owned(),
+            );
+        }
+        Meta { version: 0, labels }
+    };
+    let mut meta = |path: String, protect: bool| {
+        live.meta.insert(path, managed(protect));
+    };
+    for (k, w) in &s.workspaces {
+        meta(resource::workspace(k), w.prevent_destroy);
+        meta(resource::quotas(k), false);
+    }
+    for (k, u) in &s.users {
+        meta(resource::user(k), u.prevent_destroy);
+    }
+    for (k, r) in &s.roles {
+        meta(resource::role(k), r.prevent_destroy);
+    }
+    for (k, p) in &s.providers {
+        meta(resource::provider(k), p.prevent_destroy);
+    }
+    for (w, u) in s.memberships.keys() {
+        meta(resource::membership(w, u), false);
+    }
+    for (w, p) in s.assignments.keys() {
+        meta(resource::assignment(w, p), false);
+    }
+    meta(resource::SETTINGS.to_owned(), false);
+    live.key_fingerprints = reference_prints(config);
+    live
+}
+
+/// Fingerprints of the key *references* (not values), to see in config
+/// terms whether a provider's keys changed.
+pub fn reference_prints(config: &crate::model::Config) -> Fingerprints {
+    config
+        .state
+        .providers
+        .iter()
+        .map(|(k, p)| {
+            (
+                k.clone(),
+                p.api_keys
+                    .iter()
+                    .map(|r| secrets::fingerprint(&r.to_string()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// What `head` changes relative to `base`, in config terms (no platform).
+pub fn config_plan(base: &Checked, head: &Checked, label: &str) -> Plan {
+    let live = live_from_config(&base.config);
+    let catalog = crate::model::Catalog::builtin(head.config.platform.profile);
+    let d = diff::diff(
+        &head.config,
+        &live,
+        &diff::Options {
+            adopt: true,
+            fingerprints: reference_prints(&head.config),
+        },
+    );
+    plan::build(plan::Inputs {
+        config: &head.config,
+        catalog,
+        live: &live,
+        diff: d,
+        endpoint: label.to_owned(),
+        config_root: head.loaded.root.display().to_string(),
+        config_digest: head.loaded.digest(),
+        git: crate::git::info(&head.loaded.root),
+        unsupported: Vec::new(),
+        warnings: Vec::new(),
+    })
+}

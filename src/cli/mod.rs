@@ -9,6 +9,7 @@ pub mod drift;
 pub mod export;
 pub mod init;
 pub mod plan;
+pub mod plan_base;
 pub mod schema;
 pub mod serve;
 pub mod validate;

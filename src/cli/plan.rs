@@ -50,6 +50,11 @@ pub struct Args {
     /// Save the plan to FILE, for `tenet apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Show what the files change since git revision REV (a pull request's
+    /// base), in config terms; with platform access, also what is already
+    /// pending on the base and what drifted.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 }
 
 impl From<PipelineError> for CommandError {
@@ -124,6 +129,9 @@ pub fn print(plan: &Plan, format: PlanFormat) -> Result<(), CommandError> {
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
+    if let Some(rev) = &args.base {
+        return super::plan_base::run(&args, rev);
+    }
     let (_, _, plan, _) = make(&args.dir, &args.common)?;
     print(&plan, args.format)?;
     if let Some(path) = &args.out {

@@ -339,9 +339,9 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         .collect();
     if !quotas.is_empty() {
         n.child(
-            map("quotas", quotas, 1)
-                .blank()
-                .comment("Every limit as it is live; a limit left out is unlimited there.".into()),
+            map("quotas", quotas, 1).blank().comment(
+                "The limits as they are live; a limit not listed here is unlimited.".into(),
+            ),
         );
     }
 

@@ -54,7 +54,7 @@ pub(super) fn count(n: u64) -> String {
     }
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('_');
         }
         out.push(c);
@@ -303,7 +303,7 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         .collect();
     if !quotas.is_empty() {
         out.push('\n');
-        out.push_str("# Every limit as it is live; a limit left out is unlimited there.\n");
+        out.push_str("# The limits as they are live; a limit not listed here is unlimited.\n");
         out.push_str(&header(&["workspaces", slug, "quotas"]));
         for (k, v) in quotas {
             let _ = writeln!(out, "{k} = {}", count(v));

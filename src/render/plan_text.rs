@@ -17,6 +17,9 @@ use crate::model::{Kind, Slug};
 use crate::plan::{Plan, PlannedChange};
 use crate::secrets::redact_text;
 
+/// The endpoint prefix of a config-terms plan (`plan --base`).
+pub const CONFIG_TERMS: &str = "config-terms:";
+
 /// The whole output of a plan without changes (plus a newline).
 pub const NO_CHANGES: &str = "No changes. The platform matches the configuration.";
 
@@ -566,11 +569,19 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let mut blocks: Vec<String> = Vec::new();
 
     if !plan.is_empty() {
-        blocks.push(format!(
-            "tenet will make these changes at {} (profile {}):\n",
-            endpoint(plan),
-            plan.profile
-        ));
+        blocks.push(match plan.endpoint.strip_prefix(CONFIG_TERMS) {
+            // `plan --base`: a comparison of two configs, not a platform.
+            Some(since) => format!(
+                "Changes since {} in config terms (profile {}):\n",
+                clean(since),
+                plan.profile
+            ),
+            None => format!(
+                "tenet will make these changes at {} (profile {}):\n",
+                endpoint(plan),
+                plan.profile
+            ),
+        });
         for g in groups(plan) {
             let mut b = match g.workspace {
                 None => p.bold("platform"),
