@@ -86,6 +86,8 @@ impl Sources {
 pub enum Severity {
     Error,
     Warning,
+    /// An explanation, not a problem (`tenet why`).
+    Advice,
 }
 
 /// A span in a file with a short message.
@@ -119,6 +121,13 @@ impl Diagnostic {
             file: None,
             labels: Vec::new(),
             help: None,
+        }
+    }
+
+    pub fn advice(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Advice,
+            ..Self::error(code, message)
         }
     }
 

@@ -13,6 +13,7 @@ pub mod plan_base;
 pub mod schema;
 pub mod serve;
 pub mod validate;
+pub mod why;
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -66,6 +67,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Report what changed on the platform outside tenet (read-only; exit 2 on drift).
     Drift(drift::Args),
+    /// Explain whether and how a user has a permission in a workspace.
+    Why(why::Args),
     /// Print the JSON Schema of config files (for editors and other tools).
     Schema(schema::Args),
     /// Run the reference platform over HTTP (and manage its tokens).
@@ -203,6 +206,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Drift(args) => drift::run(args),
+        Command::Why(args) => why::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),

@@ -133,6 +133,7 @@ fn report(d: &Diagnostic, sources: &Sources) -> Report {
         severity: match d.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Advice => miette::Severity::Advice,
         },
         help: d.help.clone(),
         source: primary
@@ -271,6 +272,7 @@ pub fn github(diags: &[Diagnostic], sources: &Sources) -> String {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Advice => "notice",
         };
         let mut props = vec![format!("title={}", escape_property(d.code))];
         if let Some(l) = d.labels.first() {

@@ -1,0 +1,232 @@
+//! `tenet why USER PERMISSION --workspace W [DIR]`: whether the files give a
+//! user a permission in a workspace, and exactly how: through which role
+//! (built-in or custom, and which of its permission patterns), granted
+//! directly or through which team, pointing at the config lines. Exit 0
+//! when the user has the permission, 2 when not, 1 on error.
+
+use std::path::PathBuf;
+
+use super::plan::{Common, checked};
+use super::{CommandError, Outcome, eprint_diagnostics};
+use crate::config::document::fold_email;
+use crate::config::spans::push;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::Catalog;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The user's email.
+    pub user: String,
+    /// A permission of the catalog, like prompts.test.
+    pub permission: String,
+    /// The workspace.
+    #[arg(long, short)]
+    pub workspace: String,
+    /// The config root.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// One way the permission is granted: a role, and where it comes from.
+struct Grant {
+    role: String,
+    via_team: Option<String>,
+    /// (file, pointer) of the grant (member role or team role).
+    at: (usize, String),
+    /// (file, pointer) of the team membership, for team grants.
+    member_at: Option<(usize, String)>,
+}
+
+pub fn run(args: Args) -> Result<Outcome, CommandError> {
+    let checked = checked(&args.dir, &args.common)?;
+    let catalog = Catalog::builtin(checked.config.platform.profile);
+    let doc = &checked.loaded.document;
+    let user = fold_email(&args.user);
+    if !catalog.has_permission(&args.permission) {
+        let ids: Vec<&str> = catalog.permissions.iter().map(|p| p.id.as_str()).collect();
+        return Err(CommandError::new(format!(
+            "`{}` is not a permission of the {} catalog",
+            args.permission, catalog.profile
+        ))
+        .with_hint(
+            did_you_mean(&args.permission, ids)
+                .unwrap_or_else(|| "permissions are family.action, like prompts.test".to_owned()),
+        ));
+    }
+    let Some(ws) = doc.workspaces.get(&args.workspace) else {
+        return Err(
+            CommandError::new(format!("no workspace `{}` in the files", args.workspace)).with_hint(
+                did_you_mean(&args.workspace, doc.workspaces.keys().map(String::as_str))
+                    .unwrap_or_default(),
+            ),
+        );
+    };
+    if !doc.users.contains_key(&user) {
+        return Err(
+            CommandError::new(format!("no user `{}` in the files", args.user)).with_hint(
+                did_you_mean(&user, doc.users.keys().map(String::as_str)).unwrap_or_default(),
+            ),
+        );
+    }
+    let Some(w) = &ws.value else {
+        return Err(CommandError::new(
+            "that workspace is not valid; run tenet validate",
+        ));
+    };
+
+    // Every grant of every role to the user in the workspace.
+    let mut grants = Vec::new();
+    for (email, roles) in &w.members {
+        if fold_email(email) == user {
+            for (i, r) in roles.iter().enumerate() {
+                let p = push(&push(&push(&ws.pointer, "members"), email), &i.to_string());
+                grants.push(Grant {
+                    role: r.clone(),
+                    via_team: None,
+                    at: (ws.file, p),
+                    member_at: None,
+                });
+            }
+        }
+    }
+    for (team, roles) in &w.teams {
+        let Some(t) = doc.teams.get(team) else {
+            continue;
+        };
+        let Some(tv) = &t.value else { continue };
+        let Some(idx) = tv.members.iter().position(|m| fold_email(m) == user) else {
+            continue;
+        };
+        let member_at = (t.file, push(&push(&t.pointer, "members"), &idx.to_string()));
+        for (i, r) in roles.iter().enumerate() {
+            let p = push(&push(&push(&ws.pointer, "teams"), team), &i.to_string());
+            grants.push(Grant {
+                role: r.clone(),
+                via_team: Some(team.clone()),
+                at: (ws.file, p),
+                member_at: Some(member_at.clone()),
+            });
+        }
+    }
+
+    let loaded = &checked.loaded;
+    let mut found = Vec::new();
+    for g in &grants {
+        // Which pattern of the role covers the permission.
+        let (patterns, custom): (
+            Vec<String>,
+            Option<&crate::config::document::Declared<crate::config::document::RoleDoc>>,
+        ) = match (catalog.role(&g.role), doc.roles.get(&g.role)) {
+            (Some(b), _) => (b.permissions.clone(), None),
+            (None, Some(c)) => (
+                c.value
+                    .as_ref()
+                    .map(|v| v.permissions.clone())
+                    .unwrap_or_default(),
+                Some(c),
+            ),
+            _ => continue,
+        };
+        let Some((i, pattern)) = patterns.iter().enumerate().find(|(_, p)| {
+            catalog
+                .expand(p)
+                .is_ok_and(|set| set.contains(args.permission.as_str()))
+        }) else {
+            continue;
+        };
+        let how = match &g.via_team {
+            Some(t) => format!("through team `{t}`"),
+            None => "directly".to_owned(),
+        };
+        let kind = if custom.is_some() {
+            "custom role"
+        } else {
+            "built-in role"
+        };
+        let mut d = Diagnostic::advice(
+            "tenet::why::granted",
+            format!(
+                "{} has {} in `{}` {how}: {kind} `{}` grants it with `{pattern}`",
+                user, args.permission, args.workspace, g.role
+            ),
+        )
+        .with_label(
+            g.at.0,
+            loaded.value_span(g.at.0, &g.at.1),
+            format!("role `{}` granted here", g.role),
+        );
+        if let Some((f, p)) = &g.member_at {
+            d = d.with_label(
+                *f,
+                loaded.value_span(*f, p),
+                format!("{user} is a member of the team here"),
+            );
+        }
+        if let Some(c) = custom {
+            let p = push(&push(&c.pointer, "permissions"), &i.to_string());
+            d = d.with_label(
+                c.file,
+                loaded.value_span(c.file, &p),
+                format!("`{pattern}` includes {}", args.permission),
+            );
+        } else {
+            d = d.with_help(format!(
+                "`{}` is a built-in role of the {} catalog",
+                g.role, catalog.profile
+            ));
+        }
+        found.push(d);
+    }
+    if found.is_empty() {
+        let held: Vec<String> = grants.iter().map(|g| g.role.clone()).collect();
+        let mut d = Diagnostic::advice(
+            "tenet::why::not-granted",
+            format!(
+                "{user} does not have {} in `{}`",
+                args.permission, args.workspace
+            ),
+        );
+        d = match grants.first() {
+            Some(g) => d.with_label(
+                g.at.0,
+                loaded.value_span(g.at.0, &g.at.1),
+                "the roles held here do not include it",
+            ),
+            None => d.in_file(ws.file),
+        };
+        let holders: Vec<&str> = catalog
+            .roles
+            .iter()
+            .filter(|r| {
+                r.permissions.iter().any(|p| {
+                    catalog
+                        .expand(p)
+                        .is_ok_and(|s| s.contains(args.permission.as_str()))
+                })
+            })
+            .map(|r| r.id.as_str())
+            .collect();
+        d = d.with_help(format!(
+            "roles held: {}; built-in roles that grant it: {}",
+            if held.is_empty() {
+                "none (not a member)".to_owned()
+            } else {
+                held.join(", ")
+            },
+            holders.join(", ")
+        ));
+        eprint_diagnostics(&[d], &loaded.sources);
+        return Ok(Outcome::Changes);
+    }
+    eprint_diagnostics(&found, &loaded.sources);
+    println!(
+        "yes: {user} has {} in {} ({} way{})",
+        args.permission,
+        args.workspace,
+        found.len(),
+        if found.len() == 1 { "" } else { "s" }
+    );
+    Ok(Outcome::Clean)
+}
