@@ -30,6 +30,10 @@ pub struct Args {
     /// Allow a plan that removes more than the destroy threshold.
     #[arg(long)]
     pub allow_destroy: bool,
+    /// Apply a saved plan even though the git working tree has uncommitted
+    /// changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
@@ -114,6 +118,23 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
         .with_hint("a plan applies only to the platform it was made against"));
     }
     let root = PathBuf::from(&plan.config_root);
+    if let Some(made) = &plan.git {
+        match crate::git::info(&root) {
+            Some(now) if now.commit != made.commit => {
+                return Err(CommandError::new(format!(
+                    "the plan was made at commit {}, but the checkout is at {}; nothing was changed",
+                    short(&made.commit),
+                    short(&now.commit)
+                ))
+                .with_hint("apply the plan from the commit it was made at, or make a new plan"));
+            }
+            Some(now) if now.dirty && !args.allow_dirty => {
+                return Err(CommandError::new("the git working tree has uncommitted changes; nothing was changed")
+                    .with_hint("commit or stash them (keep plan files outside the tree or in .gitignore), or pass --allow-dirty"));
+            }
+            _ => {}
+        }
+    }
     let checked = checked(&root, &args.common)?;
     let digest = checked.loaded.digest();
     if digest != plan.config_digest {

@@ -141,9 +141,11 @@ pub(crate) fn kind_name(kind: ProviderKind) -> &'static str {
 /// One user as the files will say it.
 pub(crate) struct UserOut<'a> {
     pub user: &'a User,
-    /// `suspended`, or `None` for active (an invitation pending is active:
-    /// the platform sends invitations itself).
+    /// Written as `status = "suspended"`; everything else is active.
     pub suspended: bool,
+    /// An invitation is pending: written as active (the platform sends
+    /// invitations itself, and tenet treats invited as active), with a
+    /// comment.
     pub invited: bool,
     pub prevent_destroy: bool,
 }
