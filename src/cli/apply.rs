@@ -165,6 +165,10 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
     execute(&target, &plan, &checked, args)
 }
 
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
 fn execute(
     target: &AnyTarget,
     plan: &Plan,
