@@ -176,7 +176,6 @@ impl<'a> Differ<'a> {
         prevent_destroy: bool,
         exists: bool,
         fields: Vec<FieldChange>,
-        attached: bool,
     ) {
         let labels = self.labels_for(&object, user_labels, prevent_destroy);
         if !exists {
@@ -194,7 +193,7 @@ impl<'a> Differ<'a> {
             return;
         }
         let live_labels = self.meta_labels(&path);
-        let managed = attached || self.managed(&path);
+        let managed = self.managed(&path);
         if !managed && !self.opts.adopt {
             self.out.not_adopted.push(path);
             return;
@@ -277,7 +276,6 @@ impl<'a> Differ<'a> {
                 w.prevent_destroy,
                 l.is_some(),
                 fields,
-                false,
             );
             // Quotas follow their workspace: managed when it is (or will be).
             let will_manage = l.is_none() || self.managed(&path) || self.opts.adopt;
@@ -336,7 +334,6 @@ impl<'a> Differ<'a> {
                 u.prevent_destroy,
                 l.is_some(),
                 fields,
-                false,
             );
         }
         for email in live.keys().filter(|e| !desired.contains_key(*e)) {
@@ -359,7 +356,6 @@ impl<'a> Differ<'a> {
                 r.prevent_destroy,
                 l.is_some(),
                 fields,
-                false,
             );
         }
         for id in live.keys().filter(|id| !desired.contains_key(*id)) {
@@ -387,7 +383,6 @@ impl<'a> Differ<'a> {
                 p.prevent_destroy,
                 l.is_some(),
                 fields,
-                false,
             );
         }
         for id in live.keys().filter(|id| !desired.contains_key(*id)) {
@@ -414,7 +409,6 @@ impl<'a> Differ<'a> {
         for ((ws, user), m) in desired {
             let l = live.get(&(ws.clone(), user.clone()));
             let fields = l.map(|l| compare::membership(l, m)).unwrap_or_default();
-            let attached = false;
             self.upsert(
                 resource::membership(ws, user),
                 Kind::Memberships,
@@ -424,7 +418,6 @@ impl<'a> Differ<'a> {
                 false,
                 l.is_some(),
                 fields,
-                attached,
             );
         }
         for (ws, user) in live.keys().filter(|k| !desired.contains_key(*k)) {
@@ -457,7 +450,6 @@ impl<'a> Differ<'a> {
                 false,
                 l.is_some(),
                 fields,
-                false,
             );
         }
         for (ws, p) in live.keys().filter(|k| !desired.contains_key(*k)) {

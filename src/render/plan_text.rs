@@ -677,7 +677,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
         ));
     }
 
-    let last = if plan.is_empty() {
+    let last = if plan.is_empty() && !plan.not_adopted.is_empty() {
+        format!(
+            "No changes to make, but {} declared object(s) exist unmanaged and were left alone (see above; --adopt takes them over).",
+            plan.not_adopted.len()
+        )
+    } else if plan.is_empty() {
         NO_CHANGES.to_owned()
     } else {
         p.bold(&Summary::of(&plan.changes).line())

@@ -405,6 +405,13 @@ pub fn op(change: &Change, keys: Option<&[String]>) -> Op {
                 }
                 _ => {
                     let mut body = spec;
+                    // An invitation still pending counts as active: leave
+                    // the status alone unless it really changes.
+                    if let (Object::User(_), Some(m)) = (object, body.as_object_mut())
+                        && !change.fields.iter().any(|f| f.field == "status")
+                    {
+                        m.remove("status");
+                    }
                     if let (Object::Provider(_), Some(keys), Some(m)) =
                         (object, keys, body.as_object_mut())
                         && change.fields.iter().any(|f| f.field == "api_keys")

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -173,11 +173,6 @@ async fn problem(resp: reqwest::Response) -> TargetError {
             },
         ),
         Err(_) => ("http".to_owned(), format!("the platform answered {status}")),
-    };
-    let message = if status == StatusCode::UNAUTHORIZED {
-        format!("{message}; set TENET_TOKEN to a token for this platform")
-    } else {
-        message
     };
     TargetError {
         status: Some(status.as_u16()),
