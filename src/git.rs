@@ -5,11 +5,14 @@ use std::path::Path;
 
 use crate::plan::GitInfo;
 
-/// The commit of the repository holding `dir` and whether its tree has
-/// uncommitted changes; `None` outside a repository.
+/// The commit of the repository holding `dir`, the id of the config tree in
+/// it, and whether the working tree has uncommitted changes; `None` outside
+/// a repository.
 pub fn info(dir: &Path) -> Option<GitInfo> {
     let repo = git2::Repository::discover(dir).ok()?;
-    let commit = repo.head().ok()?.peel_to_commit().ok()?.id().to_string();
+    let head = repo.head().ok()?.peel_to_commit().ok()?;
+    let commit = head.id().to_string();
+    let config_tree = config_tree(&repo, &head, dir);
     let mut opts = git2::StatusOptions::new();
     opts.include_untracked(true)
         .recurse_untracked_dirs(true)
@@ -18,7 +21,24 @@ pub fn info(dir: &Path) -> Option<GitInfo> {
         .statuses(Some(&mut opts))
         .map(|s| !s.is_empty())
         .unwrap_or(true);
-    Some(GitInfo { commit, dirty })
+    Some(GitInfo {
+        commit,
+        config_tree,
+        dirty,
+    })
+}
+
+/// The id of the tree holding the config root at `commit`: equal ids mean
+/// identical config files, whatever the commits around them.
+fn config_tree(repo: &git2::Repository, commit: &git2::Commit<'_>, dir: &Path) -> Option<String> {
+    let top = std::fs::canonicalize(repo.workdir()?).ok()?;
+    let abs = std::fs::canonicalize(dir).ok()?;
+    let rel = abs.strip_prefix(&top).ok()?;
+    let tree = commit.tree().ok()?;
+    if rel.as_os_str().is_empty() {
+        return Some(tree.id().to_string());
+    }
+    Some(tree.get_path(rel).ok()?.id().to_string())
 }
 
 /// Files as paths relative to the config root, with their bytes.

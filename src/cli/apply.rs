@@ -120,13 +120,18 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
     let root = PathBuf::from(&plan.config_root);
     if let Some(made) = &plan.git {
         match crate::git::info(&root) {
-            Some(now) if now.commit != made.commit => {
+            // Another commit holding the same config tree (the merge of the
+            // reviewed pull request) is the same config.
+            Some(now)
+                if now.commit != made.commit
+                    && (now.config_tree.is_none() || now.config_tree != made.config_tree) =>
+            {
                 return Err(CommandError::new(format!(
-                    "the plan was made at commit {}, but the checkout is at {}; nothing was changed",
+                    "the plan was made at commit {}, and the config at the checkout ({}) differs from it; nothing was changed",
                     short(&made.commit),
                     short(&now.commit)
                 ))
-                .with_hint("apply the plan from the commit it was made at, or make a new plan"));
+                .with_hint("apply the plan from a commit with the same config, or make a new plan"));
             }
             Some(now) if now.dirty && !args.allow_dirty => {
                 return Err(CommandError::new("the git working tree has uncommitted changes; nothing was changed")

@@ -24,6 +24,10 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitInfo {
     pub commit: String,
+    /// The git tree id of the config root at that commit: the same config,
+    /// even in another commit (a merge of the reviewed change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_tree: Option<String>,
     pub dirty: bool,
 }
 
