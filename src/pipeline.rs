@@ -136,7 +136,16 @@ pub fn endpoint(
     let (text, base): (String, PathBuf) = match (flag, from_env, config_endpoint) {
         (Some(f), _, _) => (f.to_owned(), PathBuf::from(".")),
         (None, Some(e), _) => (e, PathBuf::from(".")),
-        (None, None, Some(c)) => (c.to_owned(), root.to_path_buf()),
+        // A relative sandbox path in the files is relative to the config
+        // root; spell it from the current directory, so a saved plan names
+        // the same database wherever it is applied from.
+        (None, None, Some(c)) => match c.strip_prefix("sandbox:").map(Path::new) {
+            Some(p) if p.is_relative() && !p.as_os_str().is_empty() => (
+                format!("sandbox:{}", root.join(p).display()),
+                PathBuf::from("."),
+            ),
+            _ => (c.to_owned(), root.to_path_buf()),
+        },
         (None, None, None) => {
             return Err(PipelineError::new(
                 "no platform endpoint",

@@ -253,8 +253,11 @@ async fn landed<T: Target>(target: &T, c: &Change) -> Result<bool, TargetError> 
         (Action::Delete, Some(_)) => false,
         (_, None) => false,
         (Action::Archive, Some((v, _))) => c.version.is_some_and(|old| v > old),
-        (_, Some((_, labels))) => {
+        // Written by us: our digest, and (for an update) a newer version than
+        // the one planned against, since an update may not change the digest.
+        (_, Some((v, labels))) => {
             labels.get(LAST_APPLIED_LABEL) == c.labels.get(LAST_APPLIED_LABEL)
+                && c.version.is_none_or(|old| v > old)
         }
     })
 }

@@ -167,10 +167,7 @@ async fn problem(resp: reqwest::Response) -> TargetError {
                 .strip_prefix(wire::PROBLEM_BASE)
                 .unwrap_or(&p.kind)
                 .to_owned(),
-            match p.holder {
-                Some(h) => format!("{} (held by {h})", p.detail),
-                None => p.detail,
-            },
+            p.detail,
         ),
         Err(_) => ("http".to_owned(), format!("the platform answered {status}")),
     };
