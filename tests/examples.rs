@@ -143,3 +143,27 @@ fn every_diagnostic_code_is_documented() {
         .collect();
     assert!(missing.is_empty(), "undocumented codes: {missing:?}");
 }
+
+#[test]
+fn why_says_no_for_a_suspended_user_even_with_roles() {
+    // charles.babbage is suspended in the example but holds `member` in finance.
+    let out = tenet()
+        .args([
+            "why",
+            "charles.babbage@acme.example",
+            "workflows.view",
+            "--workspace",
+            "finance",
+            "--dir",
+            "examples/acme",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is suspended"), "{stderr}");
+    assert!(
+        stderr.contains("granted here"),
+        "the roles are still shown: {stderr}"
+    );
+}

@@ -68,27 +68,26 @@ fn platform_report(
         target.is_sandbox(),
         &opts,
     ))?;
-    let others: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| !ours.contains(&c.change.resource))
-        .map(|c| c.change.clone())
-        .collect();
+    // Everything that differs on the platform: the pull request's own
+    // objects count too when they drifted (a reviewer must see that), but
+    // their pending changes are the pull request itself.
+    let all: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let mut audit = BTreeMap::new();
-    for c in &others {
+    for c in &all {
         let events = rt
             .block_on(target.audit(&c.resource))
             .map_err(pipeline::PipelineError::from)?;
         audit.insert(c.resource.clone(), events);
     }
-    let report = drift::report(
+    let mut report = drift::report(
         &text,
-        &others,
+        &all,
         &live,
         &head.config.acknowledged,
         &audit,
         &drift::today(),
     );
+    report.pending.retain(|f| !ours.contains(&f.resource));
     Ok(Some((plan, report)))
 }
 

@@ -75,6 +75,14 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             "that workspace is not valid; run tenet validate",
         ));
     };
+    // Roles do not act for a suspended user or in an archived workspace.
+    let suspended = doc
+        .users
+        .get(&user)
+        .and_then(|u| u.value.as_ref())
+        .and_then(|u| u.status.as_deref())
+        == Some("suspended");
+    let archived = w.status.as_deref() == Some("archived");
 
     // Every grant of every role to the user in the workspace.
     let mut grants = Vec::new();
@@ -178,6 +186,26 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             ));
         }
         found.push(d);
+    }
+    if !found.is_empty() && (suspended || archived) {
+        let why = if suspended {
+            format!("{user} is suspended")
+        } else {
+            format!("workspace `{}` is archived", args.workspace)
+        };
+        let d = Diagnostic::advice(
+            "tenet::why::not-granted",
+            format!(
+                "{user} does not have {} in `{}`: {why}, so the roles below do not act",
+                args.permission, args.workspace
+            ),
+        )
+        .in_file(ws.file)
+        .with_help("the roles would grant it once the user is active and the workspace is active");
+        let mut all = vec![d];
+        all.extend(found);
+        eprint_diagnostics(&all, &loaded.sources);
+        return Ok(Outcome::Changes);
     }
     if found.is_empty() {
         let held: Vec<String> = grants.iter().map(|g| g.role.clone()).collect();

@@ -239,6 +239,7 @@ impl Document {
                 "settings" => {
                     singleton(&mut self.settings, file, pointer, section, v, spans, diags)
                 }
+                "drift" => singleton(&mut self.drift, file, pointer, section, v, spans, diags),
                 "users" => collection(
                     &mut self.users,
                     "user",
