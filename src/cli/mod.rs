@@ -31,7 +31,7 @@ use crate::render;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// More detail on stderr (-v: progress and timings, -vv: every request).
+    /// More detail on stderr (-v: progress and timings, -vv: every change).
     /// RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -67,6 +67,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Report what changed on the platform outside tenet (read-only; exit 2 on drift).
     Drift(drift::Args),
+    /// Write a config tree describing the live platform (to adopt it).
+    Export(export::Args),
     /// Explain whether and how a user has a permission in a workspace.
     Why(why::Args),
     /// Print the JSON Schema of config files (for editors and other tools).
@@ -75,8 +77,6 @@ pub enum Command {
     Serve(serve::Args),
     /// Print shell completions.
     Completions(completions::Args),
-    /// Write a config tree describing the live platform (to adopt it).
-    Export(export::Args),
 }
 
 /// How a command ended when it did not fail.
