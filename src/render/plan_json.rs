@@ -63,11 +63,11 @@ pub struct JsonChange<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct JsonField<'a> {
-    pub field: &'a str,
+    pub field: Cow<'a, str>,
+    /// `null` when sensitive (and for every field of a new object).
+    pub before: Option<Cow<'a, Value>>,
     /// `null` when sensitive.
-    pub before: Option<&'a Value>,
-    /// `null` when sensitive.
-    pub after: Option<&'a Value>,
+    pub after: Option<Cow<'a, Value>>,
     pub sensitive: bool,
 }
 
@@ -89,11 +89,27 @@ pub struct JsonRefusal<'a> {
 fn field(f: &FieldChange) -> JsonField<'_> {
     let shown = (!f.sensitive).then_some(());
     JsonField {
-        field: &f.field,
-        before: shown.map(|()| &f.before),
-        after: shown.map(|()| &f.after),
+        field: Cow::Borrowed(&f.field),
+        before: shown.map(|()| Cow::Borrowed(&f.before)),
+        after: shown.map(|()| Cow::Borrowed(&f.after)),
         sensitive: f.sensitive,
     }
+}
+
+/// A new object's fields come from the object itself (the diff has none).
+fn fields(c: &crate::diff::Change) -> Vec<JsonField<'_>> {
+    if c.action == Action::Create && c.fields.is_empty() {
+        return super::plan_text::created_fields(c)
+            .into_iter()
+            .map(|(k, v, sensitive)| JsonField {
+                field: Cow::Owned(k),
+                before: (!sensitive).then_some(Cow::Owned(Value::Null)),
+                after: (!sensitive).then_some(Cow::Owned(v)),
+                sensitive,
+            })
+            .collect();
+    }
+    c.fields.iter().map(field).collect()
 }
 
 fn change(c: &PlannedChange) -> JsonChange<'_> {
@@ -104,7 +120,7 @@ fn change(c: &PlannedChange) -> JsonChange<'_> {
         kind: c.change.kind,
         action: c.change.action,
         workspace: c.change.workspace.as_ref().map(|w| w.as_str()),
-        fields: c.change.fields.iter().map(field).collect(),
+        fields: fields(&c.change),
         depends_on: &c.depends_on,
     }
 }

@@ -226,25 +226,34 @@ const IDENTITY_FIELDS: &[&str] = &[
 /// as changed all the same).
 const SECRET_FIELDS: &[&str] = &["api_keys"];
 
+/// The fields of a new object, from the desired object itself: (name,
+/// value, sensitive), identity fields, labels and unset values left out.
+pub(super) fn created_fields(c: &Change) -> Vec<(String, Value, bool)> {
+    let object = c
+        .desired
+        .as_ref()
+        .and_then(|d| serde_json::to_value(d).ok())
+        .and_then(|v| v.get("object").cloned());
+    let Some(Value::Object(map)) = object else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .filter(|(k, v)| !IDENTITY_FIELDS.contains(&k.as_str()) && !v.is_null())
+        .map(|(k, v)| {
+            let sensitive = SECRET_FIELDS.contains(&k.as_str());
+            (k, v, sensitive)
+        })
+        .collect()
+}
+
 /// The fields of a change as views. A create whose diff carries no fields
 /// shows the desired object's own fields (so a new membership shows its
 /// roles); identity fields, labels and unset values are left out.
 pub(super) fn field_views(c: &Change) -> Vec<FieldView> {
     let mut out = Vec::new();
     if c.action == Action::Create && c.fields.is_empty() {
-        let object = c
-            .desired
-            .as_ref()
-            .and_then(|d| serde_json::to_value(d).ok())
-            .and_then(|v| v.get("object").cloned());
-        if let Some(Value::Object(map)) = object {
-            for (k, v) in &map {
-                if IDENTITY_FIELDS.contains(&k.as_str()) || v.is_null() {
-                    continue;
-                }
-                let sensitive = SECRET_FIELDS.contains(&k.as_str());
-                push_view(&mut out, k.clone(), &Value::Null, v, sensitive, true);
-            }
+        for (k, v, sensitive) in created_fields(c) {
+            push_view(&mut out, k, &Value::Null, &v, sensitive, true);
         }
         return out;
     }
