@@ -1197,3 +1197,48 @@ fn errors_exit_1_and_change_nothing() {
 
     assert!(api.audit(None).is_empty(), "nothing may be written");
 }
+
+// ---------------------------------------------------------------------------
+// Ctrl-C: finish what is in flight, start nothing new, release the lock.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn ctrl_c_stops_new_changes_releases_the_lock_and_reports() {
+    let w = World::with_server_flags("acme", Target::Http, &["--latency-ms", "60"]);
+    let mut cmd = w.cmd("apply", &["--auto-approve", "--parallelism", "1"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    // Wait until writes have started, then interrupt.
+    let api = w.api();
+    let started = std::time::Instant::now();
+    loop {
+        let log = api.get("audit?limit=10");
+        if log.body["items"].as_array().is_some_and(|a| a.len() >= 3) {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "apply never wrote"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success());
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("Interrupted"), "{stderr}");
+    assert!(stdout.contains("Apply incomplete:"), "{stdout}");
+    assert!(stderr.contains("interrupted before it started"), "{stderr}");
+    // The lock was released: a new apply runs at once and finishes the job.
+    w.apply(&["--auto-approve"])
+        .code(0)
+        .stdout_has(", 0 failed, 0 skipped.");
+    w.plan(&[]).code(0);
+}
