@@ -7,12 +7,13 @@
 //! to quote (an email with `'` and `+`, labels with quotes, backslashes,
 //! newlines and `/` in keys).
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
+
+use support::{ServeChild, copy_tree, run, token};
 
 use tenet::export::{Format, Options, export};
 use tenet::model::live::{MANAGED_LABEL, Meta, resource};
@@ -39,70 +40,14 @@ const EXPORT_KEYS: [(&str, &str); 4] = [
     ("OPENAI_KEY_1", "test-openai"),
 ];
 
-/// A quiet `tenet` with nothing inherited that changes its behaviour.
+/// The shared quiet `tenet`, which also inherits none of the key variables
+/// the export writes.
 fn tenet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenet"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("RUST_LOG")
-        .env_remove("TENET_ENDPOINT")
-        .env_remove("TENET_TOKEN")
-        .stdin(Stdio::null());
-    for (k, _) in APPLY_KEYS.iter().chain(&EXPORT_KEYS) {
+    let mut cmd = support::tenet();
+    for (k, _) in EXPORT_KEYS {
         cmd.env_remove(k);
     }
     cmd
-}
-
-struct Run {
-    what: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn code(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code, code,
-            "`{}` exited {} (expected {code})\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-fn run(mut cmd: Command) -> Run {
-    let what = cmd
-        .get_args()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `tenet {what}`: {e}"));
-    Run {
-        what: format!("tenet {what}"),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Copies a config tree, leaving out any `.tenet` sandbox directory.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
-        let ty = entry.file_type().unwrap_or_else(|e| panic!("{e}"));
-        let target = to.join(entry.file_name());
-        if ty.is_dir() && entry.file_name() != ".tenet" {
-            copy_tree(&entry.path(), &target);
-        } else if ty.is_file() {
-            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("copy: {e}"));
-        }
-    }
 }
 
 /// Every file below `dir`, by relative path.
@@ -124,79 +69,6 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, String> {
     out
 }
 
-/// A `tenet serve` child process, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(db: &Path) -> Server {
-        let mut token = tenet();
-        token
-            .args([
-                "serve",
-                "token",
-                "create",
-                "export-test",
-                "--scope",
-                "write",
-                "--db",
-            ])
-            .arg(db);
-        let t = run(token);
-        t.code(0);
-        let token = t.stdout.trim().to_owned();
-        assert!(
-            !token.is_empty() && t.stdout.lines().count() == 1,
-            "{}",
-            t.stdout
-        );
-
-        let mut child = tenet()
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn tenet serve: {e}"));
-        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-        let (tx, rx) = mpsc::channel();
-        // Keeps reading (the server logs every request) so it never blocks.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("tenet serve: listening on http://")
-                    && let Some(tx) = tx.take()
-                {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        // Owned by the guard before anything can panic.
-        let mut server = Server {
-            child,
-            url: String::new(),
-            token,
-        };
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("tenet serve did not say where it listens"));
-        server.url = format!("http://{addr}");
-        server
-    }
-}
-
 /// Where the round trip runs.
 enum Platform {
     Sandbox,
@@ -207,24 +79,24 @@ enum Platform {
 fn round_trip(example: &str, platform: Platform) {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let conf = tmp.path().join("conf");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(example),
-        &conf,
-    );
-    let server = match platform {
+    copy_tree(&support::example(example), &conf);
+    // The server and a write token for it.
+    let server: Option<(ServeChild, String)> = match platform {
         Platform::Sandbox => None,
-        Platform::Http => Some(Server::start(&tmp.path().join("s.db"))),
+        Platform::Http => {
+            let db = tmp.path().join("s.db");
+            let token = token(&db, "export-test", "write");
+            Some((ServeChild::start(&db, &[]), token))
+        }
     };
     let endpoint = match &server {
-        Some(s) => s.url.clone(),
+        Some((s, _)) => s.url.clone(),
         None => format!("sandbox:{}", tmp.path().join("p.db").display()),
     };
     let cmd = |keys: &[(&str, &str)]| {
         let mut c = tenet();
-        if let Some(s) = &server {
-            c.env("TENET_TOKEN", &s.token);
+        if let Some((_, token)) = &server {
+            c.env("TENET_TOKEN", token);
             c.envs(keys.iter().copied());
         }
         c
@@ -348,10 +220,7 @@ fn refusals_and_force() {
 
     // A platform to export: apply the TOML example.
     let conf = tmp.path().join("conf");
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme"),
-        &conf,
-    );
+    copy_tree(&support::example("acme"), &conf);
     let endpoint = format!("sandbox:{}", tmp.path().join("p.db").display());
     let mut c = tenet();
     c.arg("apply")

@@ -5,11 +5,13 @@
 //! `examples/github/`, free of `pull_request_target`, and keep `${{ }}`
 //! expressions out of their shell scripts.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
-use assert_cmd::Command;
+use support::tenet;
 
 const WORKFLOWS: [&str; 3] = ["tenet-apply.yml", "tenet-drift.yml", "tenet-plan.yml"];
 
@@ -23,17 +25,6 @@ const WRITTEN: [&str; 8] = [
     ".github/workflows/tenet-apply.yml",
     ".github/workflows/tenet-drift.yml",
 ];
-
-fn tenet() -> Command {
-    let mut cmd = Command::cargo_bin("tenet").unwrap_or_else(|e| panic!("binary: {e}"));
-    cmd.env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("TENET_ENDPOINT")
-        .env_remove("TENET_TOKEN")
-        .env_remove("OPENAI_API_KEY");
-    cmd
-}
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("run: {e}"))

@@ -11,11 +11,12 @@
 
 #[path = "e2e/mod.rs"]
 mod e2e;
+mod support;
 
 use std::path::Path;
 use std::process::Stdio;
 
-use e2e::{Target, World, duplicate_creates, events, run};
+use e2e::{Target, World, duplicate_creates, events, git, run};
 use serde_json::{Value, json};
 
 /// The counts of a `Plan: C to create, U to update, ...` line in `text`.
@@ -283,32 +284,6 @@ fn kdl_member_roles_edit_is_one_change_over_http() {
 // ---------------------------------------------------------------------------
 // 3. Saved plans apply exactly, and refuse when anything moved.
 // ---------------------------------------------------------------------------
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=tenet tests",
-            "-c",
-            "user.email=tests@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn read_json(path: &Path) -> Value {
     let text =
@@ -588,8 +563,8 @@ fn drift_correction_survives_injected_faults() {
     let db = w.server.as_ref().unwrap().db.clone();
     drop(api);
     w.server = None;
-    let faulty = e2e::Server::start(&db, &["--fail-rate", "0.3", "--seed", "24"]);
-    w.endpoint = faulty.addr.clone();
+    let faulty = e2e::ServeChild::start(&db, &["--fail-rate", "0.3", "--seed", "24"]);
+    w.endpoint = faulty.url.clone();
     w.server = Some(faulty);
     let applied = w.apply(&["--auto-approve"]);
     applied.code(0);

@@ -3,8 +3,8 @@
 //! serve` on 127.0.0.1 port 0, real SQLite in a temp dir), and both must read
 //! the same live state and refuse the same things.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::Duration;
 
 use tenet::diff::{self, Action};
@@ -15,61 +15,18 @@ use tenet::target::sandbox::Sandbox;
 use tenet::target::{Target, convert};
 use tenet::validate::check_tree;
 
-struct Server(Child);
+use support::ServeChild;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tenet")
-}
-
-/// Starts `tenet serve` on a free port; returns the guard, base URL, token.
-fn serve(dir: &std::path::Path) -> (Server, String, String) {
+/// A `tenet serve` on a free port (the guard) with a write token, and both
+/// targets.
+fn targets(dir: &std::path::Path) -> (ServeChild, Vec<(&'static str, AnyTarget)>) {
     let db = dir.join("p.db");
-    let out = Command::new(bin())
-        .args(["serve", "token", "create", "ci", "--scope", "write", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap_or_else(|e| panic!("token: {e}"));
-    assert!(out.status.success());
-    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let mut child = Command::new(bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("serve: {e}"));
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("server exited"))
-            .unwrap_or_default();
-        if let Some(rest) = line.strip_prefix("tenet serve: listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url, token)
-}
-
-fn targets(dir: &std::path::Path) -> (Server, Vec<(&'static str, AnyTarget)>) {
-    let (server, url, token) = serve(dir);
+    let token = support::token(&db, "ci", "write");
+    let server = ServeChild::start(&db, &[]);
+    let url = &server.url;
     let sandbox = Sandbox::open("sandbox:test", &dir.join("sandbox.db"), Profile::M3forge)
         .unwrap_or_else(|e| panic!("sandbox: {e}"));
-    let http = Http::new(&url, &url, Some(token)).unwrap_or_else(|e| panic!("http: {e}"));
+    let http = Http::new(url, url, Some(token)).unwrap_or_else(|e| panic!("http: {e}"));
     (
         server,
         vec![

@@ -10,6 +10,7 @@
 //! called out), checked against sets computed independently from the
 //! example files.
 
+mod support;
 #[path = "wf/mod.rs"]
 mod wf;
 
@@ -228,7 +229,7 @@ fn plan_base_with_a_platform_shows_drift_and_pending_apart() {
     let ci = token(&db, "ci", "write");
     let ops = token(&db, "bob.ops", "write");
     let reader = token(&db, "reviewer", "read");
-    let server = Server::start(&db);
+    let server = ServeChild::start(&db, &[]);
 
     // The platform gets the first commit.
     let mut apply = repo.tenet(&["apply", "acme", "--auto-approve", "--endpoint", &server.url]);
@@ -248,7 +249,7 @@ fn plan_base_with_a_platform_shows_drift_and_pending_apart() {
 
     // Someone changes an unrelated object through the API: drift.
     let api = Api::new(&server.url, &ops);
-    let q = api.get("/v1/workspaces/legal/quotas").ok(200);
+    let q = api.get("/v1/workspaces/legal/quotas").expect(200);
     let mut body = q.body.clone();
     let obj = body.as_object_mut().unwrap();
     for k in ["workspace", "version", "updated_at"] {
@@ -257,7 +258,7 @@ fn plan_base_with_a_platform_shows_drift_and_pending_apart() {
     assert_eq!(obj["storage_gb"], 150);
     obj.insert("storage_gb".into(), json!(175));
     api.put("/v1/workspaces/legal/quotas", &q.etag(), &body)
-        .ok(200);
+        .expect(200);
     let events = api.audit(Some("workspaces/legal/quotas"));
     let last = events.last().expect("an audit event");
     assert_eq!(last["actor"], "bob.ops");
@@ -350,7 +351,7 @@ fn plan_base_with_a_platform_shows_drift_and_pending_apart() {
 /// A server with examples/acme applied by `ci`, and a person's write token.
 struct Platform {
     tmp: tempfile::TempDir,
-    server: Server,
+    server: ServeChild,
     ci: String,
     reader: String,
     alice: Api,
@@ -364,7 +365,7 @@ impl Platform {
         let ci = token(&db, "ci", "write");
         let alice = token(&db, "alice.admin", "write");
         let reader = token(&db, "nightly", "read");
-        let server = Server::start(&db);
+        let server = ServeChild::start(&db, &[]);
         let alice = Api::new(&server.url, &alice);
         let p = Platform {
             tmp,
@@ -415,12 +416,12 @@ impl Platform {
     /// Alice changes claude.shannon's finance roles; returns the audit `at`.
     fn change_member(&self) -> String {
         let path = format!("/v1/{FINANCE_CLAUDE}");
-        let m = self.alice.get(&path).ok(200);
+        let m = self.alice.get(&path).expect(200);
         assert_eq!(m.body["roles"], json!(["editor"]));
         let r = self
             .alice
             .patch(&path, &m.etag(), &json!({"roles": ["editor", "qa-tester"]}))
-            .ok(200);
+            .expect(200);
         assert_eq!(r.body["labels"], m.body["labels"]);
         self.last_at(FINANCE_CLAUDE)
     }
@@ -429,7 +430,7 @@ impl Platform {
     /// labels she read or dropping them; returns the audit `at`.
     fn change_quota(&self, ws: &str, field: &str, from: u64, to: u64, keep_labels: bool) -> String {
         let path = format!("/v1/workspaces/{ws}/quotas");
-        let q = self.alice.get(&path).ok(200);
+        let q = self.alice.get(&path).expect(200);
         assert_eq!(q.body[field], from, "{:#}", q.body);
         let mut body = q.body.clone();
         let obj = body.as_object_mut().unwrap();
@@ -440,7 +441,7 @@ impl Platform {
             obj.remove("labels");
         }
         obj.insert(field.into(), json!(to));
-        let r = self.alice.put(&path, &q.etag(), &body).ok(200);
+        let r = self.alice.put(&path, &q.etag(), &body).expect(200);
         if keep_labels {
             assert_eq!(r.body["labels"], q.body["labels"]);
             assert!(r.body["labels"]["tenet.dev/last-applied"].is_string());
@@ -599,7 +600,7 @@ fn drift_names_who_changed_what_and_when_with_a_read_token() {
     let j = p.drift("json").json();
     assert_eq!(j["clean"], true);
     assert_eq!(j["drift"], json!([]));
-    let hr = p.alice.get("/v1/workspaces/hr/quotas").ok(200);
+    let hr = p.alice.get("/v1/workspaces/hr/quotas").expect(200);
     assert_eq!(hr.body["max_users"], 20);
     assert!(
         hr.body["labels"]["tenet.dev/last-applied"].is_string(),

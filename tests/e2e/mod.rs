@@ -1,209 +1,26 @@
-//! Harness of the end-to-end plan/apply tests (`tests/plan_apply.rs`): runs
-//! the real `tenet` binary in a quiet, colourless, CI-free environment on a
-//! copy of an example config tree in a temporary directory, against either a
-//! temporary sandbox database or a real `tenet serve` child process on a free
-//! port (killed when its handle is dropped, with everything it printed on
-//! stderr kept for inspection), and talks to that server's HTTP API directly
-//! (async reqwest on a private runtime) for out-of-band changes and the audit
-//! log. Every helper panics with the command's full output on surprise, so
-//! a failing test shows what tenet said.
+//! Harness of the end-to-end plan/apply tests (`tests/plan_apply.rs`): a
+//! copy of an example config tree in a temporary directory ([`World`]),
+//! run by the real `tenet` binary against either a temporary sandbox
+//! database or a real `tenet serve` child on a free port, with the config
+//! edits and the API calls those tests need (reads retried while a server
+//! with `--fail-rate` fails them on purpose, and the whole audit log). The
+//! binary, the server, tokens and the API client are the shared ones of
+//! `tests/support`, which `plan_apply.rs` declares as `mod support`.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// The provider key variables the examples reference.
-pub const KEY_VARS: [&str; 4] = [
-    "AZURE_OPENAI_KEY_1",
-    "AZURE_OPENAI_KEY_2",
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
-];
+pub use crate::support::{
+    Answer, Api, KEY_VARS, Run, ServeChild, copy_tree, edit, example, git, run, tenet, token,
+};
 
 /// The summary line of a plan without changes.
 pub const NO_CHANGES: &str = "No changes. The platform matches the configuration.";
-
-/// The `tenet` binary under test.
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tenet")
-}
-
-/// The repository's `examples/NAME`.
-pub fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-/// A `tenet` command with nothing inherited that changes its behaviour:
-/// no colour, no GitHub annotations, no log filter, no endpoint, token or
-/// provider keys from the developer's environment, and no terminal on stdin.
-pub fn tenet() -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.env("NO_COLOR", "1")
-        // Wide enough that no message is wrapped mid-phrase.
-        .env("COLUMNS", "400")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("RUST_LOG")
-        .env_remove("TENET_ENDPOINT")
-        .env_remove("TENET_TOKEN")
-        .env_remove("CLICOLOR_FORCE")
-        .stdin(Stdio::null());
-    for k in KEY_VARS {
-        cmd.env_remove(k);
-    }
-    cmd
-}
-
-/// A finished command: exit code and both streams as text.
-#[derive(Debug, Clone)]
-pub struct Run {
-    pub what: String,
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    fn from_output(what: String, out: Output) -> Run {
-        Run {
-            what,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Everything the command printed, for messages and searches.
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    /// Panics (showing both streams) unless the exit code is `code`.
-    #[track_caller]
-    pub fn code(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code, code,
-            "`{}` exited {} (expected {code})\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Panics unless stdout contains `needle`.
-    #[track_caller]
-    pub fn stdout_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout of `{}` lacks {needle:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// Panics unless stderr contains `needle`.
-    #[track_caller]
-    pub fn stderr_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr of `{}` lacks {needle:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// Panics unless stdout or stderr contains `needle`.
-    #[track_caller]
-    pub fn has(&self, needle: &str) -> &Run {
-        assert!(
-            self.all().contains(needle),
-            "output of `{}` lacks {needle:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// Stdout parsed as JSON.
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout of `{}` is not JSON: {e}\n{}\n--- stderr ---\n{}",
-                self.what, self.stdout, self.stderr
-            )
-        })
-    }
-}
-
-/// Runs a prepared command to completion.
-pub fn run(mut cmd: Command) -> Run {
-    let what = describe(&cmd);
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `{what}`: {e}"));
-    Run::from_output(what, out)
-}
-
-fn describe(cmd: &Command) -> String {
-    let args: Vec<String> = cmd
-        .get_args()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    format!("tenet {}", args.join(" "))
-}
-
-/// Copies a directory tree (files and directories only).
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
-    let entries =
-        std::fs::read_dir(from).unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
-    for entry in entries {
-        let entry = entry.unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        let ty = entry.file_type().unwrap_or_else(|e| panic!("{e}"));
-        if ty.is_dir() {
-            // A sandbox database someone made by running the example.
-            if entry.file_name() == ".tenet" {
-                continue;
-            }
-            copy_tree(&path, &target);
-        } else if ty.is_file() {
-            std::fs::copy(&path, &target)
-                .unwrap_or_else(|e| panic!("copy {}: {e}", path.display()));
-        }
-    }
-}
-
-/// Replaces the one occurrence of `from` in `path` with `to` (panics when
-/// `from` occurs other than exactly once, so an edit never silently misses).
-#[track_caller]
-pub fn edit(path: &Path, from: &str, to: &str) {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let n = text.matches(from).count();
-    assert_eq!(
-        n,
-        1,
-        "{from:?} occurs {n} times in {}, expected once",
-        path.display()
-    );
-    std::fs::write(path, text.replacen(from, to, 1))
-        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-}
 
 /// Removes every line of `path` containing `needle`; returns how many.
 pub fn remove_lines(path: &Path, needle: &str) -> usize {
@@ -251,100 +68,6 @@ pub fn random_alnum(n: usize) -> String {
         .collect()
 }
 
-/// A `tenet serve` child process on a free port, killed on drop.
-pub struct Server {
-    child: Child,
-    pub addr: String,
-    pub db: PathBuf,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `tenet serve --db DB --listen 127.0.0.1:0 EXTRA...` and waits
-    /// for its "listening on" line.
-    pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut cmd = tenet();
-        cmd.arg("serve")
-            .arg("--db")
-            .arg(db)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start tenet serve: {e}"));
-        let pipe = child.stderr.take().expect("stderr is piped");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on ").nth(1)
-                    && let Some(t) = tx.take()
-                {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = t.send(addr);
-                }
-                let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let said = stderr.lock().map(|s| s.clone()).unwrap_or_default();
-                panic!("tenet serve did not say where it listens:\n{said}");
-            }
-        };
-        assert!(addr.starts_with("http://"), "odd address {addr:?}");
-        Server {
-            child,
-            addr,
-            db: db.to_path_buf(),
-            stderr,
-        }
-    }
-
-    /// Everything the server wrote on stderr so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// Stops the server now (also done on drop).
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// `tenet serve token create NAME --scope SCOPE --db DB`: the token alone.
-pub fn token(db: &Path, name: &str, scope: &str) -> String {
-    let mut cmd = tenet();
-    cmd.args(["serve", "token", "create", name, "--scope", scope, "--db"])
-        .arg(db);
-    let r = run(cmd);
-    r.code(0);
-    let t = r.stdout.trim().to_owned();
-    assert!(
-        !t.is_empty() && !t.contains(char::is_whitespace),
-        "token create printed {:?}",
-        r.stdout
-    );
-    t
-}
-
 /// Where a test's config lives and which platform it targets.
 pub enum Target {
     Sandbox,
@@ -355,7 +78,7 @@ pub enum Target {
 /// config (`cfg`), and a platform (a sandbox file or a server).
 pub struct World {
     /// Declared first so it is dropped (killed) before the directory goes.
-    pub server: Option<Server>,
+    pub server: Option<ServeChild>,
     pub tmp: tempfile::TempDir,
     pub cfg: PathBuf,
     pub endpoint: String,
@@ -396,9 +119,9 @@ impl World {
             },
             Target::Http => {
                 let token = token(&db, "ci", "write");
-                let server = Server::start(&db, flags);
+                let server = ServeChild::start(&db, flags);
                 World {
-                    endpoint: server.addr.clone(),
+                    endpoint: server.url.clone(),
                     tmp,
                     cfg,
                     server: Some(server),
@@ -485,107 +208,31 @@ impl World {
     /// The API of this world's server.
     pub fn api(&self) -> Api {
         let server = self.server.as_ref().expect("an HTTP world");
-        Api::new(&server.addr, self.token.as_deref().expect("a token"))
+        Api::new(&server.url, self.token.as_deref().expect("a token"))
     }
 
     pub fn server_stderr(&self) -> String {
-        self.server.as_ref().map(Server::stderr).unwrap_or_default()
+        self.server
+            .as_ref()
+            .map(ServeChild::log)
+            .unwrap_or_default()
     }
 }
 
-/// An answer of the platform API.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub etag: Option<String>,
-    pub body: Value,
+/// `PATH` under `/v1/` (a leading `/` is ignored).
+fn v1(path: &str) -> String {
+    format!("/v1/{}", path.trim_start_matches('/'))
 }
 
-impl Resp {
-    #[track_caller]
-    pub fn expect(self, status: u16) -> Resp {
-        assert_eq!(self.status, status, "unexpected answer: {:#}", self.body);
-        self
-    }
-}
-
-/// A small blocking client for the platform API.
-pub struct Api {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
+/// The calls of these tests; paths are under `/v1/`.
 impl Api {
-    pub fn new(base: &str, token: &str) -> Api {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("runtime: {e}"));
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|e| panic!("client: {e}"));
-        Api {
-            rt,
-            client,
-            base: base.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
-        }
-    }
-
-    /// One request to `/v1/PATH`; `if_match` is sent as given.
-    pub fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        if_match: Option<&str>,
-        body: Option<&Value>,
-    ) -> Resp {
-        let url = format!("{}/v1/{}", self.base, path.trim_start_matches('/'));
-        self.rt.block_on(async {
-            let mut req = self
-                .client
-                .request(method.clone(), &url)
-                .bearer_auth(&self.token);
-            if let Some(m) = if_match {
-                req = req.header(reqwest::header::IF_MATCH, m);
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let resp = req
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-            let status = resp.status().as_u16();
-            let etag = resp
-                .headers()
-                .get(reqwest::header::ETAG)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let text = resp
-                .text()
-                .await
-                .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-            let body = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text)
-                    .unwrap_or_else(|e| panic!("{method} {url} answered non-JSON ({e}): {text}"))
-            };
-            Resp { status, etag, body }
-        })
-    }
-
     /// A GET, retried while the server answers 500 or 503 (a server with
     /// `--fail-rate` fails reads on purpose; a read changes nothing).
-    pub fn get(&self, path: &str) -> Resp {
+    pub fn get(&self, path: &str) -> Answer {
         let mut tries = 0;
         loop {
             tries += 1;
-            let r = self.send(reqwest::Method::GET, path, None, None);
+            let r = self.send(reqwest::Method::GET, &v1(path), None, None);
             if !matches!(r.status, 500 | 503) || tries >= 30 {
                 return r;
             }
@@ -593,15 +240,15 @@ impl Api {
         }
     }
 
-    pub fn post(&self, path: &str, body: &Value) -> Resp {
-        self.send(reqwest::Method::POST, path, None, Some(body))
+    pub fn post(&self, path: &str, body: &Value) -> Answer {
+        self.send(reqwest::Method::POST, &v1(path), None, Some(body))
     }
 
     /// PATCH with `If-Match` set to the object's current ETag.
-    pub fn patch_current(&self, path: &str, body: &Value) -> Resp {
+    pub fn patch_current(&self, path: &str, body: &Value) -> Answer {
         let current = self.get(path).expect(200);
         let etag = current.etag.expect("an ETag on a versioned object");
-        self.send(reqwest::Method::PATCH, path, Some(&etag), Some(body))
+        self.send(reqwest::Method::PATCH, &v1(path), Some(&etag), Some(body))
     }
 
     /// Every item of a list, following `next_cursor`; `query` is added to
