@@ -199,7 +199,7 @@ async fn execute<T: Target>(
                 }
                 futs.push(one(target, c, keys, opts));
             }
-            for done in join_all(futs).await {
+            for done in crate::target::http::join_all(futs).await {
                 if done.outcome != Outcome::Applied {
                     failed.insert(done.id);
                 }
@@ -210,30 +210,6 @@ async fn execute<T: Target>(
     }
     report.changes.sort_by_key(|d| d.id);
     report
-}
-
-async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_some() {
-                continue;
-            }
-            match f.as_mut().poll(cx) {
-                std::task::Poll::Ready(v) => out[i] = Some(v),
-                std::task::Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 /// The keys a change must send, if any.

@@ -219,7 +219,7 @@ impl Target for Http {
                 )
             }
         });
-        let results = futures_join_all(per_workspace).await;
+        let results = join_all(per_workspace).await;
         let mut raw = Raw {
             users,
             roles,
@@ -326,7 +326,7 @@ impl Target for Http {
 
 /// Runs futures concurrently (their concurrency is bounded by the
 /// semaphore they share) and collects their results in order.
-async fn futures_join_all<F: std::future::Future>(
+pub(crate) async fn join_all<F: std::future::Future>(
     futs: impl IntoIterator<Item = F>,
 ) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
