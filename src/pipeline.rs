@@ -4,93 +4,16 @@
 //! their own input and output around it.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::diff::{self, Object};
-use crate::model::{Catalog, Kind, Labels, Live, Slug};
+use crate::model::{Kind, Labels, Live, ObjectId, Slug, Stamp};
 use crate::plan::{self, Plan, Warning};
 use crate::secrets;
-use crate::target::http::Http;
-use crate::target::sandbox::Sandbox;
-use crate::target::{Endpoint, Op, Target, TargetError};
+pub use crate::target::AnyTarget;
+use crate::target::native::http::Http;
+use crate::target::native::sandbox::Sandbox;
+use crate::target::{Endpoint, ErrorKind, Target, TargetError};
 use crate::validate::Checked;
-
-/// Either native target, chosen by the endpoint.
-pub enum AnyTarget {
-    Sandbox(Box<Sandbox>),
-    Http(Http),
-}
-
-impl Target for AnyTarget {
-    fn endpoint(&self) -> &str {
-        match self {
-            AnyTarget::Sandbox(t) => t.endpoint(),
-            AnyTarget::Http(t) => t.endpoint(),
-        }
-    }
-
-    fn supported(&self) -> &'static [Kind] {
-        match self {
-            AnyTarget::Sandbox(t) => t.supported(),
-            AnyTarget::Http(t) => t.supported(),
-        }
-    }
-
-    async fn catalog(&self) -> Result<Catalog, TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.catalog().await,
-            AnyTarget::Http(t) => t.catalog().await,
-        }
-    }
-
-    async fn read(&self, parallelism: usize) -> Result<Live, TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.read(parallelism).await,
-            AnyTarget::Http(t) => t.read(parallelism).await,
-        }
-    }
-
-    async fn probe(&self, resource: &str) -> Result<Option<(u64, Labels)>, TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.probe(resource).await,
-            AnyTarget::Http(t) => t.probe(resource).await,
-        }
-    }
-
-    async fn audit(&self, resource: &str) -> Result<Vec<crate::wire::AuditEvent>, TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.audit(resource).await,
-            AnyTarget::Http(t) => t.audit(resource).await,
-        }
-    }
-
-    async fn execute(&self, op: &Op) -> Result<(), TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.execute(op).await,
-            AnyTarget::Http(t) => t.execute(op).await,
-        }
-    }
-
-    async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.lock(name, holder, ttl).await,
-            AnyTarget::Http(t) => t.lock(name, holder, ttl).await,
-        }
-    }
-
-    async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
-        match self {
-            AnyTarget::Sandbox(t) => t.unlock(name, holder).await,
-            AnyTarget::Http(t) => t.unlock(name, holder).await,
-        }
-    }
-}
-
-impl AnyTarget {
-    pub fn is_sandbox(&self) -> bool {
-        matches!(self, AnyTarget::Sandbox(_))
-    }
-}
 
 /// A pipeline failure, with a hint for the person at the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,10 +34,10 @@ impl PipelineError {
 
 impl From<TargetError> for PipelineError {
     fn from(e: TargetError) -> Self {
-        let hint = match e.status {
-            None => Some("check the endpoint and that the platform is up"),
-            Some(401) => Some("set TENET_TOKEN to a token for this platform"),
-            Some(403) => Some("this needs a token with write scope"),
+        let hint = match e.kind {
+            ErrorKind::Unavailable => Some("check the endpoint and that the platform is up"),
+            ErrorKind::Unauthorized => Some("set TENET_TOKEN to a token for this platform"),
+            ErrorKind::Forbidden => Some("this needs a token with write scope"),
             _ => None,
         };
         PipelineError::new(format!("the platform refused: {}", e.message), hint)
@@ -215,7 +138,7 @@ pub fn fingerprints(checked: &Checked, sandbox: bool) -> (Fingerprints, Vec<Warn
                     warnings.push(Warning {
                         code: "secret-unresolved".to_owned(),
                         message: format!("{e}; {consequence}"),
-                        resource: Some(format!("providers/{id}")),
+                        object: Some(ObjectId::Provider(id.clone())),
                     });
                 }
             }
@@ -316,7 +239,7 @@ pub async fn make_plan<T: Target>(
     );
     let unsupported = Kind::ALL
         .into_iter()
-        .filter(|k| !target.supported().contains(k))
+        .filter(|k| !target.capabilities().holds(*k))
         .collect();
     let plan = plan::build(plan::Inputs {
         config: &checked.config,
@@ -344,16 +267,16 @@ pub async fn make_plan<T: Target>(
 /// changed, that appeared where the plan creates one, or that vanished.
 pub fn moved(plan: &Plan, live: &Live) -> Vec<String> {
     let mut out = Vec::new();
-    for (path, v) in &plan.live_versions {
-        match live.meta.get(path) {
-            Some(m) if m.version != *v => out.push(format!("{path}: version {v} -> {}", m.version)),
-            None => out.push(format!("{path}: deleted")),
+    for (id, v) in &plan.live_versions {
+        match live.meta.get(id) {
+            Some(m) if m.stamp != *v => out.push(format!("{id}: {v} -> {}", m.stamp)),
+            None => out.push(format!("{id}: deleted")),
             _ => {}
         }
     }
     for c in &plan.changes {
-        if c.change.action == diff::Action::Create && live.meta.contains_key(&c.change.resource) {
-            out.push(format!("{}: created by someone else", c.change.resource));
+        if c.change.action == diff::Action::Create && live.meta.contains_key(&c.change.object) {
+            out.push(format!("{}: created by someone else", c.change.object));
         }
     }
     out.sort();
@@ -364,7 +287,7 @@ pub fn moved(plan: &Plan, live: &Live) -> Vec<String> {
 /// A config as if it were live and entirely managed by tenet: the base of a
 /// config-terms diff (`plan --base`). Keys are compared by their references.
 pub fn live_from_config(config: &crate::model::Config) -> Live {
-    use crate::model::live::{MANAGED_LABEL, Meta, resource};
+    use crate::model::live::{MANAGED_LABEL, Meta};
     let s = &config.state;
     let mut live = Live {
         state: s.clone(),
@@ -379,31 +302,34 @@ pub fn live_from_config(config: &crate::model::Config) -> Live {
                 "true".to_owned(),
             );
         }
-        Meta { version: 0, labels }
+        Meta {
+            stamp: Stamp::Version(0),
+            labels,
+        }
     };
-    let mut meta = |path: String, protect: bool| {
-        live.meta.insert(path, managed(protect));
+    let mut meta = |id: ObjectId, protect: bool| {
+        live.meta.insert(id, managed(protect));
     };
     for (k, w) in &s.workspaces {
-        meta(resource::workspace(k), w.prevent_destroy);
-        meta(resource::quotas(k), false);
+        meta(ObjectId::Workspace(k.clone()), w.prevent_destroy);
+        meta(ObjectId::Quotas(k.clone()), false);
     }
     for (k, u) in &s.users {
-        meta(resource::user(k), u.prevent_destroy);
+        meta(ObjectId::User(k.clone()), u.prevent_destroy);
     }
     for (k, r) in &s.roles {
-        meta(resource::role(k), r.prevent_destroy);
+        meta(ObjectId::Role(k.clone()), r.prevent_destroy);
     }
     for (k, p) in &s.providers {
-        meta(resource::provider(k), p.prevent_destroy);
+        meta(ObjectId::Provider(k.clone()), p.prevent_destroy);
     }
     for (w, u) in s.memberships.keys() {
-        meta(resource::membership(w, u), false);
+        meta(ObjectId::Membership(w.clone(), u.clone()), false);
     }
     for (w, p) in s.assignments.keys() {
-        meta(resource::assignment(w, p), false);
+        meta(ObjectId::Assignment(w.clone(), p.clone()), false);
     }
-    meta(resource::SETTINGS.to_owned(), false);
+    meta(ObjectId::Settings, false);
     live.key_fingerprints = reference_prints(config);
     live
 }

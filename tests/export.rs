@@ -16,11 +16,12 @@ use std::process::Command;
 use support::{ServeChild, copy_tree, run, token};
 
 use tenet::export::{Format, Options, export};
-use tenet::model::live::{MANAGED_LABEL, Meta, resource};
+use tenet::model::live::{MANAGED_LABEL, Meta};
 use tenet::model::{
     Assignment, Email, Live, Membership, Profile, Provider, ProviderKind, ProviderScope, Quotas,
     RateLimits, Role, Settings, Slug, User, UserStatus, Workspace, WorkspaceStatus,
 };
+use tenet::model::{ObjectId, Stamp};
 
 const NO_CHANGES: &str = "No changes. The platform matches the configuration.";
 
@@ -281,7 +282,7 @@ fn email(s: &str) -> Email {
 fn tricky_live() -> Live {
     let mut live = Live::default();
     let managed = |extra: &[(&str, &str)]| Meta {
-        version: 1,
+        stamp: Stamp::Version(1),
         labels: [(MANAGED_LABEL, "true")]
             .iter()
             .chain(extra)
@@ -404,10 +405,11 @@ fn tricky_live() -> Live {
     );
     s.settings = Some(Settings::default());
     live.meta.insert(
-        resource::user(&obrien),
+        ObjectId::User(obrien.clone()),
         managed(&[("tenet.dev/prevent-destroy", "true")]),
     );
-    live.meta.insert(resource::user(&invited), managed(&[]));
+    live.meta
+        .insert(ObjectId::User(invited.clone()), managed(&[]));
     live
 }
 

@@ -1217,3 +1217,20 @@ fn ctrl_c_stops_new_changes_releases_the_lock_and_reports() {
         .stdout_has(", 0 failed, 0 skipped.");
     w.plan(&[]).code(0);
 }
+
+#[test]
+fn a_plan_file_of_the_old_format_is_refused_by_name() {
+    let w = World::new("acme", Target::Sandbox);
+    let saved = w.path("plan.json");
+    w.plan(&["--out", saved.to_str().unwrap()]).code(2);
+    // The same plan as tenet 0.1 wrote it: format 1, path strings.
+    let mut old = read_json(&saved);
+    old["format_version"] = json!(1);
+    std::fs::write(&saved, old.to_string()).unwrap();
+    w.apply_file(&saved, &[])
+        .code(1)
+        .has("format version 1, made by an older tenet")
+        .has("tenet plan --out FILE");
+    // Nothing was applied: the platform is still empty.
+    w.plan(&[]).code(2);
+}

@@ -1,10 +1,13 @@
 //! The executor: runs a plan's changes against a target, phase by phase,
-//! with at most `parallelism` writes in flight. Every write carries its
-//! `If-Match`; transient failures (429, 5xx, no answer) are retried with
-//! backoff and jitter, honouring `Retry-After`, and a write whose answer was
-//! lost is checked on the platform before it is sent again, so nothing is
-//! created twice. A failed change skips its dependents and not the rest.
-//! Ctrl-C stops new changes from starting; those in flight finish.
+//! with at most `parallelism` writes in flight. Every write carries the
+//! stamp it was planned against: a target with versions sends it as
+//! `If-Match`; for one without, the object is re-read and its content
+//! compared right before the write. Transient failures (rate limits, server
+//! errors, no answer) are retried with backoff and jitter, honouring
+//! `Retry-After`, and a write whose answer was lost is checked on the
+//! platform before it is sent again, so nothing is created twice. A failed
+//! change skips its dependents and not the rest. Ctrl-C stops new changes
+//! from starting; those in flight finish.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,11 +17,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::diff::{Action, Change, Object};
-use crate::model::Slug;
 use crate::model::live::LAST_APPLIED_LABEL;
+use crate::model::{ObjectId, Slug};
 use crate::plan::{Plan, PlannedChange};
-use crate::target::http::backoff;
-use crate::target::{Target, TargetError, convert};
+use crate::target::{ErrorKind, Keys as KeyValues, Target, TargetError, Write, WriteOp, backoff};
 
 /// The lock every apply holds.
 pub const LOCK_NAME: &str = "tenet-apply";
@@ -57,7 +59,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct Done {
     pub id: usize,
-    pub resource: String,
+    pub object: ObjectId,
     pub action: Action,
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,7 +108,7 @@ pub async fn run<T: Target>(
     let released = retrying(opts.attempts, || async {
         match target.unlock(LOCK_NAME, &opts.holder).await {
             // Released by an attempt whose answer was lost.
-            Err(e) if e.status == Some(404) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
             other => other,
         }
     })
@@ -164,7 +166,7 @@ async fn execute<T: Target>(
                     failed.insert(c.id);
                     let done = Done {
                         id: c.id,
-                        resource: c.change.resource.clone(),
+                        object: c.change.object.clone(),
                         action: c.change.action,
                         outcome: Outcome::Skipped,
                         reason: Some(reason),
@@ -187,7 +189,7 @@ async fn execute<T: Target>(
                     failed.insert(c.id);
                     let done = Done {
                         id: c.id,
-                        resource: c.change.resource.clone(),
+                        object: c.change.object.clone(),
                         action: c.change.action,
                         outcome: Outcome::Skipped,
                         reason: Some("interrupted before it started".to_owned()),
@@ -199,7 +201,7 @@ async fn execute<T: Target>(
                 }
                 futs.push(one(target, c, keys, opts));
             }
-            for done in crate::target::http::join_all(futs).await {
+            for done in futures::future::join_all(futs).await {
                 if done.outcome != Outcome::Applied {
                     failed.insert(done.id);
                 }
@@ -223,35 +225,98 @@ fn keys_for<'k>(change: &Change, keys: &'k Keys) -> Option<&'k [String]> {
 /// Did a write whose answer was lost happen? Compares the live object with
 /// what the change would have left.
 async fn landed<T: Target>(target: &T, c: &Change) -> Result<bool, TargetError> {
-    let probe = target.probe(&c.resource).await?;
+    let probe = target.probe(&c.object).await?;
+    let labelled = target.capabilities().ownership(c.kind) == crate::target::Ownership::Labels;
     Ok(match (c.action, probe) {
         (Action::Delete, None) => true,
         (Action::Delete, Some(_)) => false,
         (_, None) => false,
-        (Action::Archive, Some((v, _))) => c.version.is_some_and(|old| v > old),
+        (Action::Archive, Some(m)) => c
+            .version
+            .as_ref()
+            .is_some_and(|old| m.stamp.moved_on_from(old)),
         // Written by us: our digest, and (for an update) a newer version than
         // the one planned against, since an update may not change the digest.
-        (_, Some((v, labels))) => {
-            labels.get(LAST_APPLIED_LABEL) == c.labels.get(LAST_APPLIED_LABEL)
-                && c.version.is_none_or(|old| v > old)
+        (_, Some(m)) if labelled => {
+            m.labels.get(LAST_APPLIED_LABEL) == c.labels.get(LAST_APPLIED_LABEL)
+                && c.version
+                    .as_ref()
+                    .is_none_or(|old| m.stamp.moved_on_from(old))
         }
+        // Stamped by content: the live content is what the change writes.
+        (_, Some(m)) => match (&c.desired, &m.stamp) {
+            (Some(d), crate::model::Stamp::Digest(now)) => *now == d.digest(),
+            _ => false,
+        },
     })
+}
+
+/// For a target without versions: the object is re-read right before the
+/// write, and must still be what the plan saw.
+async fn unchanged<T: Target>(target: &T, c: &Change) -> Result<(), TargetError> {
+    if target.capabilities().versions {
+        return Ok(());
+    }
+    let now = target.probe(&c.object).await?;
+    let moved = match (&c.version, &now) {
+        (Some(planned), Some(m)) => m.stamp != *planned,
+        (Some(_), None) => true,
+        (None, Some(_)) => c.action == Action::Create,
+        (None, None) => false,
+    };
+    if moved {
+        return Err(TargetError::new(
+            ErrorKind::PreconditionFailed,
+            format!("`{}` is not what the plan saw", c.object),
+        ));
+    }
+    Ok(())
+}
+
+/// The typed write that carries out a change (`fields` are the names of
+/// `c.fields`; `keys` the provider's resolved key values, if it sends them).
+pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [String]>) -> Write<'a> {
+    let op = match (c.action, &c.desired) {
+        (Action::Delete, _) | (_, None) => WriteOp::Delete,
+        (Action::Archive, _) => WriteOp::Archive,
+        (Action::Create, Some(o)) => WriteOp::Create(o),
+        (Action::Update | Action::Adopt, Some(o)) => WriteOp::Update { desired: o, fields },
+    };
+    Write {
+        object: &c.object,
+        op,
+        expected: c.version.as_ref(),
+        labels: &c.labels,
+        unset_labels: &c.unset_labels,
+        keys: keys.map(KeyValues),
+    }
 }
 
 async fn one<T: Target>(target: &T, pc: &PlannedChange, keys: &Keys, opts: &Options) -> Done {
     let c = &pc.change;
-    let op = convert::op(c, keys_for(c, keys));
+    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+    let write = write_of(c, &fields, keys_for(c, keys));
     let mut attempts = 0;
     let mut maybe_landed = false;
     let result = loop {
         attempts += 1;
-        match target.execute(&op).await {
+        let sent = match unchanged(target, c).await {
+            Ok(()) => target.write(&write).await,
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(()) => break Ok(()),
             Err(e) => {
                 // After a lost answer, a conflict on retry may be our own
                 // earlier write: look before calling it a failure.
-                let lost =
-                    e.retryable() || (maybe_landed && matches!(e.status, Some(409 | 412 | 404)));
+                let lost = e.retryable()
+                    || (maybe_landed
+                        && matches!(
+                            e.kind,
+                            ErrorKind::Conflict
+                                | ErrorKind::PreconditionFailed
+                                | ErrorKind::NotFound
+                        ));
                 if lost {
                     match landed(target, c).await {
                         Ok(true) => break Ok(()),
@@ -274,13 +339,13 @@ async fn one<T: Target>(target: &T, pc: &PlannedChange, keys: &Keys, opts: &Opti
         }
     };
     match &result {
-        Ok(()) => tracing::debug!(resource = %c.resource, attempts, "applied"),
-        Err(e) => tracing::info!(resource = %c.resource, attempts, error = %e.message, "failed"),
+        Ok(()) => tracing::debug!(object = %c.object, attempts, "applied"),
+        Err(e) => tracing::info!(object = %c.object, attempts, error = %e.message, "failed"),
     }
     match result {
         Ok(()) => Done {
             id: pc.id,
-            resource: c.resource.clone(),
+            object: c.object.clone(),
             action: c.action,
             outcome: Outcome::Applied,
             reason: None,
@@ -288,14 +353,10 @@ async fn one<T: Target>(target: &T, pc: &PlannedChange, keys: &Keys, opts: &Opti
         },
         Err(e) => Done {
             id: pc.id,
-            resource: c.resource.clone(),
+            object: c.object.clone(),
             action: c.action,
             outcome: Outcome::Failed,
-            reason: Some(match e.status {
-                Some(412) => format!("{} (it changed since the plan was made)", e.message),
-                Some(s) => format!("{s} {}: {}", e.code, e.message),
-                None => e.message,
-            }),
+            reason: Some(e.reason()),
             attempts,
         },
     }

@@ -99,12 +99,22 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
         .ok()
         .and_then(|v| v.get("format_version").and_then(serde_json::Value::as_u64))
         .and_then(|v| u32::try_from(v).ok());
-    if version != Some(FORMAT_VERSION) {
-        return Err(CommandError::new(format!(
-            "{} is not a tenet plan of format version {FORMAT_VERSION}",
-            path.display()
-        ))
-        .with_hint("make a new plan with `tenet plan --out FILE`"));
+    match version {
+        Some(FORMAT_VERSION) => {}
+        Some(old) if old < FORMAT_VERSION => {
+            return Err(CommandError::new(format!(
+                "{} is a plan of format version {old}, made by an older tenet; this tenet reads version {FORMAT_VERSION} only, so nothing was changed",
+                path.display()
+            ))
+            .with_hint("make the plan again with this tenet: `tenet plan --out FILE`"));
+        }
+        _ => {
+            return Err(CommandError::new(format!(
+                "{} is not a tenet plan of format version {FORMAT_VERSION}",
+                path.display()
+            ))
+            .with_hint("make a new plan with `tenet plan --out FILE`"));
+        }
     }
     let plan: Plan = serde_json::from_str(&text)
         .map_err(|e| CommandError::new(format!("{} is not a valid plan: {e}", path.display())))?;
@@ -180,7 +190,7 @@ fn execute(
     checked: &Checked,
     args: &Args,
 ) -> Result<Outcome, CommandError> {
-    let keys = pipeline::keys_for_plan(plan, checked, target.is_sandbox())?;
+    let keys = pipeline::keys_for_plan(plan, checked, !target.capabilities().keys_required)?;
     let holder = format!(
         "tenet@{} (pid {})",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
@@ -197,7 +207,7 @@ fn execute(
     let progress: apply::Progress = Arc::new(move |d: &Done| {
         if let Some(b) = &shown {
             b.inc(1);
-            b.set_message(d.resource.clone());
+            b.set_message(d.object.to_string());
         }
     });
     let rt = runtime()?;
@@ -215,7 +225,7 @@ fn execute(
             apply::run(target, plan, &keys, &opts, stop.clone(), progress).await
         })
         .map_err(|e| {
-            let hint = (e.code == "lock-held")
+            let hint = (e.kind == crate::target::ErrorKind::Locked)
                 .then_some("another apply is running; wait for it, or ask its holder");
             CommandError {
                 message: format!("cannot start the apply: {}", e.message),
@@ -259,7 +269,7 @@ fn print_report(report: &Report) {
             "  {what}: #{} {} {}: {}",
             d.id,
             crate::render::plan_text::verb(d.action),
-            d.resource,
+            d.object,
             d.reason.as_deref().unwrap_or("")
         );
     }

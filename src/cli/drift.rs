@@ -29,9 +29,9 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let mut audit = BTreeMap::new();
     for c in &plan.changes {
         let events = rt
-            .block_on(target.audit(&c.change.resource))
+            .block_on(target.audit(&c.change.object))
             .map_err(crate::pipeline::PipelineError::from)?;
-        audit.insert(c.change.resource.clone(), events);
+        audit.insert(c.change.object.clone(), events);
     }
     let changes: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let report = drift::report(

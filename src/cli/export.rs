@@ -11,7 +11,6 @@ use super::plan::runtime;
 use super::{CommandError, Outcome, ProfileArg, eprint_diagnostics};
 use crate::export::{self, Format, Options, and_list};
 use crate::model::Profile;
-use crate::model::live::resource;
 use crate::pipeline::{self, AnyTarget};
 use crate::target::{Endpoint, Target};
 use crate::validate::check_tree;
@@ -98,7 +97,12 @@ fn connect(
 fn unmanaged(live: &crate::model::Live) -> usize {
     live.meta
         .iter()
-        .filter(|(path, _)| path.as_str() != resource::SETTINGS && !path.ends_with("/quotas"))
+        .filter(|(id, _)| {
+            !matches!(
+                id,
+                crate::model::ObjectId::Settings | crate::model::ObjectId::Quotas(_)
+            )
+        })
         .filter(|(_, m)| !m.managed())
         .count()
 }

@@ -10,6 +10,7 @@ use super::{CommandError, Outcome, ProfileArg, eprint_diagnostics};
 use crate::pipeline::{self, PipelineError, PlanOptions};
 use crate::plan::Plan;
 use crate::render;
+use crate::target::Target;
 use crate::validate::{Checked, check_tree};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -98,7 +99,7 @@ pub fn make(
         config_root: dir.display().to_string(),
         endpoint: text,
     };
-    let sandbox = target.is_sandbox();
+    let sandbox = !target.capabilities().keys_required;
     let (plan, live) =
         runtime()?.block_on(pipeline::make_plan(&target, &checked, sandbox, &opts))?;
     Ok((checked, target, plan, live))

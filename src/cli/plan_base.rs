@@ -38,7 +38,7 @@ fn base_config(args: &Args, rev: &str) -> Result<(Checked, String), CommandError
 fn platform_report(
     args: &Args,
     head: &Checked,
-    ours: &BTreeSet<String>,
+    ours: &BTreeSet<crate::model::ObjectId>,
 ) -> Result<Option<(crate::plan::Plan, drift::Report)>, CommandError> {
     let Ok((text, endpoint)) = pipeline::endpoint(
         args.common.endpoint.as_deref(),
@@ -65,7 +65,7 @@ fn platform_report(
     let (plan, live) = rt.block_on(pipeline::make_plan(
         &target,
         head,
-        target.is_sandbox(),
+        !target.capabilities().keys_required,
         &opts,
     ))?;
     // Everything that differs on the platform: the pull request's own
@@ -75,9 +75,9 @@ fn platform_report(
     let mut audit = BTreeMap::new();
     for c in &all {
         let events = rt
-            .block_on(target.audit(&c.resource))
+            .block_on(target.audit(&c.object))
             .map_err(pipeline::PipelineError::from)?;
-        audit.insert(c.resource.clone(), events);
+        audit.insert(c.object.clone(), events);
     }
     let mut report = drift::report(
         &text,
@@ -87,7 +87,7 @@ fn platform_report(
         &audit,
         &drift::today(),
     );
-    report.pending.retain(|f| !ours.contains(&f.resource));
+    report.pending.retain(|f| !ours.contains(&f.object));
     Ok(Some((plan, report)))
 }
 
@@ -97,10 +97,10 @@ pub fn run(args: &Args, rev: &str) -> Result<Outcome, CommandError> {
     let short = &commit[..commit.len().min(12)];
     let label = format!("{}{rev} ({short})", crate::render::plan_text::CONFIG_TERMS);
     let change = pipeline::config_plan(&base, &head, &label);
-    let ours: BTreeSet<String> = change
+    let ours: BTreeSet<crate::model::ObjectId> = change
         .changes
         .iter()
-        .map(|c| c.change.resource.clone())
+        .map(|c| c.change.object.clone())
         .collect();
     let reached = platform_report(args, &head, &ours)?;
     let platform = reached.as_ref().map(|(_, r)| r);

@@ -283,14 +283,15 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         .map(|d| {
             d.acknowledged
                 .iter()
-                .map(|(k, a)| {
-                    (
-                        k.clone(),
+                .filter_map(|(k, a)| {
+                    // An unreadable id is a diagnostic of `validate`.
+                    Some((
+                        crate::model::ObjectId::parse(k)?,
                         crate::model::Acknowledgement {
                             until: a.until.clone(),
                             reason: a.reason.clone(),
                         },
-                    )
+                    ))
                 })
                 .collect()
         })

@@ -9,19 +9,19 @@
 //! workspace and the platform, so they need no adoption.
 
 mod compare;
-mod object;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::model::Object;
 pub use compare::FieldChange;
-pub use object::Object;
 
-use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, resource, split_labels};
+use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, split_labels};
 use crate::model::{
-    Config, Email, Kind, Labels, Live, Quotas, Slug, UserStatus, WorkspaceRemoval, WorkspaceStatus,
+    Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, UserStatus, WorkspaceRemoval,
+    WorkspaceStatus,
 };
 
 /// Label recording `prevent_destroy`, so a removed object stays protected.
@@ -56,16 +56,17 @@ impl Action {
 /// One change to one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// The object's resource path below `/v1`.
-    pub resource: String,
+    /// The object changed.
+    pub object: ObjectId,
     pub kind: Kind,
     pub action: Action,
     /// The workspace the object belongs to, for grouping.
     pub workspace: Option<Slug>,
     /// What changes, field by field (sensitive values masked).
     pub fields: Vec<FieldChange>,
-    /// The live version the change was planned against (`If-Match`).
-    pub version: Option<u64>,
+    /// The live stamp the change was planned against: the version sent as
+    /// `If-Match`, or the content digest compared before writing.
+    pub version: Option<Stamp>,
     /// The desired object (absent for deletions).
     pub desired: Option<Object>,
     /// The labels to write: the files' plus tenet's.
@@ -80,9 +81,9 @@ pub struct Change {
 pub struct Diff {
     pub changes: Vec<Change>,
     /// Live objects not managed by tenet and not declared: left alone.
-    pub unmanaged: Vec<String>,
+    pub unmanaged: Vec<ObjectId>,
     /// Declared objects that exist unmanaged: adopt them with `--adopt`.
-    pub not_adopted: Vec<String>,
+    pub not_adopted: Vec<ObjectId>,
 }
 
 /// Inputs besides the two states.
@@ -96,14 +97,9 @@ pub struct Options {
 }
 
 /// The digest of an object's [projection](Object::projection), recorded as
-/// its last-applied label: equal for the desired object and the live one
-/// exactly when they agree on everything tenet manages.
+/// its last-applied label (see [`Object::digest`]).
 pub fn digest(object: &Object) -> String {
-    use sha2::{Digest, Sha256};
-    let text = serde_json::to_string(&object.projection()).unwrap_or_default();
-    let d = Sha256::digest(text.as_bytes());
-    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    object.digest()
 }
 
 struct Differ<'a> {
@@ -132,7 +128,7 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
 }
 
 impl<'a> Differ<'a> {
-    fn meta_labels(&self, path: &str) -> Labels {
+    fn meta_labels(&self, path: &ObjectId) -> Labels {
         self.live
             .meta
             .get(path)
@@ -140,12 +136,12 @@ impl<'a> Differ<'a> {
             .unwrap_or_default()
     }
 
-    fn managed(&self, path: &str) -> bool {
+    fn managed(&self, path: &ObjectId) -> bool {
         self.live.meta.get(path).is_some_and(|m| m.managed())
     }
 
-    fn version(&self, path: &str) -> Option<u64> {
-        self.live.meta.get(path).map(|m| m.version)
+    fn version(&self, path: &ObjectId) -> Option<Stamp> {
+        self.live.meta.get(path).map(|m| m.stamp.clone())
     }
 
     fn authoritative(&self, kind: Kind) -> bool {
@@ -168,9 +164,7 @@ impl<'a> Differ<'a> {
     #[allow(clippy::too_many_arguments)]
     fn upsert(
         &mut self,
-        path: String,
-        kind: Kind,
-        workspace: Option<Slug>,
+        path: ObjectId,
         object: Object,
         user_labels: &Labels,
         prevent_destroy: bool,
@@ -178,9 +172,10 @@ impl<'a> Differ<'a> {
         fields: Vec<FieldChange>,
     ) {
         let labels = self.labels_for(&object, user_labels, prevent_destroy);
+        let (kind, workspace) = (path.kind(), path.workspace().cloned());
         if !exists {
             self.out.changes.push(Change {
-                resource: path,
+                object: path,
                 kind,
                 action: Action::Create,
                 workspace,
@@ -218,7 +213,7 @@ impl<'a> Differ<'a> {
             .cloned()
             .collect();
         self.out.changes.push(Change {
-            resource: path.clone(),
+            object: path.clone(),
             kind,
             action,
             workspace,
@@ -231,10 +226,11 @@ impl<'a> Differ<'a> {
     }
 
     /// Plans removal of a live object the files do not declare.
-    fn remove(&mut self, path: String, kind: Kind, workspace: Option<Slug>, action: Action) {
+    fn remove(&mut self, path: ObjectId, action: Action) {
+        let (kind, workspace) = (path.kind(), path.workspace().cloned());
         if self.managed(&path) || self.authoritative(kind) {
             self.out.changes.push(Change {
-                resource: path.clone(),
+                object: path.clone(),
                 kind,
                 action,
                 workspace,
@@ -263,14 +259,12 @@ impl<'a> Differ<'a> {
         let (config, live_state) = (self.config, self.live);
         let (desired, live) = (&config.state.workspaces, &live_state.state.workspaces);
         for (slug, w) in desired {
-            let path = resource::workspace(slug);
+            let path = ObjectId::Workspace(slug.clone());
             let l = live.get(slug);
             let fields = l.map(|l| compare::workspace(l, w)).unwrap_or_default();
             let object = Object::Workspace(compare::workspace_spec(w));
             self.upsert(
                 path.clone(),
-                Kind::Workspaces,
-                Some(slug.clone()),
                 object,
                 &w.labels,
                 w.prevent_destroy,
@@ -283,17 +277,17 @@ impl<'a> Differ<'a> {
                 let live_q = l.map(|l| l.quotas).unwrap_or_default();
                 let fields = compare::quotas(&live_q, &w.quotas, l.is_none());
                 if !fields.is_empty() {
-                    let qpath = resource::quotas(slug);
+                    let qpath = ObjectId::Quotas(slug.clone());
                     let object = Object::Quotas(slug.clone(), merged_quotas(&live_q, &w.quotas));
                     let labels = self.labels_for(&object, &Labels::new(), false);
                     self.out.changes.push(Change {
-                        resource: qpath.clone(),
+                        object: qpath.clone(),
                         kind: Kind::Workspaces,
                         action: Action::Update,
                         workspace: Some(slug.clone()),
                         fields,
                         // A new workspace's quotas start at version 1.
-                        version: self.version(&qpath).or(Some(1)),
+                        version: self.version(&qpath).or(Some(Stamp::Version(1))),
                         desired: Some(object),
                         labels,
                         unset_labels: Vec::new(),
@@ -310,12 +304,7 @@ impl<'a> Differ<'a> {
                 WorkspaceRemoval::Archive if l.status == WorkspaceStatus::Archived => continue,
                 WorkspaceRemoval::Archive => Action::Archive,
             };
-            self.remove(
-                resource::workspace(slug),
-                Kind::Workspaces,
-                Some(slug.clone()),
-                action,
-            );
+            self.remove(ObjectId::Workspace(slug.clone()), action);
         }
     }
 
@@ -326,9 +315,7 @@ impl<'a> Differ<'a> {
             let l = live.get(email);
             let fields = l.map(|l| compare::user(l, u)).unwrap_or_default();
             self.upsert(
-                resource::user(email),
-                Kind::Users,
-                None,
+                ObjectId::User(email.clone()),
                 Object::User(u.clone()),
                 &u.labels,
                 u.prevent_destroy,
@@ -337,7 +324,7 @@ impl<'a> Differ<'a> {
             );
         }
         for email in live.keys().filter(|e| !desired.contains_key(*e)) {
-            self.remove(resource::user(email), Kind::Users, None, Action::Delete);
+            self.remove(ObjectId::User(email.clone()), Action::Delete);
         }
     }
 
@@ -348,9 +335,7 @@ impl<'a> Differ<'a> {
             let l = live.get(id);
             let fields = l.map(|l| compare::role(l, r)).unwrap_or_default();
             self.upsert(
-                resource::role(id),
-                Kind::Roles,
-                None,
+                ObjectId::Role(id.clone()),
                 Object::Role(r.clone()),
                 &r.labels,
                 r.prevent_destroy,
@@ -359,7 +344,7 @@ impl<'a> Differ<'a> {
             );
         }
         for id in live.keys().filter(|id| !desired.contains_key(*id)) {
-            self.remove(resource::role(id), Kind::Roles, None, Action::Delete);
+            self.remove(ObjectId::Role(id.clone()), Action::Delete);
         }
     }
 
@@ -375,9 +360,7 @@ impl<'a> Differ<'a> {
                 None => Vec::new(),
             };
             self.upsert(
-                resource::provider(id),
-                Kind::Providers,
-                None,
+                ObjectId::Provider(id.clone()),
                 Object::Provider(p.clone()),
                 &p.labels,
                 p.prevent_destroy,
@@ -386,12 +369,7 @@ impl<'a> Differ<'a> {
             );
         }
         for id in live.keys().filter(|id| !desired.contains_key(*id)) {
-            self.remove(
-                resource::provider(id),
-                Kind::Providers,
-                None,
-                Action::Delete,
-            );
+            self.remove(ObjectId::Provider(id.clone()), Action::Delete);
         }
     }
 
@@ -410,9 +388,7 @@ impl<'a> Differ<'a> {
             let l = live.get(&(ws.clone(), user.clone()));
             let fields = l.map(|l| compare::membership(l, m)).unwrap_or_default();
             self.upsert(
-                resource::membership(ws, user),
-                Kind::Memberships,
-                Some(ws.clone()),
+                ObjectId::Membership(ws.clone(), user.clone()),
                 Object::Membership(m.clone()),
                 &Labels::new(),
                 false,
@@ -426,9 +402,7 @@ impl<'a> Differ<'a> {
                 continue;
             }
             self.remove(
-                resource::membership(ws, user),
-                Kind::Memberships,
-                Some(ws.clone()),
+                ObjectId::Membership(ws.clone(), user.clone()),
                 Action::Delete,
             );
         }
@@ -442,9 +416,7 @@ impl<'a> Differ<'a> {
             let l = live.get(&(ws.clone(), p.clone()));
             let fields = l.map(|l| compare::assignment(l, a)).unwrap_or_default();
             self.upsert(
-                resource::assignment(ws, p),
-                Kind::Assignments,
-                Some(ws.clone()),
+                ObjectId::Assignment(ws.clone(), p.clone()),
                 Object::Assignment(a.clone()),
                 &Labels::new(),
                 false,
@@ -456,12 +428,7 @@ impl<'a> Differ<'a> {
             if leaving.contains(ws) {
                 continue;
             }
-            self.remove(
-                resource::assignment(ws, p),
-                Kind::Assignments,
-                Some(ws.clone()),
-                Action::Delete,
-            );
+            self.remove(ObjectId::Assignment(ws.clone(), p.clone()), Action::Delete);
         }
     }
 
@@ -478,12 +445,12 @@ impl<'a> Differ<'a> {
         let object = Object::Settings(compare::merged_settings(&live, want));
         let labels = self.labels_for(&object, &Labels::new(), false);
         self.out.changes.push(Change {
-            resource: resource::SETTINGS.to_owned(),
+            object: ObjectId::Settings,
             kind: Kind::Settings,
             action: Action::Update,
             workspace: None,
             fields,
-            version: self.version(resource::SETTINGS),
+            version: self.version(&ObjectId::Settings),
             desired: Some(object),
             labels,
             unset_labels: Vec::new(),

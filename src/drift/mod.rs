@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diff::{self, Action, Change, FieldChange, Object};
+use crate::model::audit::{AuditEvent, FieldValues};
 use crate::model::live::LAST_APPLIED_LABEL;
-use crate::model::{Acknowledgement, Kind, Live};
-use crate::wire::AuditEvent;
+use crate::model::{Acknowledgement, Kind, Live, ObjectId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,16 +30,18 @@ pub enum Class {
 pub struct Attribution {
     pub actor: String,
     pub at: String,
-    pub channel: crate::wire::Channel,
+    pub channel: String,
     pub action: String,
     /// The fields it changed, with their values before and after.
-    pub changes: BTreeMap<String, crate::wire::Change>,
+    pub changes: BTreeMap<String, FieldValues>,
 }
 
 /// One object that differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub resource: String,
+    /// Printed as `resource` in JSON output, as before ids were typed.
+    #[serde(rename = "resource")]
+    pub object: ObjectId,
     pub kind: Kind,
     pub class: Class,
     /// What the apply would do about it.
@@ -78,9 +80,9 @@ impl Report {
 pub fn classify(change: &Change, live: &Live, events: &[AuditEvent]) -> Class {
     let own: Vec<&AuditEvent> = events
         .iter()
-        .filter(|e| e.resource == change.resource)
+        .filter(|e| e.object == change.object)
         .collect();
-    let Some(meta) = live.meta.get(&change.resource) else {
+    let Some(meta) = live.meta.get(&change.object) else {
         let deleted = own.last().is_some_and(|e| e.action == "delete");
         return if deleted {
             Class::Drift
@@ -96,7 +98,7 @@ pub fn classify(change: &Change, live: &Live, events: &[AuditEvent]) -> Class {
     let Some(applied) = meta.labels.get(LAST_APPLIED_LABEL) else {
         return Class::Pending;
     };
-    match Object::live(live, &change.resource) {
+    match Object::live(live, &change.object) {
         Some(now) if diff::digest(&now) != *applied => Class::Drift,
         _ => Class::Pending,
     }
@@ -120,10 +122,10 @@ fn writes_label(e: &AuditEvent, value: Option<&str>) -> bool {
 /// the out-of-band changes.
 pub fn attribution(
     events: &[AuditEvent],
-    resource: &str,
+    object: &ObjectId,
     last_applied: Option<&str>,
 ) -> Vec<Attribution> {
-    let own: Vec<&AuditEvent> = events.iter().filter(|e| e.resource == resource).collect();
+    let own: Vec<&AuditEvent> = events.iter().filter(|e| e.object == *object).collect();
     // After tenet's last write of the label (whatever the label now says:
     // a PUT by someone else may have dropped it).
     let last_write = own
@@ -142,7 +144,7 @@ pub fn attribution(
         .map(|e| Attribution {
             actor: e.actor.clone(),
             at: e.at.clone(),
-            channel: e.channel,
+            channel: e.channel.clone(),
             action: e.action.clone(),
             changes: e.changes.clone(),
         })
@@ -159,8 +161,8 @@ pub fn report(
     endpoint: &str,
     changes: &[Change],
     live: &Live,
-    acknowledged: &BTreeMap<String, Acknowledgement>,
-    audit: &BTreeMap<String, Vec<AuditEvent>>,
+    acknowledged: &BTreeMap<ObjectId, Acknowledgement>,
+    audit: &BTreeMap<ObjectId, Vec<AuditEvent>>,
     today: &str,
 ) -> Report {
     let mut out = Report {
@@ -168,24 +170,21 @@ pub fn report(
         ..Report::default()
     };
     for c in changes {
-        let events = audit
-            .get(&c.resource)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();
         let class = classify(c, live, events);
         let last = live
             .meta
-            .get(&c.resource)
+            .get(&c.object)
             .and_then(|m| m.labels.get(LAST_APPLIED_LABEL))
             .map(String::as_str);
         let changed_by = if class == Class::Drift {
-            attribution(events, &c.resource, last)
+            attribution(events, &c.object, last)
         } else {
             Vec::new()
         };
-        let ack = acknowledged.get(&c.resource).cloned();
+        let ack = acknowledged.get(&c.object).cloned();
         let finding = Finding {
-            resource: c.resource.clone(),
+            object: c.object.clone(),
             kind: c.kind,
             class,
             action: c.action,
@@ -212,7 +211,7 @@ mod tests {
         if let Some(l) = labels_after {
             changes.insert(
                 "labels".to_owned(),
-                crate::wire::Change {
+                FieldValues {
                     before: json!({}),
                     after: json!({ LAST_APPLIED_LABEL: l }),
                 },
@@ -220,20 +219,18 @@ mod tests {
         } else {
             changes.insert(
                 "roles".to_owned(),
-                crate::wire::Change {
+                FieldValues {
                     before: json!(["member"]),
                     after: json!(["administrator"]),
                 },
             );
         }
         AuditEvent {
-            id,
             at: format!("2026-11-25T00:00:0{id}Z"),
             actor: actor.to_owned(),
-            channel: crate::wire::Channel::Api,
+            channel: "api".to_owned(),
             action: "update".to_owned(),
-            resource: "workspaces/w/memberships/a@b.example".to_owned(),
-            version: id,
+            object: ObjectId::parse("workspaces/w/memberships/a@b.example").unwrap(),
             changes,
         }
     }
@@ -249,7 +246,7 @@ mod tests {
         ];
         let a = attribution(
             &events,
-            "workspaces/w/memberships/a@b.example",
+            &ObjectId::parse("workspaces/w/memberships/a@b.example").unwrap(),
             Some("sha256:new"),
         );
         let actors: Vec<&str> = a.iter().map(|a| a.actor.as_str()).collect();

@@ -183,7 +183,7 @@ pub(crate) struct Tree<'a> {
     pub security: Option<&'a Security>,
 }
 
-fn prevent_destroy(live: &Live, path: &str) -> bool {
+fn prevent_destroy(live: &Live, path: &crate::model::ObjectId) -> bool {
     live.meta
         .get(path)
         .and_then(|m| m.labels.get(PREVENT_DESTROY_LABEL))
@@ -207,7 +207,7 @@ fn any_security(s: &Security) -> bool {
 }
 
 fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
-    use crate::model::live::resource;
+    use crate::model::ObjectId;
     let state = &live.state;
     let users = state
         .users
@@ -216,7 +216,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
             user: u,
             suspended: u.status == UserStatus::Suspended,
             invited: u.status == UserStatus::Invited,
-            prevent_destroy: prevent_destroy(live, &resource::user(&u.email)),
+            prevent_destroy: prevent_destroy(live, &ObjectId::User(u.email.clone())),
         })
         .collect();
     let roles = state
@@ -224,7 +224,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .values()
         .map(|r| RoleOut {
             role: r,
-            prevent_destroy: prevent_destroy(live, &resource::role(&r.id)),
+            prevent_destroy: prevent_destroy(live, &ObjectId::Role(r.id.clone())),
         })
         .collect();
     let providers = state
@@ -235,7 +235,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
             ProviderOut {
                 provider: p,
                 key_vars: (1..=n).map(|i| key_var(&p.id, i)).collect(),
-                prevent_destroy: prevent_destroy(live, &resource::provider(&p.id)),
+                prevent_destroy: prevent_destroy(live, &ObjectId::Provider(p.id.clone())),
             }
         })
         .collect();
@@ -252,7 +252,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .values()
         .map(|w| WorkspaceOut {
             workspace: w,
-            prevent_destroy: prevent_destroy(live, &resource::workspace(&w.slug)),
+            prevent_destroy: prevent_destroy(live, &ObjectId::Workspace(w.slug.clone())),
             quotas: w.quotas,
             members: members.remove(&w.slug).unwrap_or_default(),
             providers: assigned.remove(&w.slug).unwrap_or_default(),

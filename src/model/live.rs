@@ -1,14 +1,15 @@
 //! Live state as a target reads it: the normalized [`State`] plus what only
-//! live objects have: versions (for `If-Match`), every label (tenet's
-//! ownership labels included), API key fingerprints and workspace usage.
-//! Objects are addressed by their resource path below `/v1`
-//! (`users/ada@acme.example`), see [`resource`].
+//! live objects have: stamps (versions for `If-Match`, or content digests),
+//! every label (tenet's ownership labels included, however the target
+//! records them), API key fingerprints and workspace usage. Objects are
+//! addressed by their [`ObjectId`].
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Email, Labels, Slug, State};
+use super::id::{ObjectId, Stamp};
+use super::{Labels, Slug, State};
 
 /// Labels tenet writes on what it manages.
 pub const MANAGED_LABEL: &str = "tenet.dev/managed";
@@ -17,10 +18,10 @@ pub const LAST_APPLIED_LABEL: &str = "tenet.dev/last-applied";
 /// The prefix of every label tenet owns.
 pub const LABEL_PREFIX: &str = "tenet.dev/";
 
-/// Version and labels of one live object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+/// Stamp and labels of one live object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Meta {
-    pub version: u64,
+    pub stamp: Stamp,
     pub labels: Labels,
 }
 
@@ -44,8 +45,8 @@ pub struct Usage {
 pub struct Live {
     /// Objects as the model sees them; user labels only (no `tenet.dev/`).
     pub state: State,
-    /// Version and all labels, by resource path.
-    pub meta: BTreeMap<String, Meta>,
+    /// Stamp and all labels, by object.
+    pub meta: BTreeMap<ObjectId, Meta>,
     /// Key fingerprints per provider (the model's `api_keys` stay empty).
     pub key_fingerprints: BTreeMap<Slug, Vec<String>>,
     pub usage: BTreeMap<Slug, Usage>,
@@ -56,32 +57,4 @@ pub fn split_labels(all: &Labels) -> (Labels, Labels) {
     all.iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .partition(|(k, _)| !k.starts_with(LABEL_PREFIX))
-}
-
-/// Resource paths below `/v1`, the addresses of live objects.
-pub mod resource {
-    use super::{Email, Slug};
-
-    pub fn workspace(w: &Slug) -> String {
-        format!("workspaces/{w}")
-    }
-    pub fn quotas(w: &Slug) -> String {
-        format!("workspaces/{w}/quotas")
-    }
-    pub fn membership(w: &Slug, u: &Email) -> String {
-        format!("workspaces/{w}/memberships/{u}")
-    }
-    pub fn assignment(w: &Slug, p: &Slug) -> String {
-        format!("workspaces/{w}/assignments/{p}")
-    }
-    pub fn user(u: &Email) -> String {
-        format!("users/{u}")
-    }
-    pub fn role(r: &Slug) -> String {
-        format!("roles/{r}")
-    }
-    pub fn provider(p: &Slug) -> String {
-        format!("providers/{p}")
-    }
-    pub const SETTINGS: &str = "settings";
 }

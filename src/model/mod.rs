@@ -3,10 +3,13 @@
 //! HTTP. Every collection is a `BTreeMap` keyed by natural key, so iteration
 //! order (and so every plan and report) is deterministic.
 
+pub mod audit;
 pub mod catalog;
 pub mod cidr;
+pub mod id;
 pub mod keys;
 pub mod live;
+pub mod object;
 pub mod objects;
 pub mod secret;
 
@@ -16,8 +19,10 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Profile};
 pub use cidr::normalize_cidr;
+pub use id::{ObjectId, Stamp};
 pub use keys::{Email, KeyError, Slug};
 pub use live::{Live, Meta};
+pub use object::Object;
 pub use objects::*;
 pub use secret::SecretRef;
 
@@ -132,8 +137,8 @@ pub struct Config {
     /// every workspace in `state`.
     pub default_quotas: Quotas,
     pub teams: BTreeMap<Slug, Team>,
-    /// Acknowledged drift by resource path.
-    pub acknowledged: BTreeMap<String, Acknowledgement>,
+    /// Acknowledged drift by object.
+    pub acknowledged: BTreeMap<ObjectId, Acknowledgement>,
     /// The desired state, with teams expanded into memberships.
     pub state: State,
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::PlannedChange;
 use crate::diff::{Action, Object};
-use crate::model::{Catalog, Config, Email, Kind, Live, Role, Slug, UserStatus};
+use crate::model::{Catalog, Config, Email, Kind, Live, ObjectId, Role, Slug, UserStatus};
 
 /// The change of one user's permissions in one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,42 +102,27 @@ pub fn impact(
                 pairs.insert((m.workspace.clone(), m.user.clone()));
             }
             (Kind::Memberships, None) => {
-                let rest = c.resource.strip_prefix("workspaces/").unwrap_or_default();
-                if let Some((ws, user)) = rest.split_once("/memberships/")
-                    && let (Ok(ws), Ok(user)) = (Slug::parse(ws), Email::parse(user))
-                {
-                    pairs.insert((ws, user));
+                if let ObjectId::Membership(ws, user) = &c.object {
+                    pairs.insert((ws.clone(), user.clone()));
                 }
             }
             (Kind::Roles, _) => {
-                if let Some(id) = c
-                    .resource
-                    .strip_prefix("roles/")
-                    .and_then(|r| Slug::parse(r).ok())
-                {
-                    roles_changed.insert(id);
+                if let ObjectId::Role(id) = &c.object {
+                    roles_changed.insert(id.clone());
                 }
             }
             (Kind::Users, _)
                 if c.fields.iter().any(|f| f.field == "status") || c.action == Action::Delete =>
             {
-                if let Some(u) = c
-                    .resource
-                    .strip_prefix("users/")
-                    .and_then(|u| Email::parse(u).ok())
-                {
-                    users_changed.insert(u);
+                if let ObjectId::User(u) = &c.object {
+                    users_changed.insert(u.clone());
                 }
             }
             (Kind::Workspaces, _)
                 if c.action.is_destructive() || c.fields.iter().any(|f| f.field == "status") =>
             {
-                if let Some(w) = c
-                    .resource
-                    .strip_prefix("workspaces/")
-                    .and_then(|w| Slug::parse(w).ok())
-                {
-                    workspaces_changed.insert(w);
+                if let ObjectId::Workspace(w) = &c.object {
+                    workspaces_changed.insert(w.clone());
                 }
             }
             _ => {}

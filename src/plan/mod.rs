@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{Change, Diff};
-use crate::model::{Catalog, Config, Kind, Live, Profile};
+use crate::model::{Catalog, Config, Kind, Live, ObjectId, Profile, Stamp};
 
 pub use order::phase;
 
 /// Version of the plan file format; readers refuse other versions.
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: typed object ids, stamps (versions or content digests).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Where the config came from in git, when it is in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ pub struct Warning {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub object: Option<ObjectId>,
 }
 
 /// Something that stops `apply`.
@@ -46,7 +47,7 @@ pub struct Refusal {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub object: Option<ObjectId>,
     /// The flag that lifts it, if any (`--allow-destroy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifted_by: Option<String>,
@@ -80,13 +81,14 @@ pub struct Plan {
     pub config_digest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitInfo>,
-    /// The version of every live object read, by resource path.
-    pub live_versions: BTreeMap<String, u64>,
+    /// The stamp of every live object read (its version, or its content
+    /// digest where the target has no versions).
+    pub live_versions: BTreeMap<ObjectId, Stamp>,
     pub changes: Vec<PlannedChange>,
     /// Live objects tenet does not manage, left alone.
-    pub unmanaged: Vec<String>,
+    pub unmanaged: Vec<ObjectId>,
     /// Declared objects that exist but are not tenet's; `--adopt` takes them.
-    pub not_adopted: Vec<String>,
+    pub not_adopted: Vec<ObjectId>,
     /// Kinds the target cannot hold: reported, never silently skipped.
     pub unsupported: Vec<Kind>,
     pub warnings: Vec<Warning>,
@@ -163,7 +165,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         live_versions: live
             .meta
             .iter()
-            .map(|(k, m)| (k.clone(), m.version))
+            .map(|(k, m)| (k.clone(), m.stamp.clone()))
             .collect(),
         changes,
         unmanaged: diff.unmanaged,

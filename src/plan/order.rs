@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 
 use super::PlannedChange;
 use crate::diff::{Action, Change, Object};
-use crate::model::{Catalog, Kind, Live, UserStatus};
+use crate::model::{Catalog, Email, Kind, Live, ObjectId, Slug, UserStatus};
 
 /// The phase of a change: lower runs first.
 pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
-    let quotas = c.resource.ends_with("/quotas");
+    let quotas = matches!(c.object, ObjectId::Quotas(_));
     match (c.kind, c.action) {
         (Kind::Settings, _) => 0,
         (Kind::Users, Action::Create) => 1,
@@ -66,23 +66,19 @@ fn releases(c: &Change, live: &Live) -> bool {
         }
 }
 
-fn live_roles<'l>(
-    c: &Change,
-    live: &'l Live,
-) -> Option<&'l std::collections::BTreeSet<crate::model::Slug>> {
+fn live_roles<'l>(c: &Change, live: &'l Live) -> Option<&'l std::collections::BTreeSet<Slug>> {
     let (ws, user) = membership_key(c)?;
-    let key = (
-        crate::model::Slug::parse(ws).ok()?,
-        crate::model::Email::parse(user).ok()?,
-    );
-    live.state.memberships.get(&key).map(|m| &m.roles)
+    live.state
+        .memberships
+        .get(&(ws.clone(), user.clone()))
+        .map(|m| &m.roles)
 }
 
-fn membership_key(c: &Change) -> Option<(&str, &str)> {
-    let rest = c.resource.strip_prefix("workspaces/")?;
-    let (ws, rest) = rest.split_once('/')?;
-    let user = rest.strip_prefix("memberships/")?;
-    Some((ws, user))
+fn membership_key(c: &Change) -> Option<(&Slug, &Email)> {
+    match &c.object {
+        ObjectId::Membership(w, u) => Some((w, u)),
+        _ => None,
+    }
 }
 
 fn is_admin<'r>(
@@ -115,15 +111,15 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
         .map(|c| (phase(&c, live, catalog), c))
         .collect();
     // Stable: phase, then resource path.
-    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.resource.cmp(&b.1.resource)));
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.object.cmp(&b.1.object)));
 
-    let by_resource: BTreeMap<&str, usize> = ranked
+    let by_object: BTreeMap<&ObjectId, usize> = ranked
         .iter()
         .enumerate()
-        .map(|(i, (_, c))| (c.resource.as_str(), i))
+        .map(|(i, (_, c))| (&c.object, i))
         .collect();
     // Administrator grants per workspace, for revocations and suspensions.
-    let mut grants: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut grants: BTreeMap<&Slug, Vec<usize>> = BTreeMap::new();
     for (i, (_, c)) in ranked.iter().enumerate() {
         if c.kind == Kind::Memberships
             && grants_admin(c, live, catalog)
@@ -134,18 +130,18 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
     }
 
     // Workspaces where each live user is an administrator.
-    let mut admin_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut admin_of: BTreeMap<&Email, Vec<&Slug>> = BTreeMap::new();
     for ((w, u), m) in &live.state.memberships {
         if is_admin(&m.roles, catalog) {
-            admin_of.entry(u.as_str()).or_default().push(w.as_str());
+            admin_of.entry(u).or_default().push(w);
         }
     }
 
     let mut out = Vec::with_capacity(ranked.len());
     for (i, (p, c)) in ranked.iter().enumerate() {
         let mut deps: Vec<usize> = Vec::new();
-        let mut need = |path: String| {
-            if let Some(&j) = by_resource.get(path.as_str())
+        let mut need = |id: ObjectId| {
+            if let Some(&j) = by_object.get(&id)
                 && ranked[j].0 < *p
             {
                 deps.push(j);
@@ -153,25 +149,25 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
         };
         match &c.desired {
             Some(Object::Membership(m)) => {
-                need(format!("users/{}", m.user));
-                need(format!("workspaces/{}", m.workspace));
-                need(format!("workspaces/{}/quotas", m.workspace));
+                need(ObjectId::User(m.user.clone()));
+                need(ObjectId::Workspace(m.workspace.clone()));
+                need(ObjectId::Quotas(m.workspace.clone()));
                 for r in &m.roles {
-                    need(format!("roles/{r}"));
+                    need(ObjectId::Role(r.clone()));
                 }
             }
             Some(Object::Assignment(a)) => {
-                need(format!("workspaces/{}", a.workspace));
-                need(format!("providers/{}", a.provider));
+                need(ObjectId::Workspace(a.workspace.clone()));
+                need(ObjectId::Provider(a.provider.clone()));
                 if a.default {
                     for ((w, other), l) in &live.state.assignments {
                         if *w == a.workspace && *other != a.provider && l.default {
-                            need(format!("workspaces/{w}/assignments/{other}"));
+                            need(ObjectId::Assignment(w.clone(), other.clone()));
                         }
                     }
                 }
             }
-            Some(Object::Quotas(w, _)) => need(format!("workspaces/{w}")),
+            Some(Object::Quotas(w, _)) => need(ObjectId::Workspace(w.clone())),
             _ => {}
         }
         if c.kind == Kind::Memberships
@@ -187,8 +183,10 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
                     .filter(|&j| ranked[j].0 < *p),
             );
         }
-        if c.kind == Kind::Users && (c.action == Action::Delete || suspends(c)) {
-            let user = c.resource.trim_start_matches("users/");
+        if c.kind == Kind::Users
+            && (c.action == Action::Delete || suspends(c))
+            && let ObjectId::User(user) = &c.object
+        {
             for w in admin_of.get(user).into_iter().flatten() {
                 deps.extend(
                     grants

@@ -29,7 +29,7 @@ pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<
             continue;
         }
         *destroyed.entry(c.kind).or_insert(0) += 1;
-        let protected = live.meta.get(&c.resource).is_some_and(|m| {
+        let protected = live.meta.get(&c.object).is_some_and(|m| {
             m.labels
                 .get(PREVENT_DESTROY_LABEL)
                 .is_some_and(|v| v == "true")
@@ -39,10 +39,10 @@ pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<
                 code: "prevent-destroy".to_owned(),
                 message: format!(
                     "`{}` is protected by prevent_destroy and would be {}; put it back in the files, or remove prevent_destroy and apply that first",
-                    c.resource,
+                    c.object,
                     if c.action == Action::Archive { "archived" } else { "deleted" }
                 ),
-                resource: Some(c.resource.clone()),
+                object: Some(c.object.clone()),
                 lifted_by: None,
             });
         }
@@ -62,7 +62,7 @@ pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<
                     kind.as_str(),
                     policy.destroy_threshold_percent
                 ),
-                resource: None,
+                object: None,
                 lifted_by: Some("--allow-destroy".to_owned()),
             });
         }
@@ -107,7 +107,7 @@ pub fn warnings(
                             message: format!(
                                 "workspace `{ws}`: {field} goes to {limit}, below current use of {used}; new work will be blocked"
                             ),
-                            resource: Some(c.resource.clone()),
+                            object: Some(c.object.clone()),
                         });
                     }
                 }
@@ -139,7 +139,7 @@ pub fn warnings(
                             gained.len(),
                             gained.join(", ")
                         ),
-                        resource: Some(c.resource.clone()),
+                        object: Some(c.object.clone()),
                     });
                 }
             }
@@ -169,7 +169,7 @@ pub fn warnings(
             out.push(Warning {
                 code: "no-model".to_owned(),
                 message: format!("workspace `{ws}` may use no LLM model: no provider is assigned and none is global"),
-                resource: Some(format!("workspaces/{ws}")),
+                object: Some(crate::model::ObjectId::Workspace(ws.clone())),
             });
         }
     }

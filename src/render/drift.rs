@@ -46,10 +46,7 @@ fn attribution_lines(f: &Finding, indent: &str, out: &mut String) {
             .filter(|(k, _)| k.as_str() != "labels")
             .map(|(k, c)| format!("{k}: {} -> {}", value(&c.before), value(&c.after)))
             .collect();
-        let channel = match a.channel {
-            crate::wire::Channel::Api => "api",
-            crate::wire::Channel::Local => "local",
-        };
+        let channel = &a.channel;
         let _ = writeln!(
             out,
             "{indent}changed by {} at {} via {channel} ({}{}{})",
@@ -76,7 +73,7 @@ pub fn text(r: &Report) -> String {
             r.endpoint
         );
         for f in &r.drift {
-            let _ = writeln!(out, "  ! {}", f.resource);
+            let _ = writeln!(out, "  ! {}", f.object);
             field_lines(f, "      ", &mut out);
             attribution_lines(f, "      ", &mut out);
             if let Some(a) = &f.acknowledged {
@@ -92,7 +89,7 @@ pub fn text(r: &Report) -> String {
             r.pending.len()
         );
         for f in &r.pending {
-            let _ = writeln!(out, "  ~ {}", f.resource);
+            let _ = writeln!(out, "  ~ {}", f.object);
             field_lines(f, "      ", &mut out);
         }
         out.push('\n');
@@ -104,7 +101,7 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  {} until {}{}",
-                f.resource,
+                f.object,
                 a.map_or("", |a| a.until.as_str()),
                 a.and_then(|a| a.reason.as_deref())
                     .map(|r| format!(": {r}"))
@@ -149,7 +146,7 @@ pub fn markdown(r: &Report) -> String {
                 .collect::<Vec<_>>()
                 .join("<br>");
             if f.fields.is_empty() {
-                let _ = writeln!(out, "| `{}` | | | | {who} |", md(&f.resource));
+                let _ = writeln!(out, "| `{}` | | | | {who} |", md(&f.object.to_string()));
             }
             for c in &f.fields {
                 let (after, before) = if c.sensitive {
@@ -160,7 +157,7 @@ pub fn markdown(r: &Report) -> String {
                 let _ = writeln!(
                     out,
                     "| `{}` | {} | {after} | {before} | {who} |",
-                    md(&f.resource),
+                    md(&f.object.to_string()),
                     md(&c.field)
                 );
             }
@@ -174,7 +171,7 @@ pub fn markdown(r: &Report) -> String {
             r.pending.len()
         );
         for f in &r.pending {
-            let _ = writeln!(out, "- `{}`", md(&f.resource));
+            let _ = writeln!(out, "- `{}`", md(&f.object.to_string()));
         }
         out.push('\n');
     }
@@ -186,7 +183,7 @@ pub fn markdown(r: &Report) -> String {
         );
         for f in &r.acknowledged {
             let until = f.acknowledged.as_ref().map_or("", |a| a.until.as_str());
-            let _ = writeln!(out, "- `{}` until {until}", md(&f.resource));
+            let _ = writeln!(out, "- `{}` until {until}", md(&f.object.to_string()));
         }
         out.push_str("\n</details>\n");
     }

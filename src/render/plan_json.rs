@@ -31,8 +31,8 @@ pub struct JsonPlan<'a> {
     pub changes: Vec<JsonChange<'a>>,
     pub warnings: Vec<JsonWarning<'a>>,
     pub refusals: Vec<JsonRefusal<'a>>,
-    pub not_adopted: &'a [String],
-    pub unmanaged: &'a [String],
+    pub not_adopted: &'a [crate::model::ObjectId],
+    pub unmanaged: &'a [crate::model::ObjectId],
     pub unsupported: &'a [Kind],
     /// Effective permission changes per user and workspace.
     pub access: &'a [crate::plan::access::AccessChange],
@@ -53,7 +53,7 @@ pub struct JsonSummary {
 pub struct JsonChange<'a> {
     pub id: usize,
     pub phase: u8,
-    pub resource: &'a str,
+    pub resource: String,
     pub kind: Kind,
     pub action: Action,
     pub workspace: Option<&'a str>,
@@ -75,14 +75,14 @@ pub struct JsonField<'a> {
 pub struct JsonWarning<'a> {
     pub code: &'a str,
     pub message: &'a str,
-    pub resource: Option<&'a str>,
+    pub resource: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct JsonRefusal<'a> {
     pub code: &'a str,
     pub message: &'a str,
-    pub resource: Option<&'a str>,
+    pub resource: Option<String>,
     pub lifted_by: Option<&'a str>,
 }
 
@@ -116,7 +116,7 @@ fn change(c: &PlannedChange) -> JsonChange<'_> {
     JsonChange {
         id: c.id,
         phase: c.phase,
-        resource: &c.change.resource,
+        resource: c.change.object.to_string(),
         kind: c.change.kind,
         action: c.change.action,
         workspace: c.change.workspace.as_ref().map(|w| w.as_str()),
@@ -129,7 +129,7 @@ fn warning(w: &Warning) -> JsonWarning<'_> {
     JsonWarning {
         code: &w.code,
         message: &w.message,
-        resource: w.resource.as_deref(),
+        resource: w.object.as_ref().map(ToString::to_string),
     }
 }
 
@@ -137,7 +137,7 @@ fn refusal(r: &Refusal) -> JsonRefusal<'_> {
     JsonRefusal {
         code: &r.code,
         message: &r.message,
-        resource: r.resource.as_deref(),
+        resource: r.object.as_ref().map(ToString::to_string),
         lifted_by: r.lifted_by.as_deref(),
     }
 }

@@ -109,9 +109,9 @@ fn head(plan: &Plan) -> String {
         let mut b = "### ⛔ Refused: apply will not run\n\n".to_owned();
         for r in &plan.refusals {
             let at = r
-                .resource
-                .as_deref()
-                .map(|r| format!("{}: ", code(r)))
+                .object
+                .as_ref()
+                .map(|r| format!("{}: ", code(&r.to_string())))
                 .unwrap_or_default();
             let how = match &r.lifted_by {
                 Some(flag) => format!("run with {} to apply anyway", code(flag)),
@@ -130,9 +130,9 @@ fn head(plan: &Plan) -> String {
         let mut b = "### ⚠️ Warnings\n\n".to_owned();
         for w in &plan.warnings {
             let at = w
-                .resource
-                .as_deref()
-                .map(|r| format!("{}: ", code(r)))
+                .object
+                .as_ref()
+                .map(|r| format!("{}: ", code(&r.to_string())))
                 .unwrap_or_default();
             b.push_str(&format!(
                 "- ⚠️ {at}{} ({})\n",
@@ -208,8 +208,12 @@ fn capitalized(s: &str) -> String {
 }
 
 /// The first few resources as code, then how many more.
-fn listing(resources: &[String], shown: usize) -> String {
-    let mut items: Vec<String> = resources.iter().take(shown).map(|r| code(r)).collect();
+fn listing(resources: &[crate::model::ObjectId], shown: usize) -> String {
+    let mut items: Vec<String> = resources
+        .iter()
+        .take(shown)
+        .map(|r| code(&r.to_string()))
+        .collect();
     if resources.len() > shown {
         items.push(format!("and {} more", resources.len() - shown));
     }
@@ -450,11 +454,10 @@ mod tests {
         assert!(out.contains("+     name: \"Engineering <core> | `build`\"\n"));
         let mut plan = sample_plan();
         plan.warnings[0].message = "a | b <script> `x` *y*".to_owned();
-        plan.warnings[0].resource = Some("roles/`odd`".to_owned());
         plan.changes[2].change.fields[0].after = serde_json::json!("```\n</details>");
         let out = render(&plan, MAX);
         assert!(
-            out.contains("- ⚠️ `` roles/`odd` ``: a \\| b &lt;script&gt; \\`x\\` \\*y\\* ("),
+            out.contains("- ⚠️ `roles/auditor`: a \\| b &lt;script&gt; \\`x\\` \\*y\\* ("),
             "{out}"
         );
         // The value holds a fence of three: the block's fence is longer.

@@ -170,7 +170,11 @@ pub(super) fn change_line(c: &Change) -> String {
         Action::Adopt | Action::Archive => format!("{} ", verb(c.action)),
         _ => String::new(),
     };
-    format!("{} {word}{}", c.action.symbol(), clean(&c.resource))
+    format!(
+        "{} {word}{}",
+        c.action.symbol(),
+        clean(&c.object.to_string())
+    )
 }
 
 /// One changed field, ready to show.
@@ -618,9 +622,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let mut b = String::new();
         for w in &plan.warnings {
             let at = w
-                .resource
-                .as_deref()
-                .map(|r| format!("{}: ", clean(r)))
+                .object
+                .as_ref()
+                .map(|r| format!("{}: ", clean(&r.to_string())))
                 .unwrap_or_default();
             b.push_str(&format!(
                 "{} {at}{} {}\n",
@@ -636,9 +640,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let mut b = String::new();
         for r in &plan.refusals {
             let at = r
-                .resource
-                .as_deref()
-                .map(|r| format!("{}: ", clean(r)))
+                .object
+                .as_ref()
+                .map(|r| format!("{}: ", clean(&r.to_string())))
                 .unwrap_or_default();
             b.push_str(&format!(
                 "{} {at}{} {}\n",
@@ -661,7 +665,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             plan.not_adopted.len()
         );
         for r in &plan.not_adopted {
-            b.push_str(&format!("  {}\n", clean(r)));
+            b.push_str(&format!("  {}\n", clean(&r.to_string())));
         }
         blocks.push(b);
     }
@@ -670,7 +674,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let n = plan.unmanaged.len();
         let mut b = format!("Unmanaged: {n} live object(s) not managed by tenet are left alone:\n");
         for r in plan.unmanaged.iter().take(UNMANAGED_SHOWN) {
-            b.push_str(&format!("  {}\n", clean(r)));
+            b.push_str(&format!("  {}\n", clean(&r.to_string())));
         }
         if n > UNMANAGED_SHOWN {
             b.push_str(&format!("  ... and {} more\n", n - UNMANAGED_SHOWN));
@@ -743,12 +747,12 @@ pub(super) mod tests {
             phase: id as u8,
             depends_on: if id > 0 { vec![0] } else { Vec::new() },
             change: Change {
-                resource: resource.to_owned(),
+                object: crate::model::ObjectId::parse(resource).unwrap(),
                 kind,
                 action,
                 workspace: workspace.map(slug),
                 fields,
-                version: Some(3),
+                version: Some(crate::model::Stamp::Version(3)),
                 desired,
                 labels: Labels::new(),
                 unset_labels: Vec::new(),
@@ -875,16 +879,20 @@ pub(super) mod tests {
         plan.warnings = vec![Warning {
             code: "role-gains-permissions".to_owned(),
             message: "role `auditor` gains 2: prompts.test, credentials.read".to_owned(),
-            resource: Some("roles/auditor".to_owned()),
+            object: crate::model::ObjectId::parse("roles/auditor"),
         }];
         plan.refusals = vec![Refusal {
             code: "destroy-threshold".to_owned(),
             message: "would archive 1 of 1 workspaces (100%)".to_owned(),
-            resource: None,
+            object: None,
             lifted_by: Some("--allow-destroy".to_owned()),
         }];
-        plan.not_adopted = vec!["users/carol@acme.example".to_owned()];
-        plan.unmanaged = (0..7).map(|i| format!("users/u{i}@acme.example")).collect();
+        plan.not_adopted = crate::model::ObjectId::parse("users/carol@acme.example")
+            .into_iter()
+            .collect();
+        plan.unmanaged = (0..7)
+            .filter_map(|i| crate::model::ObjectId::parse(&format!("users/u{i}@acme.example")))
+            .collect();
         plan.unsupported = vec![Kind::Settings];
         plan
     }

@@ -1,99 +1,236 @@
-//! Targets: where live state is read from and changes are written to. A
-//! [`Target`] declares the kinds it supports; a kind it cannot hold is
-//! reported in the plan as unsupported, never skipped in silence. Two speak
-//! the native platform contract: [`sandbox`] (the embedded engine,
-//! in-process) and [`http`] (the API over reqwest). Both go through
-//! [`convert`], and one conformance suite runs against both.
+//! Targets: where live state is read from and changes are written to. The
+//! engine sees every platform through one trait, [`Target`], in model terms:
+//! it reads a [`Live`] state, probes one object by its [`ObjectId`], and
+//! sends typed [`Write`]s (create, update with the changed fields, archive,
+//! delete of a typed object). Each target maps those to its own API and
+//! answers with typed [`TargetError`]s, never HTTP status numbers.
+//!
+//! A target also declares its [`Capabilities`]: which kinds it can hold,
+//! whether it has versions for conditional writes, where it records
+//! ownership, whether it has an audit log, locks, a served catalog. The
+//! engine degrades honestly where one is missing and says so in the plan.
+//!
+//! The targets live one per folder and share nothing but this module and
+//! the model: [`native`] (the platform contract: the embedded sandbox and
+//! the HTTP API).
 
-pub mod convert;
-pub mod http;
-pub mod sandbox;
+pub mod any;
+pub mod native;
 
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-pub use convert::Op;
+pub use any::AnyTarget;
 
-use crate::model::{Catalog, Kind, Labels, Live};
+use crate::model::audit::AuditEvent;
+use crate::model::{Catalog, Kind, Labels, Live, Meta, Object, ObjectId, Profile, Stamp};
+
+/// What went wrong, in terms the engine decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The object (or its parent) does not exist.
+    NotFound,
+    /// It exists already, or the platform's rules forbid the write now.
+    Conflict,
+    /// It changed since it was read (a stale version or content digest).
+    PreconditionFailed,
+    /// Too many requests; wait `retry_after` if given.
+    RateLimited,
+    /// No answer, a timeout, or a server error: worth retrying.
+    Unavailable,
+    /// The credentials are missing or wrong.
+    Unauthorized,
+    /// The credentials may not do this.
+    Forbidden,
+    /// Another apply holds the lock.
+    Locked,
+    /// The platform refused the write for a reason it gave.
+    Rejected,
+}
 
 /// A failed read or write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct TargetError {
-    /// HTTP status (or the engine's), `None` for transport failures.
-    pub status: Option<u16>,
-    /// The platform's problem code, or `transport`.
-    pub code: String,
+    pub kind: ErrorKind,
     pub message: String,
     /// What the platform asked us to wait before retrying.
     pub retry_after: Option<Duration>,
+    /// The platform's own words for the failure, for reports (`409
+    /// role-in-use`); the engine decides on `kind` only.
+    pub code: Option<String>,
 }
 
 impl TargetError {
-    pub fn transport(message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            status: None,
-            code: "transport".to_owned(),
+            kind,
             message: message.into(),
             retry_after: None,
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The failure as a report line.
+    pub fn reason(&self) -> String {
+        match (&self.kind, &self.code) {
+            (ErrorKind::PreconditionFailed, _) => {
+                format!("{} (it changed since the plan was made)", self.message)
+            }
+            (_, Some(code)) => format!("{code}: {}", self.message),
+            (_, None) => self.message.clone(),
+        }
+    }
+
+    pub fn transport(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, message)
     }
 
     /// Worth retrying: rate limited, a server error, or no answer at all.
     pub fn retryable(&self) -> bool {
-        match self.status {
-            None => true,
-            Some(s) => s == 429 || s >= 500,
-        }
+        matches!(self.kind, ErrorKind::RateLimited | ErrorKind::Unavailable)
     }
 }
 
-impl From<crate::platform::ApiError> for TargetError {
-    fn from(e: crate::platform::ApiError) -> Self {
-        Self {
-            status: Some(e.status),
-            code: e.code.to_owned(),
-            message: e.detail,
-            retry_after: None,
-        }
+/// Where a target records that tenet manages an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Labels on the object: the managed flag and the last-applied digest.
+    Labels,
+    /// A marker in a field the protocol leaves to the client (SCIM
+    /// `externalId`): the managed flag, but no last-applied digest.
+    Marker,
+    /// Nowhere: objects are matched by natural key, and deleted only when
+    /// their kind is authoritative.
+    Nowhere,
+}
+
+/// Where the permission catalog comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogSource {
+    /// The platform serves it.
+    Served,
+    /// The platform has none; tenet uses a built-in profile.
+    Profile(Profile),
+}
+
+/// What a target can do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// What the platform is, for messages ("SCIM 2.0", "Open WebUI").
+    pub platform: &'static str,
+    /// Kinds it can hold.
+    pub kinds: &'static [Kind],
+    /// Versions for conditional writes; without them the engine re-reads
+    /// and compares content right before each write.
+    pub versions: bool,
+    /// Where ownership is recorded, per kind; kinds not listed: nowhere.
+    pub ownership: &'static [(Kind, Ownership)],
+    /// An audit log that can be queried for attribution.
+    pub audit: bool,
+    /// Advisory locks that exclude concurrent applies.
+    pub locks: bool,
+    pub catalog: CatalogSource,
+    /// Whether writes need real API key values (the sandbox never calls a
+    /// provider, so it does without).
+    pub keys_required: bool,
+}
+
+impl Capabilities {
+    pub fn ownership(&self, kind: Kind) -> Ownership {
+        self.ownership
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(Ownership::Nowhere, |(_, o)| *o)
+    }
+
+    pub fn holds(&self, kind: Kind) -> bool {
+        self.kinds.contains(&kind)
     }
 }
 
-/// What a target can do. Implementations must be strict: every failure is
-/// an error, never a silent success.
+/// A change as a target receives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WriteOp<'a> {
+    Create(&'a Object),
+    /// `fields` names what differs; targets may write more.
+    Update {
+        desired: &'a Object,
+        fields: &'a [&'a str],
+    },
+    /// Archive a workspace.
+    Archive,
+    Delete,
+}
+
+/// One typed write.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    pub object: &'a ObjectId,
+    pub op: WriteOp<'a>,
+    /// The stamp the change was planned against: sent as `If-Match` by a
+    /// target with versions; `None` means any.
+    pub expected: Option<&'a Stamp>,
+    /// Labels to write (the files' and tenet's own), where the target
+    /// records them.
+    pub labels: &'a Labels,
+    /// Live label keys to remove.
+    pub unset_labels: &'a [String],
+    /// The provider's resolved API keys, when the write sends them. Never
+    /// printed: `Debug` of this struct shows only how many there are.
+    pub keys: Option<Keys<'a>>,
+}
+
+/// Secret values in transit to a target.
+#[derive(Clone, Copy)]
+pub struct Keys<'a>(pub &'a [String]);
+
+impl std::fmt::Debug for Keys<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keys({} redacted)", self.0.len())
+    }
+}
+
+/// What a platform is, to the engine. Implementations must be strict: every
+/// failure is an error, never a silent success.
 pub trait Target: Send + Sync {
     /// The endpoint, as the user wrote it.
     fn endpoint(&self) -> &str;
 
-    /// Kinds this target can hold.
-    fn supported(&self) -> &'static [Kind] {
-        &Kind::ALL
-    }
+    fn capabilities(&self) -> &Capabilities;
 
-    /// The platform's catalog.
+    /// The platform's catalog (served, or the built-in profile).
     fn catalog(&self) -> impl Future<Output = Result<Catalog, TargetError>> + Send;
 
     /// Everything live, with at most `parallelism` requests in flight.
     fn read(&self, parallelism: usize) -> impl Future<Output = Result<Live, TargetError>> + Send;
 
-    /// One object's version and labels, if it exists (to check whether a
-    /// write whose answer was lost happened).
+    /// One object's stamp and labels, if it exists: to check a precondition
+    /// right before a write, and whether a write whose answer was lost
+    /// happened.
     fn probe(
         &self,
-        resource: &str,
-    ) -> impl Future<Output = Result<Option<(u64, Labels)>, TargetError>> + Send;
+        object: &ObjectId,
+    ) -> impl Future<Output = Result<Option<Meta>, TargetError>> + Send;
 
-    /// The audit log of one resource and everything below it, oldest first.
+    /// The audit log of one object and everything below it, oldest first.
+    /// A target without an audit log answers with no events.
     fn audit(
         &self,
-        resource: &str,
-    ) -> impl Future<Output = Result<Vec<crate::wire::AuditEvent>, TargetError>> + Send;
+        object: &ObjectId,
+    ) -> impl Future<Output = Result<Vec<AuditEvent>, TargetError>> + Send;
 
     /// Performs one write.
-    fn execute(&self, op: &Op) -> impl Future<Output = Result<(), TargetError>> + Send;
+    fn write(&self, write: &Write<'_>) -> impl Future<Output = Result<(), TargetError>> + Send;
 
-    /// Takes the named advisory lock for `holder`.
+    /// Takes the named advisory lock for `holder` (a target without locks
+    /// does nothing).
     fn lock(
         &self,
         name: &str,
@@ -107,6 +244,15 @@ pub trait Target: Send + Sync {
         name: &str,
         holder: &str,
     ) -> impl Future<Output = Result<(), TargetError>> + Send;
+}
+
+/// Exponential backoff with jitter, or what the platform asked for.
+pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(d) = retry_after {
+        return d.min(Duration::from_secs(60));
+    }
+    let base = 100u64.saturating_mul(1 << attempt.min(6));
+    Duration::from_millis(base / 2 + fastrand::u64(0..=base / 2))
 }
 
 /// Where a platform is.

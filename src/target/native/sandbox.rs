@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::convert::{Op, Raw, live};
-use super::{Target, TargetError};
-use crate::model::{Catalog, Labels, Live, Profile};
+use super::convert::{self, Op, Raw, live};
+use crate::model::audit::AuditEvent;
+use crate::model::{Catalog, Labels, Live, Meta, ObjectId, Profile, Stamp};
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, Engine, PageRequest};
+use crate::target::{Capabilities, Target, TargetError, Write};
 use crate::wire;
 
 pub struct Sandbox {
@@ -170,26 +171,33 @@ impl Sandbox {
         }
     }
 
-    fn probe_now(&self, resource: &str) -> Result<Option<(u64, Labels)>, ApiError> {
+    fn probe_now(&self, id: &ObjectId) -> Result<Option<Meta>, ApiError> {
         let e = &self.engine;
-        let seg: Vec<&str> = resource.split('/').collect();
-        let r = match seg.as_slice() {
-            ["workspaces", ws] => e.get_workspace(ws).map(|o| (o.version, o.spec.labels)),
-            ["workspaces", ws, "quotas"] => e.get_quotas(ws).map(|o| (o.version, o.spec.labels)),
-            ["workspaces", ws, "memberships", u] => {
-                e.get_membership(ws, u).map(|o| (o.version, o.spec.labels))
-            }
-            ["workspaces", ws, "assignments", p] => {
-                e.get_assignment(ws, p).map(|o| (o.version, o.spec.labels))
-            }
-            ["users", u] => e.get_user(u).map(|o| (o.version, o.spec.labels)),
-            ["roles", r] => e.get_role(r).map(|o| (o.version, o.spec.labels)),
-            ["providers", p] => e.get_provider(p).map(|o| (o.version, o.spec.labels)),
-            ["settings"] => e.get_settings().map(|o| (o.version, o.spec.labels)),
-            _ => return Err(ApiError::not_found(resource)),
+        let r: Result<(u64, Labels), ApiError> = match id {
+            ObjectId::Workspace(ws) => e
+                .get_workspace(ws.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::Quotas(ws) => e
+                .get_quotas(ws.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::Membership(ws, u) => e
+                .get_membership(ws.as_str(), u.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::Assignment(ws, p) => e
+                .get_assignment(ws.as_str(), p.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::User(u) => e.get_user(u.as_str()).map(|o| (o.version, o.spec.labels)),
+            ObjectId::Role(r) => e.get_role(r.as_str()).map(|o| (o.version, o.spec.labels)),
+            ObjectId::Provider(p) => e
+                .get_provider(p.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::Settings => e.get_settings().map(|o| (o.version, o.spec.labels)),
         };
         match r {
-            Ok(v) => Ok(Some(v)),
+            Ok((version, labels)) => Ok(Some(Meta {
+                stamp: Stamp::Version(version),
+                labels,
+            })),
             Err(e) if e.status == 404 => Ok(None),
             Err(e) => Err(e),
         }
@@ -201,6 +209,10 @@ impl Target for Sandbox {
         &self.endpoint
     }
 
+    fn capabilities(&self) -> &Capabilities {
+        &super::SANDBOX
+    }
+
     async fn catalog(&self) -> Result<Catalog, TargetError> {
         Ok(self.engine.catalog().clone())
     }
@@ -209,20 +221,24 @@ impl Target for Sandbox {
         Ok(self.read_all()?)
     }
 
-    async fn probe(&self, resource: &str) -> Result<Option<(u64, Labels)>, TargetError> {
-        Ok(self.probe_now(resource)?)
+    async fn probe(&self, id: &ObjectId) -> Result<Option<Meta>, TargetError> {
+        Ok(self.probe_now(id)?)
     }
 
-    async fn audit(&self, resource: &str) -> Result<Vec<wire::AuditEvent>, TargetError> {
+    async fn audit(&self, id: &ObjectId) -> Result<Vec<AuditEvent>, TargetError> {
         let q = crate::platform::engine::AuditQuery {
-            resource: Some(resource.to_owned()),
+            resource: Some(convert::path(id)),
             ..Default::default()
         };
-        Ok(all(|r| self.engine.list_audit(&q, r))?)
+        let events = all(|r| self.engine.list_audit(&q, r))?;
+        Ok(events
+            .into_iter()
+            .filter_map(convert::audit_event)
+            .collect())
     }
 
-    async fn execute(&self, op: &Op) -> Result<(), TargetError> {
-        Ok(self.dispatch(op)?)
+    async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
+        Ok(self.dispatch(&convert::op(w))?)
     }
 
     async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {

@@ -13,9 +13,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use super::convert::{Op, Raw, live};
-use super::{Target, TargetError};
-use crate::model::{Catalog, Labels, Live};
+use super::convert::{self, Op, Raw, live};
+use crate::model::audit::AuditEvent;
+use crate::model::{Catalog, Labels, Live, Meta, ObjectId, Stamp};
+use crate::target::{Capabilities, Target, TargetError, Write, backoff};
 use crate::wire::{self, Page, Problem};
 
 /// Attempts for a read before giving up.
@@ -143,15 +144,6 @@ impl WithoutUrl for reqwest::Error {
     }
 }
 
-/// Exponential backoff with jitter, or what the platform asked for.
-pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    if let Some(d) = retry_after {
-        return d.min(Duration::from_secs(60));
-    }
-    let base = 100u64.saturating_mul(1 << attempt.min(6));
-    Duration::from_millis(base / 2 + fastrand::u64(0..=base / 2))
-}
-
 async fn problem(resp: reqwest::Response) -> TargetError {
     let status = resp.status();
     let retry_after = resp
@@ -171,17 +163,18 @@ async fn problem(resp: reqwest::Response) -> TargetError {
         ),
         Err(_) => ("http".to_owned(), format!("the platform answered {status}")),
     };
-    TargetError {
-        status: Some(status.as_u16()),
-        code,
-        message,
-        retry_after,
-    }
+    let mut e = super::error(status.as_u16(), &code, message);
+    e.retry_after = retry_after;
+    e
 }
 
 impl Target for Http {
     fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &super::HTTP
     }
 
     async fn catalog(&self) -> Result<Catalog, TargetError> {
@@ -219,7 +212,7 @@ impl Target for Http {
                 )
             }
         });
-        let results = join_all(per_workspace).await;
+        let results = futures::future::join_all(per_workspace).await;
         let mut raw = Raw {
             users,
             roles,
@@ -238,21 +231,25 @@ impl Target for Http {
         Ok(live(raw))
     }
 
-    async fn probe(&self, resource: &str) -> Result<Option<(u64, Labels)>, TargetError> {
+    async fn probe(&self, id: &ObjectId) -> Result<Option<Meta>, TargetError> {
         #[derive(serde::Deserialize)]
         struct Versioned {
             version: u64,
             #[serde(default)]
             labels: Labels,
         }
-        match self.get::<Versioned>(resource).await {
-            Ok(v) => Ok(Some((v.version, v.labels))),
-            Err(e) if e.status == Some(404) => Ok(None),
+        match self.get::<Versioned>(&convert::path(id)).await {
+            Ok(v) => Ok(Some(Meta {
+                stamp: Stamp::Version(v.version),
+                labels: v.labels,
+            })),
+            Err(e) if e.kind == crate::target::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    async fn audit(&self, resource: &str) -> Result<Vec<wire::AuditEvent>, TargetError> {
+    async fn audit(&self, id: &ObjectId) -> Result<Vec<AuditEvent>, TargetError> {
+        let resource = convert::path(id);
         let q: String = resource
             .bytes()
             .map(|b| {
@@ -263,11 +260,15 @@ impl Target for Http {
                 }
             })
             .collect();
-        self.all(&format!("audit?resource={q}")).await
+        let events: Vec<wire::AuditEvent> = self.all(&format!("audit?resource={q}")).await?;
+        Ok(events
+            .into_iter()
+            .filter_map(convert::audit_event)
+            .collect())
     }
 
-    async fn execute(&self, op: &Op) -> Result<(), TargetError> {
-        match op {
+    async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
+        match &convert::op(w) {
             Op::Create { collection, body } => self
                 .send(Method::POST, collection, None, Some(body))
                 .await
@@ -322,32 +323,4 @@ impl Target for Http {
         .await
         .map(drop)
     }
-}
-
-/// Runs futures concurrently (their concurrency is bounded by the
-/// semaphore they share) and collects their results in order.
-pub(crate) async fn join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_some() {
-                continue;
-            }
-            match f.as_mut().poll(cx) {
-                std::task::Poll::Ready(v) => out[i] = Some(v),
-                std::task::Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }

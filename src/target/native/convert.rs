@@ -1,16 +1,60 @@
 //! Between the wire (the platform API's JSON types) and the model: live
-//! objects become model objects plus their versions and labels; desired
-//! model objects become request bodies. Shared by every target that speaks
-//! the native contract, so they cannot disagree.
+//! objects become model objects plus their versions and labels; typed
+//! writes become REST operations (a resource path, a method, a body).
+//! Shared by both native targets, so they cannot disagree.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::diff::{Change, Object};
-use crate::model::live::{Meta, Usage, resource, split_labels};
-use crate::model::{self, Email, Labels, Live, Slug};
+use crate::model::audit::{AuditEvent, FieldValues};
+use crate::model::live::{Meta, Usage, split_labels};
+use crate::model::{self, Email, Labels, Live, Object, ObjectId, Slug, Stamp};
+use crate::target::{Write, WriteOp};
 use crate::wire;
+
+/// The REST path of an object below `/v1`.
+pub fn path(id: &ObjectId) -> String {
+    match id {
+        ObjectId::Workspace(w) => format!("workspaces/{w}"),
+        ObjectId::Quotas(w) => format!("workspaces/{w}/quotas"),
+        ObjectId::Membership(w, u) => format!("workspaces/{w}/memberships/{u}"),
+        ObjectId::Assignment(w, p) => format!("workspaces/{w}/assignments/{p}"),
+        ObjectId::User(u) => format!("users/{u}"),
+        ObjectId::Role(r) => format!("roles/{r}"),
+        ObjectId::Provider(p) => format!("providers/{p}"),
+        ObjectId::Settings => "settings".to_owned(),
+    }
+}
+
+/// An audit event of the contract, for the engine; events about things
+/// that are not model objects (locks) are dropped.
+pub fn audit_event(e: wire::AuditEvent) -> Option<AuditEvent> {
+    Some(AuditEvent {
+        object: ObjectId::parse(&e.resource)?,
+        at: e.at,
+        actor: e.actor,
+        channel: match e.channel {
+            wire::Channel::Api => "api",
+            wire::Channel::Local => "local",
+        }
+        .to_owned(),
+        action: e.action,
+        changes: e
+            .changes
+            .into_iter()
+            .map(|(k, c)| {
+                (
+                    k,
+                    FieldValues {
+                        before: c.before,
+                        after: c.after,
+                    },
+                )
+            })
+            .collect(),
+    })
+}
 
 pub fn workspace_status(s: wire::WorkspaceStatus) -> model::WorkspaceStatus {
     match s {
@@ -94,11 +138,11 @@ pub struct Raw {
     pub settings: Option<wire::Settings>,
 }
 
-fn meta(live: &mut Live, path: String, version: u64, labels: &Labels) {
+fn meta(live: &mut Live, id: ObjectId, version: u64, labels: &Labels) {
     live.meta.insert(
-        path,
+        id,
         Meta {
-            version,
+            stamp: Stamp::Version(version),
             labels: labels.clone(),
         },
     );
@@ -114,7 +158,7 @@ pub fn live(raw: Raw) -> Live {
         };
         meta(
             &mut live,
-            resource::workspace(&slug),
+            ObjectId::Workspace(slug.clone()),
             w.version,
             &w.spec.labels,
         );
@@ -137,7 +181,7 @@ pub fn live(raw: Raw) -> Live {
         };
         meta(
             &mut live,
-            resource::quotas(&slug),
+            ObjectId::Quotas(slug.clone()),
             q.version,
             &q.spec.labels,
         );
@@ -172,7 +216,12 @@ pub fn live(raw: Raw) -> Live {
         let Ok(email) = Email::parse(&u.email) else {
             continue;
         };
-        meta(&mut live, resource::user(&email), u.version, &u.spec.labels);
+        meta(
+            &mut live,
+            ObjectId::User(email.clone()),
+            u.version,
+            &u.spec.labels,
+        );
         live.state.users.insert(
             email.clone(),
             model::User {
@@ -186,7 +235,12 @@ pub fn live(raw: Raw) -> Live {
     }
     for r in raw.roles.into_iter().filter(|r| !r.builtin) {
         let Ok(id) = Slug::parse(&r.id) else { continue };
-        meta(&mut live, resource::role(&id), r.version, &r.spec.labels);
+        meta(
+            &mut live,
+            ObjectId::Role(id.clone()),
+            r.version,
+            &r.spec.labels,
+        );
         live.state.roles.insert(
             id.clone(),
             model::Role {
@@ -205,7 +259,7 @@ pub fn live(raw: Raw) -> Live {
         };
         meta(
             &mut live,
-            resource::provider(&id),
+            ObjectId::Provider(id.clone()),
             p.version,
             &p.spec.labels,
         );
@@ -240,7 +294,7 @@ pub fn live(raw: Raw) -> Live {
         };
         meta(
             &mut live,
-            resource::membership(&ws, &user),
+            ObjectId::Membership(ws.clone(), user.clone()),
             m.version,
             &m.spec.labels,
         );
@@ -265,7 +319,7 @@ pub fn live(raw: Raw) -> Live {
         };
         meta(
             &mut live,
-            resource::assignment(&ws, &provider),
+            ObjectId::Assignment(ws.clone(), provider.clone()),
             a.version,
             &a.spec.labels,
         );
@@ -280,12 +334,7 @@ pub fn live(raw: Raw) -> Live {
         );
     }
     if let Some(s) = raw.settings {
-        meta(
-            &mut live,
-            resource::SETTINGS.to_owned(),
-            s.version,
-            &s.spec.labels,
-        );
+        meta(&mut live, ObjectId::Settings, s.version, &s.spec.labels);
         let sec = s.spec.security;
         let pp = sec.password_policy;
         live.state.settings = Some(model::Settings {
@@ -331,23 +380,6 @@ pub enum Op {
     },
 }
 
-impl Op {
-    pub fn resource(&self) -> String {
-        match self {
-            Op::Create { collection, body } => {
-                let key = ["slug", "email", "id", "name", "user", "provider"]
-                    .iter()
-                    .find_map(|k| body.get(*k).and_then(Value::as_str))
-                    .unwrap_or_default();
-                format!("{collection}/{key}")
-            }
-            Op::Patch { resource, .. } | Op::Put { resource, .. } | Op::Delete { resource, .. } => {
-                resource.clone()
-            }
-        }
-    }
-}
-
 fn labels_value(labels: &Labels, unset: &[String]) -> Value {
     // A merge patch: keys to set, and null for keys to drop.
     let mut map: BTreeMap<String, Value> = labels
@@ -360,41 +392,34 @@ fn labels_value(labels: &Labels, unset: &[String]) -> Value {
     json!(map)
 }
 
-/// The write that carries out `change`. `keys` holds the provider's
-/// resolved secret values, needed only when they are sent.
-pub fn op(change: &Change, keys: Option<&[String]>) -> Op {
-    use crate::diff::Action;
-    let version = change.version;
-    let path = change.resource.clone();
+/// The REST operation that carries out a typed write.
+pub fn op(w: &Write<'_>) -> Op {
+    let path = path(w.object);
+    let version = w.expected.and_then(Stamp::version);
     let collection = path
         .rsplit_once('/')
         .map_or(String::new(), |(c, _)| c.to_owned());
-    match (&change.action, &change.desired) {
-        (Action::Delete, _) => Op::Delete {
+    let keys = w.keys.map(|k| k.0);
+    match w.op {
+        WriteOp::Delete => Op::Delete {
             resource: path,
             version,
         },
-        (Action::Archive, _) => Op::Patch {
+        WriteOp::Archive => Op::Patch {
             resource: path,
             version,
             body: json!({"status": "archived"}),
         },
-        (action, Some(object)) => {
-            let create = *action == Action::Create;
-            let spec = spec(
-                object,
-                &change.labels,
-                if create { &[] } else { &change.unset_labels },
-            );
+        WriteOp::Create(object) => {
+            let mut body = spec(object, w.labels, &[]);
             match object {
                 Object::Quotas(..) | Object::Settings(_) => Op::Put {
                     resource: path,
                     version,
-                    body: spec,
+                    body,
                 },
-                _ if create => {
+                _ => {
                     let (field, key) = key_field(object);
-                    let mut body = spec;
                     if let Some(m) = body.as_object_mut() {
                         m.insert(field.to_owned(), Value::String(key));
                         if let (Object::Provider(_), Some(keys)) = (object, keys) {
@@ -403,18 +428,27 @@ pub fn op(change: &Change, keys: Option<&[String]>) -> Op {
                     }
                     Op::Create { collection, body }
                 }
+            }
+        }
+        WriteOp::Update { desired, fields } => {
+            let mut body = spec(desired, w.labels, w.unset_labels);
+            match desired {
+                Object::Quotas(..) | Object::Settings(_) => Op::Put {
+                    resource: path,
+                    version,
+                    body,
+                },
                 _ => {
-                    let mut body = spec;
                     // An invitation still pending counts as active: leave
                     // the status alone unless it really changes.
-                    if let (Object::User(_), Some(m)) = (object, body.as_object_mut())
-                        && !change.fields.iter().any(|f| f.field == "status")
+                    if let (Object::User(_), Some(m)) = (desired, body.as_object_mut())
+                        && !fields.contains(&"status")
                     {
                         m.remove("status");
                     }
                     if let (Object::Provider(_), Some(keys), Some(m)) =
-                        (object, keys, body.as_object_mut())
-                        && change.fields.iter().any(|f| f.field == "api_keys")
+                        (desired, keys, body.as_object_mut())
+                        && fields.contains(&"api_keys")
                     {
                         m.insert("api_keys".to_owned(), json!(keys));
                     }
@@ -426,10 +460,6 @@ pub fn op(change: &Change, keys: Option<&[String]>) -> Op {
                 }
             }
         }
-        (_, None) => Op::Delete {
-            resource: path,
-            version,
-        },
     }
 }
 
