@@ -108,7 +108,44 @@ pub fn connect(
                 .map(AnyTarget::Http)
                 .map_err(PipelineError::from)
         }
+        Endpoint::Scim(base) => {
+            let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
+            crate::target::scim::Scim::new(text, base, token, profile)
+                .map(|t| AnyTarget::Scim(Box::new(t)))
+                .map_err(PipelineError::from)
+        }
     }
+}
+
+/// Adds an error for everything the files declare that the platform they
+/// are for cannot hold. Without an endpoint anywhere there is nothing to
+/// check against; a bad one is an error.
+pub fn fit(checked: &mut Checked, flag: Option<&str>, root: &Path) -> Result<(), PipelineError> {
+    let configured = checked.config.platform.endpoint.as_deref();
+    let from_env = std::env::var("TENET_ENDPOINT").is_ok_and(|e| !e.is_empty());
+    if flag.is_none() && configured.is_none() && !from_env {
+        return Ok(());
+    }
+    let (_, endpoint) = endpoint(flag, configured, root)?;
+    let caps = endpoint.capabilities();
+    if !caps.holds(Kind::Assignments) {
+        // Which models a workspace may use is not this platform's business.
+        checked
+            .diagnostics
+            .retain(|d| d.code != "tenet::workspace::no-model");
+    }
+    let items = endpoint.unholdable(&checked.config);
+    if items.is_empty() {
+        return Ok(());
+    }
+    let platform = endpoint.capabilities().platform;
+    checked.diagnostics.extend(crate::validate::fit::unholdable(
+        &checked.loaded,
+        platform,
+        &items,
+    ));
+    crate::diagnostic::sort(&mut checked.diagnostics);
+    Ok(())
 }
 
 /// Desired key fingerprints per provider.
@@ -252,6 +289,7 @@ pub async fn make_plan<T: Target>(
         git: crate::git::info(&checked.loaded.root),
         unsupported,
         warnings,
+        capabilities: target.capabilities(),
     });
     tracing::info!(
         objects = plan.live_versions.len(),
@@ -376,5 +414,7 @@ pub fn config_plan(base: &Checked, head: &Checked, label: &str) -> Plan {
         git: crate::git::info(&head.loaded.root),
         unsupported: Vec::new(),
         warnings: Vec::new(),
+        // Config terms: as if on the reference platform, which holds all.
+        capabilities: &crate::target::native::HTTP,
     })
 }

@@ -420,6 +420,7 @@ fn hard_values_round_trip_through_toml_and_kdl() {
         let opts = Options {
             format,
             endpoint: "https://forge.acme.example".into(),
+            archive: true,
             profile: Profile::M3forge,
         };
         let exported = export(&live, &opts);

@@ -41,6 +41,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         &checked.config.acknowledged,
         &audit,
         &drift::today(),
+        target.capabilities(),
     );
     let text = match args.format {
         PlanFormat::Text => crate::render::drift::text(&report),

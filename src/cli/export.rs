@@ -76,7 +76,7 @@ fn connect(
     let candidates: Vec<Profile> = match (endpoint, flag) {
         (_, Some(p)) => vec![p],
         (Endpoint::Sandbox(_), None) => Profile::ALL.to_vec(),
-        (Endpoint::Http(_), None) => vec![Profile::default()],
+        (Endpoint::Http(_) | Endpoint::Scim(_), None) => vec![Profile::default()],
     };
     let mut first_error = None;
     for p in candidates {
@@ -151,6 +151,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let opts = Options {
         format: args.format.into(),
         endpoint: export::endpoint_for_files(&text, out),
+        archive: target.capabilities().archive,
         profile: catalog.profile,
     };
     let exported = export::export(&live, &opts);
@@ -160,7 +161,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     })?;
 
     // The files must stand on their own: check them as `tenet validate` would.
-    let checked = check_tree(out, None);
+    let mut checked = check_tree(out, None);
+    pipeline::fit(&mut checked, Some(&text), out).map_err(CommandError::from)?;
     if !checked.diagnostics.is_empty() {
         eprint_diagnostics(&checked.diagnostics, &checked.loaded.sources);
     }

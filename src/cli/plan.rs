@@ -69,7 +69,8 @@ impl From<PipelineError> for CommandError {
 
 /// Loads and checks the files; diagnostics are printed and become an error.
 pub fn checked(dir: &std::path::Path, common: &Common) -> Result<Checked, CommandError> {
-    let checked = check_tree(dir, common.profile.map(Into::into));
+    let mut checked = check_tree(dir, common.profile.map(Into::into));
+    pipeline::fit(&mut checked, common.endpoint.as_deref(), dir)?;
     if checked.has_errors() {
         eprint_diagnostics(&checked.diagnostics, &checked.loaded.sources);
         return Err(CommandError::new(format!(

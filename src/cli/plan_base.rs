@@ -49,7 +49,9 @@ fn platform_report(
     };
     let reachable = match &endpoint {
         Endpoint::Sandbox(path) => path.exists(),
-        Endpoint::Http(_) => std::env::var("TENET_TOKEN").is_ok_and(|t| !t.is_empty()),
+        Endpoint::Http(_) | Endpoint::Scim(_) => {
+            std::env::var("TENET_TOKEN").is_ok_and(|t| !t.is_empty())
+        }
     };
     if !reachable {
         return Ok(None);
@@ -86,6 +88,7 @@ fn platform_report(
         &head.config.acknowledged,
         &audit,
         &drift::today(),
+        target.capabilities(),
     );
     report.pending.retain(|f| !ours.contains(&f.object));
     Ok(Some((plan, report)))

@@ -23,6 +23,10 @@ pub struct Args {
     /// The catalog to validate against when tenet.toml names none.
     #[arg(long, value_enum)]
     pub profile: Option<ProfileArg>,
+    /// Also check that the platform at this endpoint can hold everything
+    /// the files declare (default: TENET_ENDPOINT, else the files').
+    #[arg(long, value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
 }
 
 /// Counts of a valid config, for the summary and JSON output.
@@ -50,7 +54,9 @@ struct JsonOutput<'a> {
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
-    let checked: Checked = check_tree(&args.dir, args.profile.map(Into::into));
+    let mut checked: Checked = check_tree(&args.dir, args.profile.map(Into::into));
+    crate::pipeline::fit(&mut checked, args.endpoint.as_deref(), &args.dir)
+        .map_err(CommandError::from)?;
     let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = checked.diagnostics.len() - errors;
     let sources = &checked.loaded.sources;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::diff::{self, Action, Change, FieldChange, Object};
 use crate::model::audit::{AuditEvent, FieldValues};
+use crate::model::capabilities::{Capabilities, Ownership};
 use crate::model::live::LAST_APPLIED_LABEL;
 use crate::model::{Acknowledgement, Kind, Live, ObjectId};
 
@@ -23,6 +24,9 @@ pub enum Class {
     Drift,
     /// Changed in the files since; waiting for an apply.
     Pending,
+    /// Differs, but the target keeps no record of what tenet last applied,
+    /// so drift and pending cannot be told apart.
+    Differs,
 }
 
 /// One out-of-band write, from the audit log.
@@ -62,14 +66,20 @@ pub struct Report {
     pub endpoint: String,
     pub drift: Vec<Finding>,
     pub pending: Vec<Finding>,
+    /// Differences the target cannot classify (no last-applied record).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<Finding>,
     /// Drift acknowledged in the files until a date not yet passed.
     pub acknowledged: Vec<Finding>,
+    /// What the target cannot tell, said once (no audit log, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
     /// True when the platform matches the files (acknowledged drift aside).
     pub fn clean(&self) -> bool {
-        self.drift.is_empty() && self.pending.is_empty()
+        self.drift.is_empty() && self.pending.is_empty() && self.differs.is_empty()
     }
 }
 
@@ -164,14 +174,39 @@ pub fn report(
     acknowledged: &BTreeMap<ObjectId, Acknowledgement>,
     audit: &BTreeMap<ObjectId, Vec<AuditEvent>>,
     today: &str,
+    caps: &Capabilities,
 ) -> Report {
     let mut out = Report {
         endpoint: endpoint.to_owned(),
         ..Report::default()
     };
+    let platform = caps.platform;
+    if !caps.audit && !changes.is_empty() {
+        out.notes.push(format!(
+            "{platform} has no audit log: tenet compares state, but cannot tell who made a change or when"
+        ));
+    }
+    let unrecorded: Vec<&str> = caps
+        .kinds
+        .iter()
+        .filter(|k| {
+            caps.ownership(**k) != Ownership::Labels && changes.iter().any(|c| c.kind == **k)
+        })
+        .map(|k| k.as_str())
+        .collect();
+    if !unrecorded.is_empty() {
+        out.notes.push(format!(
+            "{platform} keeps no record of what tenet last applied to {}: a change made on the platform and one made in the files look alike",
+            unrecorded.join(", ")
+        ));
+    }
     for c in changes {
         let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();
-        let class = classify(c, live, events);
+        let class = if caps.ownership(c.kind) == Ownership::Labels {
+            classify(c, live, events)
+        } else {
+            Class::Differs
+        };
         let last = live
             .meta
             .get(&c.object)
@@ -194,8 +229,12 @@ pub fn report(
         };
         match (class, ack) {
             (Class::Drift, Some(a)) if a.until.as_str() >= today => out.acknowledged.push(finding),
+            (Class::Drift | Class::Differs, Some(a)) if a.until.as_str() >= today => {
+                out.acknowledged.push(finding)
+            }
             (Class::Drift, _) => out.drift.push(finding),
             (Class::Pending, _) => out.pending.push(finding),
+            (Class::Differs, _) => out.differs.push(finding),
         }
     }
     out

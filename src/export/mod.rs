@@ -48,6 +48,9 @@ pub struct Options {
     pub format: Format,
     /// What `[platform] endpoint` says.
     pub endpoint: String,
+    /// Whether the platform can archive a workspace (else the exported
+    /// policy deletes removed workspaces).
+    pub archive: bool,
     /// The platform's catalog: `[platform] profile`.
     pub profile: Profile,
 }
@@ -174,6 +177,7 @@ pub(crate) struct WorkspaceOut<'a> {
 /// The live state arranged the way the files are laid out.
 pub(crate) struct Tree<'a> {
     pub endpoint: &'a str,
+    pub archive: bool,
     pub profile: Profile,
     pub users: Vec<UserOut<'a>>,
     pub roles: Vec<RoleOut<'a>>,
@@ -265,6 +269,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .filter(|s| any_security(s));
     Tree {
         endpoint: &opts.endpoint,
+        archive: opts.archive,
         profile: opts.profile,
         users,
         roles,

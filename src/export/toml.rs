@@ -137,11 +137,18 @@ pub(super) fn root(tree: &Tree) -> String {
     out.push_str("[platform]\n");
     let _ = writeln!(out, "endpoint = {}", string(tree.endpoint));
     let _ = writeln!(out, "profile = {}", string(tree.profile.as_str()));
-    out.push_str(
+    out.push_str(if tree.archive {
         "\n[policy]\n\
          # A workspace removed from the files is archived (data kept), never deleted.\n\
-         workspace_removal = \"archive\"\n\
-         # Refuse, without --allow-destroy, a plan that deletes more than 25% of the\n\
+         workspace_removal = \"archive\"\n"
+    } else {
+        "\n[policy]\n\
+         # This platform cannot archive a workspace: one removed from the files is\n\
+         # deleted (its groups go; the users stay).\n\
+         workspace_removal = \"delete\"\n"
+    });
+    out.push_str(
+        "# Refuse, without --allow-destroy, a plan that deletes more than 25% of the\n\
          # live objects of a kind, once that kind has at least 10 objects.\n\
          destroy_threshold_percent = 25\n\
          destroy_threshold_min_objects = 10\n\

@@ -4,6 +4,7 @@
 //! order (and so every plan and report) is deterministic.
 
 pub mod audit;
+pub mod capabilities;
 pub mod catalog;
 pub mod cidr;
 pub mod id;

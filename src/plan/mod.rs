@@ -5,6 +5,7 @@
 //! lives in `render`, execution in `apply`.
 
 pub mod access;
+mod degrade;
 mod order;
 mod safety;
 
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{Change, Diff};
+use crate::model::capabilities::Capabilities;
 use crate::model::{Catalog, Config, Kind, Live, ObjectId, Profile, Stamp};
 
 pub use order::phase;
@@ -134,6 +136,8 @@ pub struct Inputs<'a> {
     pub unsupported: Vec<Kind>,
     /// Warnings found before diffing (unresolved secrets, ...).
     pub warnings: Vec<Warning>,
+    /// What the target can do: the plan says where it degrades.
+    pub capabilities: &'a Capabilities,
 }
 
 /// Orders the changes, checks safety and gathers warnings.
@@ -149,10 +153,16 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         git,
         unsupported,
         mut warnings,
+        capabilities,
     } = inputs;
     let changes = order::order(diff.changes, live, catalog);
     warnings.extend(safety::warnings(&changes, config, catalog, live));
-    let refusals = safety::refusals(&changes, config, live);
+    if !capabilities.holds(Kind::Assignments) {
+        warnings.retain(|w| w.code != "no-model");
+    }
+    warnings.extend(degrade::warnings(&changes, live, config, capabilities));
+    let mut refusals = safety::refusals(&changes, config, live);
+    refusals.extend(degrade::refusals(&changes, capabilities));
     let access = access::impact(&changes, config, live, catalog);
     Plan {
         format_version: FORMAT_VERSION,

@@ -94,6 +94,25 @@ pub fn text(r: &Report) -> String {
         }
         out.push('\n');
     }
+    if !r.differs.is_empty() {
+        let _ = writeln!(
+            out,
+            "Differs: {} object(s) on {} do not match the files (changed there, or in the files; the platform cannot tell which):\n",
+            r.differs.len(),
+            r.endpoint
+        );
+        for f in &r.differs {
+            let _ = writeln!(out, "  ~ {}", f.object);
+            field_lines(f, "      ", &mut out);
+        }
+        out.push('\n');
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "Note: {n}.");
+    }
+    if !r.notes.is_empty() {
+        out.push('\n');
+    }
     if !r.acknowledged.is_empty() {
         let _ = writeln!(out, "Acknowledged drift ({}):", r.acknowledged.len());
         for f in &r.acknowledged {
@@ -174,6 +193,20 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(out, "- `{}`", md(&f.object.to_string()));
         }
         out.push('\n');
+    }
+    if !r.differs.is_empty() {
+        let _ = writeln!(
+            out,
+            "### ⚠️ Differs: {} object(s) do not match the files\n\nChanged on the platform or in the files: the platform keeps no record that tells which.\n",
+            r.differs.len()
+        );
+        for f in &r.differs {
+            let _ = writeln!(out, "- `{}`", md(&f.object.to_string()));
+        }
+        out.push('\n');
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "> {}.\n", md(n));
     }
     if !r.acknowledged.is_empty() {
         let _ = writeln!(

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::native::http::Http;
 use super::native::sandbox::Sandbox;
+use super::scim::Scim;
 use super::{Capabilities, Target, TargetError, Write};
 use crate::model::audit::AuditEvent;
 use crate::model::{Catalog, Live, Meta, ObjectId};
@@ -13,6 +14,7 @@ use crate::model::{Catalog, Live, Meta, ObjectId};
 pub enum AnyTarget {
     Sandbox(Box<Sandbox>),
     Http(Http),
+    Scim(Box<Scim>),
 }
 
 /// Calls the same method on whichever target it is.
@@ -21,6 +23,7 @@ macro_rules! each {
         match $self {
             AnyTarget::Sandbox($t) => $e,
             AnyTarget::Http($t) => $e,
+            AnyTarget::Scim($t) => $e,
         }
     };
 }

@@ -12,10 +12,11 @@
 //!
 //! The targets live one per folder and share nothing but this module and
 //! the model: [`native`] (the platform contract: the embedded sandbox and
-//! the HTTP API).
+//! the HTTP API) and [`scim`] (any SCIM 2.0 service provider).
 
 pub mod any;
 pub mod native;
+pub mod scim;
 
 use std::future::Future;
 use std::path::Path;
@@ -24,7 +25,8 @@ use std::time::Duration;
 pub use any::AnyTarget;
 
 use crate::model::audit::AuditEvent;
-use crate::model::{Catalog, Kind, Labels, Live, Meta, Object, ObjectId, Profile, Stamp};
+pub use crate::model::capabilities::{Capabilities, CatalogSource, Ownership, Unholdable};
+use crate::model::{Catalog, Labels, Live, Meta, Object, ObjectId, Stamp};
 
 /// What went wrong, in terms the engine decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,63 +97,6 @@ impl TargetError {
     /// Worth retrying: rate limited, a server error, or no answer at all.
     pub fn retryable(&self) -> bool {
         matches!(self.kind, ErrorKind::RateLimited | ErrorKind::Unavailable)
-    }
-}
-
-/// Where a target records that tenet manages an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ownership {
-    /// Labels on the object: the managed flag and the last-applied digest.
-    Labels,
-    /// A marker in a field the protocol leaves to the client (SCIM
-    /// `externalId`): the managed flag, but no last-applied digest.
-    Marker,
-    /// Nowhere: objects are matched by natural key, and deleted only when
-    /// their kind is authoritative.
-    Nowhere,
-}
-
-/// Where the permission catalog comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CatalogSource {
-    /// The platform serves it.
-    Served,
-    /// The platform has none; tenet uses a built-in profile.
-    Profile(Profile),
-}
-
-/// What a target can do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Capabilities {
-    /// What the platform is, for messages ("SCIM 2.0", "Open WebUI").
-    pub platform: &'static str,
-    /// Kinds it can hold.
-    pub kinds: &'static [Kind],
-    /// Versions for conditional writes; without them the engine re-reads
-    /// and compares content right before each write.
-    pub versions: bool,
-    /// Where ownership is recorded, per kind; kinds not listed: nowhere.
-    pub ownership: &'static [(Kind, Ownership)],
-    /// An audit log that can be queried for attribution.
-    pub audit: bool,
-    /// Advisory locks that exclude concurrent applies.
-    pub locks: bool,
-    pub catalog: CatalogSource,
-    /// Whether writes need real API key values (the sandbox never calls a
-    /// provider, so it does without).
-    pub keys_required: bool,
-}
-
-impl Capabilities {
-    pub fn ownership(&self, kind: Kind) -> Ownership {
-        self.ownership
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(Ownership::Nowhere, |(_, o)| *o)
-    }
-
-    pub fn holds(&self, kind: Kind) -> bool {
-        self.kinds.contains(&kind)
     }
 }
 
@@ -262,6 +207,8 @@ pub enum Endpoint {
     Sandbox(std::path::PathBuf),
     /// A platform API base URL (without `/v1`).
     Http(String),
+    /// A SCIM 2.0 service provider's base URL (`http://host/v2`).
+    Scim(String),
 }
 
 impl Endpoint {
@@ -284,10 +231,34 @@ impl Endpoint {
             Ok(Endpoint::Http(
                 s.trim_end_matches('/').trim_end_matches("/v1").to_owned(),
             ))
+        } else if let Some(url) = s.strip_prefix("scim+") {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "`{s}` is not a SCIM endpoint: use scim+https://HOST[:PORT]/BASE"
+                ));
+            }
+            Ok(Endpoint::Scim(url.trim_end_matches('/').to_owned()))
         } else {
             Err(format!(
-                "`{s}` is not an endpoint: use sandbox:PATH or an http(s):// URL"
+                "`{s}` is not an endpoint: use sandbox:PATH, an http(s):// URL of the platform API, or scim+https://HOST/BASE"
             ))
+        }
+    }
+
+    /// What the platform can hold and offer.
+    pub fn capabilities(&self) -> &'static Capabilities {
+        match self {
+            Endpoint::Sandbox(_) => &native::SANDBOX,
+            Endpoint::Http(_) => &native::HTTP,
+            Endpoint::Scim(_) => &scim::CAPABILITIES,
+        }
+    }
+
+    /// What the files declare that this platform cannot hold.
+    pub fn unholdable(&self, config: &crate::model::Config) -> Vec<Unholdable> {
+        match self {
+            Endpoint::Sandbox(_) | Endpoint::Http(_) => Vec::new(),
+            Endpoint::Scim(_) => scim::unholdable(config),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! Every check is linear in the size of the config (plus sorting): it has to
 //! stay fast at 100,000 users.
 
+pub mod fit;
 mod limits;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -34,6 +34,7 @@ pub const HTTP: Capabilities = Capabilities {
     locks: true,
     catalog: CatalogSource::Served,
     keys_required: true,
+    archive: true,
 };
 
 /// The embedded engine: the same, but it never calls a provider, so it

@@ -1,0 +1,663 @@
+//! One conformance suite over every target, table-driven: each scenario runs
+//! the real binary against the embedded sandbox, the native HTTP server
+//! (`tenet serve`), and a real SCIM 2.0 server (scim2-server, started with
+//! `scripts/servers/scim.sh`, which installs it in a venv when missing). The
+//! config is `examples/directory`, which every target can hold. Out-of-band
+//! changes go through each server's own API, never through tenet. Where a
+//! target lacks a capability, the scenario asserts the documented degraded
+//! behaviour instead of skipping.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Api, Run, ServeChild, copy_tree, edit, run, tenet};
+
+const ALAN: &str = "alan.turing@acme.example";
+const KEN: &str = "ken.thompson@acme.example";
+const GRACE: &str = "grace.hopper@acme.example";
+
+// ------------------------------------------------------------ the servers
+
+/// A platform under test, with a way to look at it and change it that does
+/// not go through tenet.
+trait Platform {
+    fn name(&self) -> &'static str;
+    fn endpoint(&self) -> String;
+    fn token(&self) -> Option<String>;
+    /// Renames a user through the platform's own API.
+    fn rename_user(&self, email: &str, name: &str);
+    /// The user's name as the platform holds it, or `None` when absent.
+    fn user_name(&self, email: &str) -> Option<Option<String>>;
+    /// Makes a user and a workspace (group) by hand.
+    fn hand_made(&self, email: &str, slug: &str);
+    fn workspace_exists(&self, slug: &str) -> bool;
+    /// Members of workspace `slug` with their roles, from the platform.
+    fn members(&self, slug: &str) -> Vec<(String, Vec<String>)>;
+    /// Something that changes whenever anything on the platform is written.
+    fn write_mark(&self) -> String;
+    /// What an apply must degrade on, as plan warning codes.
+    fn degraded(&self) -> &'static [&'static str];
+    /// An independent check that the server still conforms to its own
+    /// protocol after tenet wrote to it (the native contract is checked by
+    /// `scripts/api-conformance.sh` in CI instead).
+    fn still_conforms(&self) {}
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"))
+}
+
+/// The native platform: `tenet serve` on a database, reached by tenet over
+/// HTTP, or by tenet in-process (`sandbox:`) while the same server is the
+/// way to look at it.
+struct Native {
+    server: ServeChild,
+    api: Api,
+    token: String,
+    sandbox: bool,
+}
+
+impl Native {
+    fn start(dir: &Path, sandbox: bool) -> Native {
+        let db = dir.join("platform.db");
+        let token = support::token(&db, "ci", "write");
+        let server = ServeChild::start(&db, &[]);
+        let api = Api::new(&server.url, &token);
+        Native {
+            server,
+            api,
+            token,
+            sandbox,
+        }
+    }
+
+    fn get(&self, path: &str) -> support::Answer {
+        self.api
+            .send(reqwest::Method::GET, &format!("/v1/{path}"), None, None)
+    }
+}
+
+impl Platform for Native {
+    fn name(&self) -> &'static str {
+        if self.sandbox { "sandbox" } else { "http" }
+    }
+    fn endpoint(&self) -> String {
+        if self.sandbox {
+            format!("sandbox:{}", self.server.db.display())
+        } else {
+            self.server.url.clone()
+        }
+    }
+    fn token(&self) -> Option<String> {
+        (!self.sandbox).then(|| self.token.clone())
+    }
+    fn rename_user(&self, email: &str, name: &str) {
+        let current = self.get(&format!("users/{email}")).expect(200);
+        let etag = current.etag.unwrap_or_default();
+        self.api
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/v1/users/{email}"),
+                Some(&etag),
+                Some(&json!({ "name": name })),
+            )
+            .expect(200);
+    }
+    fn user_name(&self, email: &str) -> Option<Option<String>> {
+        let a = self.get(&format!("users/{email}"));
+        (a.status == 200).then(|| a.body["name"].as_str().map(str::to_owned))
+    }
+    fn hand_made(&self, email: &str, slug: &str) {
+        let post = |path: &str, body: Value| {
+            self.api
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v1/{path}"),
+                    None,
+                    Some(&body),
+                )
+                .expect(201);
+        };
+        post("users", json!({ "email": email }));
+        post("workspaces", json!({ "slug": slug }));
+    }
+    fn workspace_exists(&self, slug: &str) -> bool {
+        self.get(&format!("workspaces/{slug}")).status == 200
+    }
+    fn members(&self, slug: &str) -> Vec<(String, Vec<String>)> {
+        let page = self
+            .get(&format!("workspaces/{slug}/memberships?limit=1000"))
+            .expect(200);
+        let mut out: Vec<(String, Vec<String>)> = page.body["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                let mut roles: Vec<String> = m["roles"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect();
+                roles.sort();
+                (m["user"].as_str().unwrap_or_default().to_owned(), roles)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+    fn write_mark(&self) -> String {
+        let page = self.get("audit?limit=1000").expect(200);
+        let n = page.body["items"].as_array().map_or(0, Vec::len);
+        format!("{n} audit events, next {}", page.body["next_cursor"])
+    }
+    fn degraded(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// A scim2-server started by `scripts/servers/scim.sh`, stopped on drop.
+struct Scim {
+    dir: PathBuf,
+    url: String,
+    token: String,
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/servers/scim.sh")
+}
+
+impl Scim {
+    fn start(dir: &Path) -> Scim {
+        // One install for the whole test binary, before any start.
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let out = Command::new(script())
+                .arg("install")
+                .output()
+                .unwrap_or_else(|e| panic!("scim.sh install: {e}"));
+            assert!(
+                out.status.success(),
+                "scim.sh install failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let dir = dir.join("scim");
+        let out = Command::new(script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("scim.sh start: {e}"));
+        assert!(
+            out.status.success(),
+            "scim.sh start failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let var = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .trim_matches(|c| c == '\'' || c == '"')
+                .to_owned()
+        };
+        Scim {
+            url: var("SCIM_URL"),
+            token: var("SCIM_TOKEN"),
+            dir,
+            rt: runtime(),
+            client: support::client(Duration::from_secs(30)),
+        }
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}/{path}", self.url);
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .request(method.clone(), &url)
+                .bearer_auth(&self.token)
+                .header("Content-Type", "application/scim+json");
+            if let Some(b) = body {
+                req = req.body(b.to_string());
+            }
+            let resp = req
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    }
+
+    fn find(&self, resource: &str, attr: &str, value: &str) -> Vec<Value> {
+        let filter = format!("{attr} eq \"{value}\"");
+        let q: String = filter
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (status, body) = self.send(
+            reqwest::Method::GET,
+            &format!("{resource}?filter={q}&count=1000"),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body["Resources"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn all(&self, resource: &str) -> Vec<Value> {
+        let (status, body) = self.send(
+            reqwest::Method::GET,
+            &format!("{resource}?count=1000"),
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        body["Resources"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn user(&self, email: &str) -> Option<Value> {
+        self.find("Users", "userName", email).into_iter().next()
+    }
+
+    fn group_members(&self, name: &str) -> Option<Vec<String>> {
+        let g = self
+            .find("Groups", "displayName", name)
+            .into_iter()
+            .next()?;
+        let ids: Vec<String> = g["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| m["value"].as_str().map(str::to_owned))
+            .collect();
+        let users = self.all("Users");
+        let mut emails: Vec<String> = ids
+            .iter()
+            .filter_map(|id| {
+                users
+                    .iter()
+                    .find(|u| u["id"] == id.as_str())
+                    .and_then(|u| u["userName"].as_str().map(str::to_owned))
+            })
+            .collect();
+        emails.sort();
+        Some(emails)
+    }
+}
+
+impl Drop for Scim {
+    fn drop(&mut self) {
+        let _ = Command::new(script()).arg("stop").arg(&self.dir).output();
+    }
+}
+
+impl Platform for Scim {
+    fn name(&self) -> &'static str {
+        "scim"
+    }
+    fn endpoint(&self) -> String {
+        format!("scim+{}", self.url)
+    }
+    fn token(&self) -> Option<String> {
+        Some(self.token.clone())
+    }
+    fn rename_user(&self, email: &str, name: &str) {
+        let u = self
+            .user(email)
+            .unwrap_or_else(|| panic!("no user {email}"));
+        let id = u["id"].as_str().unwrap_or_default();
+        let (status, body) = self.send(
+            reqwest::Method::PATCH,
+            &format!("Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": name}],
+            })),
+        );
+        assert!(matches!(status, 200 | 204), "{status} {body}");
+    }
+    fn user_name(&self, email: &str) -> Option<Option<String>> {
+        self.user(email)
+            .map(|u| u["displayName"].as_str().map(str::to_owned))
+    }
+    fn hand_made(&self, email: &str, slug: &str) {
+        let (s, b) = self.send(
+            reqwest::Method::POST,
+            "Users",
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": email})),
+        );
+        assert_eq!(s, 201, "{b}");
+        let (s, b) = self.send(
+            reqwest::Method::POST,
+            "Groups",
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": slug})),
+        );
+        assert_eq!(s, 201, "{b}");
+    }
+    fn workspace_exists(&self, slug: &str) -> bool {
+        !self.find("Groups", "displayName", slug).is_empty()
+    }
+    fn members(&self, slug: &str) -> Vec<(String, Vec<String>)> {
+        let members = self.group_members(slug).unwrap_or_default();
+        let groups = self.all("Groups");
+        members
+            .into_iter()
+            .map(|email| {
+                let mut roles: Vec<String> = groups
+                    .iter()
+                    .filter_map(|g| {
+                        let name = g["displayName"].as_str()?;
+                        let role = name.strip_prefix(&format!("{slug}:"))?;
+                        self.group_members(name)?
+                            .contains(&email)
+                            .then(|| role.to_owned())
+                    })
+                    .collect();
+                roles.sort();
+                (email, roles)
+            })
+            .collect()
+    }
+    fn write_mark(&self) -> String {
+        // Versions come from one counter: any write changes one.
+        let mut v: Vec<String> = ["Users", "Groups"]
+            .iter()
+            .flat_map(|r| self.all(r))
+            .map(|x| format!("{}={}", x["id"], x["meta"]["version"]))
+            .collect();
+        v.sort();
+        v.join(",")
+    }
+    fn degraded(&self) -> &'static [&'static str] {
+        &["target-no-locks", "target-no-versions"]
+    }
+    fn still_conforms(&self) {
+        let out = Command::new(script())
+            .args(["check", &self.url, &self.token])
+            .output()
+            .unwrap_or_else(|e| panic!("scim.sh check: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("SUCCESS") && !text.contains("ERROR"),
+            "scim2-tester failed after tenet's apply:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Every target, each fresh, in its own temporary directory.
+fn platforms(dir: &Path) -> Vec<Box<dyn Platform>> {
+    let d = |n: &str| {
+        let p = dir.join(n);
+        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("{e}"));
+        p
+    };
+    vec![
+        Box::new(Native::start(&d("sandbox"), true)),
+        Box::new(Native::start(&d("http"), false)),
+        Box::new(Scim::start(&d("scim"))),
+    ]
+}
+
+// ------------------------------------------------------------ running tenet
+
+/// The config, copied so scenarios may edit it.
+fn config(dir: &Path, p: &dyn Platform) -> PathBuf {
+    let cfg = dir.join(format!("cfg-{}", p.name()));
+    copy_tree(&support::example("directory"), &cfg);
+    cfg
+}
+
+fn tenet_on(p: &dyn Platform, args: &[&str]) -> Run {
+    let mut cmd = tenet();
+    cmd.args(args).arg("--endpoint").arg(p.endpoint());
+    if let Some(t) = p.token() {
+        cmd.env("TENET_TOKEN", t);
+    }
+    run(cmd)
+}
+
+fn plan(p: &dyn Platform, cfg: &Path) -> Run {
+    tenet_on(p, &["plan", &cfg.display().to_string()])
+}
+
+fn apply(p: &dyn Platform, cfg: &Path) -> Run {
+    tenet_on(p, &["apply", &cfg.display().to_string(), "--auto-approve"])
+}
+
+// ------------------------------------------------------------ scenarios
+
+#[test]
+fn apply_then_plan_is_empty_and_a_second_apply_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        let first = plan(p, &cfg);
+        first.code(2).stdout_has("Plan: 11 to create");
+        for code in p.degraded() {
+            first.stdout_has(&format!("[{code}]"));
+        }
+        apply(p, &cfg)
+            .code(0)
+            .stdout_has("11 applied, 0 failed, 0 skipped");
+        plan(p, &cfg)
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+        let mark = p.write_mark();
+        apply(p, &cfg).code(0);
+        assert_eq!(p.write_mark(), mark, "{}: a second apply wrote", p.name());
+        // What the platform holds, read through its own API.
+        assert_eq!(
+            p.members("finance"),
+            vec![
+                (
+                    "ada.lovelace@acme.example".to_owned(),
+                    vec!["administrator".to_owned()]
+                ),
+                (
+                    GRACE.to_owned(),
+                    vec!["editor".to_owned(), "member".to_owned()]
+                ),
+                (KEN.to_owned(), vec!["member".to_owned()]),
+            ],
+            "{}",
+            p.name()
+        );
+        assert_eq!(
+            p.user_name(GRACE),
+            Some(Some("Grace Hopper".to_owned())),
+            "{}: the mixed-case email is stored lower-cased",
+            p.name()
+        );
+        p.still_conforms();
+    }
+}
+
+#[test]
+fn an_out_of_band_change_is_drift_and_apply_reverts_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        apply(p, &cfg).code(0);
+        p.rename_user(ALAN, "Someone Else");
+        plan(p, &cfg)
+            .code(2)
+            .stdout_has(&format!("~ users/{ALAN}"))
+            .stdout_has("\"Someone Else\" -> \"Alan Turing\"");
+        let drift = tenet_on(p, &["drift", &cfg.display().to_string()]);
+        drift.code(2).stdout_has(&format!("users/{ALAN}"));
+        if p.name() == "scim" {
+            // No audit log and no last-applied record: said, not guessed.
+            drift
+                .stdout_has("Differs: 1 object(s)")
+                .stdout_has("has no audit log")
+                .stdout_has("cannot tell who");
+        } else {
+            drift.stdout_has("Drift: 1 object(s) changed outside tenet");
+        }
+        apply(p, &cfg).code(0).stdout_has("1 applied");
+        assert_eq!(p.user_name(ALAN), Some(Some("Alan Turing".to_owned())));
+        plan(p, &cfg).code(0);
+    }
+}
+
+#[test]
+fn objects_made_by_hand_survive_and_are_listed_as_unmanaged() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        apply(p, &cfg).code(0);
+        p.hand_made("hand@acme.example", "handmade");
+        plan(p, &cfg)
+            .code(0)
+            .stdout_has("workspaces/handmade")
+            .stdout_has("users/hand@acme.example");
+        apply(p, &cfg).code(0);
+        assert!(p.workspace_exists("handmade"), "{}", p.name());
+        assert!(p.user_name("hand@acme.example").is_some(), "{}", p.name());
+    }
+}
+
+#[test]
+fn removing_a_member_touches_only_its_groups() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        apply(p, &cfg).code(0);
+        let research = p.members("research");
+        edit(
+            &cfg.join("workspaces/finance.toml"),
+            "\"ken.thompson@acme.example\" = [\"member\"]\n",
+            "",
+        );
+        plan(p, &cfg)
+            .code(2)
+            .stdout_has("Plan: 0 to create, 0 to update, 0 to archive, 1 to delete.")
+            .stdout_has(&format!("- workspaces/finance/memberships/{KEN}"));
+        apply(p, &cfg).code(0).stdout_has("1 applied");
+        let finance = p.members("finance");
+        assert!(
+            finance.iter().all(|(u, _)| u != KEN),
+            "{}: {finance:?}",
+            p.name()
+        );
+        assert_eq!(finance.len(), 2, "{}: {finance:?}", p.name());
+        assert_eq!(p.members("research"), research, "{}", p.name());
+        assert!(p.user_name(KEN).is_some(), "{}: the user stays", p.name());
+        plan(p, &cfg).code(0);
+    }
+}
+
+#[test]
+fn export_round_trips() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        apply(p, &cfg).code(0);
+        let out = dir.path().join(format!("export-{}", p.name()));
+        tenet_on(p, &["export", "--out", &out.display().to_string()]).code(0);
+        tenet_on(p, &["validate", &out.display().to_string()]).code(0);
+        plan(p, &out)
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+    }
+}
+
+#[test]
+fn content_a_target_cannot_hold_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        std::fs::write(
+            cfg.join("extra.toml"),
+            "[roles.auditor]\nname = \"Auditor\"\npermissions = [\"prompts.view\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let finance = cfg.join("workspaces/finance.toml");
+        let text = std::fs::read_to_string(&finance).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            &finance,
+            text + "\n[workspaces.finance.quotas]\nstorage_gb = 10\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mark = p.write_mark();
+        let refused = p.name() == "scim";
+        let planned = plan(p, &cfg);
+        let applied = apply(p, &cfg);
+        let validated = tenet_on(p, &["validate", &cfg.display().to_string()]);
+        if refused {
+            for r in [&planned, &applied, &validated] {
+                r.code(1)
+                    .has("SCIM 2.0 cannot hold `roles/auditor`")
+                    .has("SCIM 2.0 cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`")
+                    .has("extra.toml:1:")
+                    .has("finance.toml:");
+            }
+            assert_eq!(p.write_mark(), mark, "apply wrote despite the refusal");
+        } else {
+            planned.code(2);
+            applied.code(0);
+            validated.code(0);
+        }
+    }
+}
+
+#[test]
+fn the_token_never_appears_in_any_output() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let Some(token) = p.token() else { continue };
+        let cfg = config(dir.path(), p);
+        let c = cfg.display().to_string();
+        let out = dir.path().join(format!("export-t-{}", p.name()));
+        let plan_file = dir.path().join(format!("plan-{}.json", p.name()));
+        let runs = [
+            tenet_on(
+                p,
+                &[
+                    "-vv",
+                    "plan",
+                    &c,
+                    "--format",
+                    "json",
+                    "--out",
+                    &plan_file.display().to_string(),
+                ],
+            ),
+            tenet_on(p, &["-vv", "apply", &c, "--auto-approve"]),
+            tenet_on(p, &["-vv", "drift", &c, "--format", "markdown"]),
+            tenet_on(p, &["-vv", "export", "--out", &out.display().to_string()]),
+        ];
+        for r in &runs {
+            assert!(!r.all().contains(&token), "{}: {}", p.name(), r.show());
+        }
+        let saved = std::fs::read_to_string(&plan_file).unwrap_or_default();
+        assert!(!saved.is_empty() && !saved.contains(&token), "{}", p.name());
+    }
+}
