@@ -4,8 +4,9 @@
 //! the normalized [`model`], checked by [`validate`], and reported through
 //! [`diagnostic`] and [`render`]. The modules [`diff`], [`plan`], [`apply`],
 //! [`target`] and [`platform`] hold the reconciliation engine and the reference
-//! platform. Dependencies point one way: `config -> model <- target`; `diff`
-//! and `plan` depend on `model` only; `cli` sits on top of everything.
+//! platform. Dependencies point one way: `config -> model <- target`, `cli`
+//! on top of everything; ARCHITECTURE.md states the rules and
+//! `tests/architecture.rs` checks them.
 
 pub mod apply;
 pub mod cli;

@@ -12,7 +12,7 @@ use crate::secrets;
 pub use crate::target::AnyTarget;
 use crate::target::native::http::Http;
 use crate::target::native::sandbox::Sandbox;
-use crate::target::{Endpoint, ErrorKind, Target, TargetError};
+use crate::target::{Endpoint, ErrorKind, Ownership, Target, TargetError};
 use crate::validate::Checked;
 
 /// A pipeline failure, with a hint for the person at the terminal.
@@ -112,6 +112,12 @@ pub fn connect(
             let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
             crate::target::scim::Scim::new(text, base, token, profile)
                 .map(|t| AnyTarget::Scim(Box::new(t)))
+                .map_err(PipelineError::from)
+        }
+        Endpoint::OpenWebUi(base) => {
+            let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
+            crate::target::openwebui::OpenWebUi::new(text, base, token)
+                .map(|t| AnyTarget::OpenWebUi(Box::new(t)))
                 .map_err(PipelineError::from)
         }
     }
@@ -272,6 +278,13 @@ pub async fn make_plan<T: Target>(
         &diff::Options {
             adopt: opts.adopt || checked.config.policy.adopt,
             fingerprints,
+            unmarked: target
+                .capabilities()
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| target.capabilities().ownership(*k) == Ownership::Nowhere)
+                .collect(),
         },
     );
     let unsupported = Kind::ALL
@@ -401,6 +414,7 @@ pub fn config_plan(base: &Checked, head: &Checked, label: &str) -> Plan {
         &diff::Options {
             adopt: true,
             fingerprints: reference_prints(&head.config),
+            unmarked: Vec::new(),
         },
     );
     plan::build(plan::Inputs {

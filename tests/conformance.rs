@@ -1,7 +1,8 @@
 //! One conformance suite over every target, table-driven: each scenario runs
 //! the real binary against the embedded sandbox, the native HTTP server
 //! (`tenet serve`), and a real SCIM 2.0 server (scim2-server, started with
-//! `scripts/servers/scim.sh`, which installs it in a venv when missing). The
+//! `scripts/servers/scim.sh`, which installs it in a venv when missing) and
+//! a real Open WebUI (`scripts/servers/openwebui.sh`, the same way). The
 //! config is `examples/directory`, which every target can hold. Out-of-band
 //! changes go through each server's own API, never through tenet. Where a
 //! target lacks a capability, the scenario asserts the documented degraded
@@ -46,6 +47,19 @@ trait Platform {
     /// protocol after tenet wrote to it (the native contract is checked by
     /// `scripts/api-conformance.sh` in CI instead).
     fn still_conforms(&self) {}
+    /// The `[platform] profile` the config must name there.
+    fn profile(&self) -> &'static str {
+        "m3forge"
+    }
+    /// What it cannot hold of `roles/auditor` and finance's storage quota,
+    /// as the refusals name it (empty: it holds both).
+    fn refuses(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether drift can tell platform changes from file changes for users.
+    fn records_users(&self) -> bool {
+        true
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -390,6 +404,15 @@ impl Platform for Scim {
     fn degraded(&self) -> &'static [&'static str] {
         &["target-no-locks", "target-no-versions"]
     }
+    fn refuses(&self) -> Vec<String> {
+        vec![
+            "SCIM 2.0 cannot hold `roles/auditor`".to_owned(),
+            "SCIM 2.0 cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned(),
+        ]
+    }
+    fn records_users(&self) -> bool {
+        false
+    }
     fn still_conforms(&self) {
         let out = Command::new(script())
             .args(["check", &self.url, &self.token])
@@ -404,6 +427,250 @@ impl Platform for Scim {
     }
 }
 
+/// Open WebUI started by `scripts/servers/openwebui.sh` (one at a time:
+/// each is a Python server of a few hundred MB), stopped on drop.
+struct OpenWebUi {
+    dir: PathBuf,
+    url: String,
+    token: String,
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    _one: std::sync::MutexGuard<'static, ()>,
+}
+
+fn owui_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/servers/openwebui.sh")
+}
+
+impl OpenWebUi {
+    fn start(dir: &Path) -> OpenWebUi {
+        static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let out = Command::new(owui_script())
+                .arg("install")
+                .output()
+                .unwrap_or_else(|e| panic!("openwebui.sh install: {e}"));
+            assert!(
+                out.status.success(),
+                "openwebui.sh install failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        });
+        let dir = dir.join("openwebui");
+        let out = Command::new(owui_script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("openwebui.sh start: {e}"));
+        assert!(
+            out.status.success(),
+            "openwebui.sh start failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let var = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in the output of openwebui.sh start"))
+                .trim_matches(|c| c == '\'' || c == '"')
+                .to_owned()
+        };
+        OpenWebUi {
+            url: var("OPENWEBUI_URL"),
+            token: var("OPENWEBUI_TOKEN"),
+            dir,
+            rt: runtime(),
+            client: support::client(Duration::from_secs(60)),
+            _one: one,
+        }
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .request(method.clone(), &url)
+                .bearer_auth(&self.token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let (status, body) = self.send(reqwest::Method::GET, path, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    fn users(&self) -> Vec<Value> {
+        self.get("/api/v1/users/all")["users"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn groups(&self) -> Vec<Value> {
+        self.get("/api/v1/groups/")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Emails of a group's direct members.
+    fn group_emails(&self, name: &str) -> Option<Vec<String>> {
+        let g = self.groups().into_iter().find(|g| g["name"] == name)?;
+        let id = g["id"].as_str().unwrap_or_default().to_owned();
+        let ids = self.get(&format!("/api/v1/groups/id/{id}/export"))["user_ids"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let users = self.users();
+        let mut emails: Vec<String> = ids
+            .iter()
+            .filter_map(|i| {
+                users
+                    .iter()
+                    .find(|u| u["id"] == *i)
+                    .and_then(|u| u["email"].as_str().map(str::to_owned))
+            })
+            .collect();
+        emails.sort();
+        Some(emails)
+    }
+}
+
+impl Drop for OpenWebUi {
+    fn drop(&mut self) {
+        let _ = Command::new(owui_script())
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+impl Platform for OpenWebUi {
+    fn name(&self) -> &'static str {
+        "openwebui"
+    }
+    fn endpoint(&self) -> String {
+        format!("openwebui+{}", self.url)
+    }
+    fn token(&self) -> Option<String> {
+        Some(self.token.clone())
+    }
+    fn rename_user(&self, email: &str, name: &str) {
+        let u = self
+            .users()
+            .into_iter()
+            .find(|u| u["email"] == email)
+            .unwrap_or_else(|| panic!("no user {email}"));
+        let id = u["id"].as_str().unwrap_or_default();
+        let (status, body) = self.send(
+            reqwest::Method::POST,
+            &format!("/api/v1/users/{id}/update"),
+            Some(json!({ "name": name })),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    fn user_name(&self, email: &str) -> Option<Option<String>> {
+        self.users()
+            .into_iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["name"].as_str().map(str::to_owned))
+    }
+    fn hand_made(&self, email: &str, slug: &str) {
+        let (s, b) = self.send(
+            reqwest::Method::POST,
+            "/api/v1/auths/add",
+            Some(json!({"name": "By Hand", "email": email, "password": support::random_hex(24), "role": "user"})),
+        );
+        assert_eq!(s, 200, "{b}");
+        let (s, b) = self.send(
+            reqwest::Method::POST,
+            "/api/v1/groups/create",
+            Some(json!({"name": slug, "description": "made by hand"})),
+        );
+        assert_eq!(s, 200, "{b}");
+    }
+    fn workspace_exists(&self, slug: &str) -> bool {
+        self.groups().iter().any(|g| g["name"] == slug)
+    }
+    fn members(&self, slug: &str) -> Vec<(String, Vec<String>)> {
+        let members = self.group_emails(slug).unwrap_or_default();
+        let groups = self.groups();
+        members
+            .into_iter()
+            .map(|email| {
+                let mut roles: Vec<String> = groups
+                    .iter()
+                    .filter_map(|g| {
+                        let name = g["name"].as_str()?;
+                        let role = name.strip_prefix(&format!("{slug}:"))?;
+                        self.group_emails(name)?
+                            .contains(&email)
+                            .then(|| role.to_owned())
+                    })
+                    .collect();
+                roles.sort();
+                (email, roles)
+            })
+            .collect()
+    }
+    fn write_mark(&self) -> String {
+        let mut groups: Vec<String> = self
+            .groups()
+            .iter()
+            .map(|g| {
+                let id = g["id"].as_str().unwrap_or_default().to_owned();
+                let members =
+                    self.get(&format!("/api/v1/groups/id/{id}/export"))["user_ids"].clone();
+                format!(
+                    "{} {} {} {members}",
+                    g["name"], g["updated_at"], g["permissions"]
+                )
+            })
+            .collect();
+        groups.sort();
+        let mut users: Vec<String> = self
+            .users()
+            .iter()
+            .map(|u| format!("{} {} {}", u["email"], u["name"], u["role"]))
+            .collect();
+        users.sort();
+        format!(
+            "{groups:?} {users:?} {}",
+            self.get("/openai/config")["OPENAI_API_CONFIGS"]
+        )
+    }
+    fn degraded(&self) -> &'static [&'static str] {
+        &[
+            "target-no-locks",
+            "target-no-versions",
+            "target-no-ownership",
+        ]
+    }
+    fn profile(&self) -> &'static str {
+        "openwebui"
+    }
+    fn refuses(&self) -> Vec<String> {
+        vec!["Open WebUI cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned()]
+    }
+    fn records_users(&self) -> bool {
+        false
+    }
+}
+
 /// Every target, each fresh, in its own temporary directory.
 fn platforms(dir: &Path) -> Vec<Box<dyn Platform>> {
     let d = |n: &str| {
@@ -415,6 +682,7 @@ fn platforms(dir: &Path) -> Vec<Box<dyn Platform>> {
         Box::new(Native::start(&d("sandbox"), true)),
         Box::new(Native::start(&d("http"), false)),
         Box::new(Scim::start(&d("scim"))),
+        Box::new(OpenWebUi::start(&d("openwebui"))),
     ]
 }
 
@@ -424,6 +692,13 @@ fn platforms(dir: &Path) -> Vec<Box<dyn Platform>> {
 fn config(dir: &Path, p: &dyn Platform) -> PathBuf {
     let cfg = dir.join(format!("cfg-{}", p.name()));
     copy_tree(&support::example("directory"), &cfg);
+    if p.profile() != "m3forge" {
+        edit(
+            &cfg.join("tenet.toml"),
+            "profile = \"m3forge\"",
+            &format!("profile = \"{}\"", p.profile()),
+        );
+    }
     cfg
 }
 
@@ -507,7 +782,7 @@ fn an_out_of_band_change_is_drift_and_apply_reverts_it() {
             .stdout_has("\"Someone Else\" -> \"Alan Turing\"");
         let drift = tenet_on(p, &["drift", &cfg.display().to_string()]);
         drift.code(2).stdout_has(&format!("users/{ALAN}"));
-        if p.name() == "scim" {
+        if !p.records_users() {
             // No audit log and no last-applied record: said, not guessed.
             drift
                 .stdout_has("Differs: 1 object(s)")
@@ -595,7 +870,7 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
         let cfg = config(dir.path(), p);
         std::fs::write(
             cfg.join("extra.toml"),
-            "[roles.auditor]\nname = \"Auditor\"\npermissions = [\"prompts.view\"]\n",
+            "[roles.auditor]\nname = \"Auditor\"\npermissions = [\"*\"]\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let finance = cfg.join("workspaces/finance.toml");
@@ -606,17 +881,16 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mark = p.write_mark();
-        let refused = p.name() == "scim";
+        let refuses = p.refuses();
         let planned = plan(p, &cfg);
         let applied = apply(p, &cfg);
         let validated = tenet_on(p, &["validate", &cfg.display().to_string()]);
-        if refused {
+        if !refuses.is_empty() {
             for r in [&planned, &applied, &validated] {
-                r.code(1)
-                    .has("SCIM 2.0 cannot hold `roles/auditor`")
-                    .has("SCIM 2.0 cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`")
-                    .has("extra.toml:1:")
-                    .has("finance.toml:");
+                r.code(1).has("finance.toml:");
+                for line in &refuses {
+                    r.has(line);
+                }
             }
             assert_eq!(p.write_mark(), mark, "apply wrote despite the refusal");
         } else {
@@ -660,4 +934,121 @@ fn the_token_never_appears_in_any_output() {
         let saved = std::fs::read_to_string(&plan_file).unwrap_or_default();
         assert!(!saved.is_empty() && !saved.contains(&token), "{}", p.name());
     }
+}
+
+/// The Open WebUI example (a custom role, a connection with two models, one
+/// model granted to one workspace) on Open WebUI: what a
+/// member may use, read from Open WebUI itself; the connection key (a
+/// canary) never printed, saved or exported.
+#[test]
+fn models_are_granted_per_workspace_and_keys_never_leak() {
+    const CANARY: &str = "sk-canary-7f3e9a1c5d";
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // (CI applies the same example to a fresh sandbox, too.)
+    let owui = OpenWebUi::start(dir.path());
+    for p in [&owui as &dyn Platform] {
+        let cfg = dir.path().join(format!("owui-cfg-{}", p.name()));
+        copy_tree(&support::example("openwebui"), &cfg);
+        let c = cfg.display().to_string();
+        let with_key = |args: &[&str]| {
+            let mut cmd = tenet();
+            cmd.args(args).arg("--endpoint").arg(p.endpoint());
+            cmd.env("ACME_GATEWAY_KEY", CANARY);
+            if let Some(t) = p.token() {
+                cmd.env("TENET_TOKEN", t);
+            }
+            run(cmd)
+        };
+        let plan_file = dir.path().join(format!("owui-plan-{}.json", p.name()));
+        let out = dir.path().join(format!("owui-export-{}", p.name()));
+        let runs = vec![
+            with_key(&["-vv", "plan", &c, "--out", &plan_file.display().to_string()]),
+            with_key(&["-vv", "apply", &c, "--auto-approve"]),
+            with_key(&["plan", &c]),
+            with_key(&["plan", &c, "--format", "json"]),
+            with_key(&["drift", &c]),
+            with_key(&["export", "--out", &out.display().to_string()]),
+        ];
+        runs[1].code(0).stdout_has(", 0 failed, 0 skipped");
+        runs[2]
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+        runs[4].code(0);
+        runs[5].code(0);
+        for r in &runs {
+            assert!(!r.all().contains(CANARY), "{}: {}", p.name(), r.show());
+        }
+        let mut files = vec![plan_file];
+        for e in walk(&out) {
+            files.push(e);
+        }
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            assert!(
+                !text.contains(CANARY),
+                "{}: {} holds the key",
+                p.name(),
+                f.display()
+            );
+        }
+        let providers = std::fs::read_to_string(out.join("providers.toml")).unwrap_or_default();
+        assert!(providers.contains("env:"), "{}: {providers}", p.name());
+        // The export plans clean (its env: placeholder is unset: keys are not compared).
+        with_key(&["plan", &out.display().to_string()]).code(0);
+    }
+    // Who may use which model, as Open WebUI says.
+    let users = owui.users();
+    let id = |email: &str| {
+        users
+            .iter()
+            .find(|u| u["email"] == email)
+            .and_then(|u| u["id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no user {email}"))
+    };
+    let visible = |email: &str| -> Vec<String> {
+        let body = owui.get(&format!("/api/v1/users/{}/preview", id(email)));
+        body["models"]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| m["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        visible(GRACE),
+        vec!["acme-small".to_owned()],
+        "a finance member"
+    );
+    assert!(
+        visible(ALAN).is_empty(),
+        "not in finance: {:?}",
+        visible(ALAN)
+    );
+    // The suspended user is pending; the custom role's group carries its keys.
+    assert!(
+        users
+            .iter()
+            .any(|u| u["email"] == KEN && u["role"] == "pending")
+    );
+    let role = owui
+        .groups()
+        .into_iter()
+        .find(|g| g["name"] == "finance:analyst")
+        .unwrap_or_else(|| panic!("no finance:analyst group"));
+    assert_eq!(role["permissions"]["chat"]["file_upload"], true);
+    assert_eq!(role["permissions"]["features"]["web_search"], true);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -12,8 +12,8 @@
 //! otherwise), and the magoneai administrator role is `owner`.
 
 use serde_json::{Value, json};
-use tenet::model::Profile;
 use tenet::platform::ApiError;
+use tenet::platform::engine::Profile;
 use tenet::platform::engine::{Actor, AuditQuery, Engine, PageRequest};
 use tenet::wire::{
     AssignmentSpec, Channel, MembershipSpec, ProviderKind, ProviderSpec, QuotasSpec, RoleSpec,

@@ -77,6 +77,7 @@ fn connect(
         (_, Some(p)) => vec![p],
         (Endpoint::Sandbox(_), None) => Profile::ALL.to_vec(),
         (Endpoint::Http(_) | Endpoint::Scim(_), None) => vec![Profile::default()],
+        (Endpoint::OpenWebUi(_), None) => vec![Profile::Openwebui],
     };
     let mut first_error = None;
     for p in candidates {

@@ -146,6 +146,7 @@ pub enum Format {
 pub enum ProfileArg {
     M3forge,
     Magoneai,
+    Openwebui,
 }
 
 impl From<ProfileArg> for Profile {
@@ -153,6 +154,7 @@ impl From<ProfileArg> for Profile {
         match p {
             ProfileArg::M3forge => Profile::M3forge,
             ProfileArg::Magoneai => Profile::Magoneai,
+            ProfileArg::Openwebui => Profile::Openwebui,
         }
     }
 }

@@ -49,7 +49,7 @@ fn platform_report(
     };
     let reachable = match &endpoint {
         Endpoint::Sandbox(path) => path.exists(),
-        Endpoint::Http(_) | Endpoint::Scim(_) => {
+        Endpoint::Http(_) | Endpoint::Scim(_) | Endpoint::OpenWebUi(_) => {
             std::env::var("TENET_TOKEN").is_ok_and(|t| !t.is_empty())
         }
     };

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 
 use super::{CommandError, Outcome, ProfileArg};
-use crate::platform::engine::{Engine, Scope};
+use crate::platform::engine::{Engine, Profile, Scope};
 use crate::platform::server::{AppState, Faults, serve};
 
 #[derive(Debug, clap::Args)]
@@ -68,7 +68,20 @@ pub enum ScopeArg {
 }
 
 fn open(db: &std::path::Path, profile: Option<ProfileArg>) -> Result<Engine, CommandError> {
-    Engine::open(db, profile.map(Into::into)).map_err(|e| {
+    // `--profile` is shared with the commands that validate; the reference
+    // platform serves only the contract's profiles.
+    let profile = match profile.map(crate::model::Profile::from) {
+        None => None,
+        Some(p) => Some(Profile::parse(p.as_str()).ok_or_else(|| {
+            CommandError::new(format!("the reference platform has no {p} profile")).with_hint(
+                format!(
+                    "pass --profile {}",
+                    Profile::ALL.map(Profile::as_str).join(" or ")
+                ),
+            )
+        })?),
+    };
+    Engine::open(db, profile).map_err(|e| {
         CommandError::new(format!(
             "cannot open the platform database {}: {}",
             db.display(),

@@ -94,6 +94,10 @@ pub struct Options {
     /// Desired key fingerprints per provider; a provider missing here has
     /// keys that could not be resolved, and its keys are not compared.
     pub fingerprints: BTreeMap<Slug, Vec<String>>,
+    /// Kinds the target has nowhere to mark as tenet's: a declared object
+    /// that exists is matched by its natural key (no adoption), and an
+    /// undeclared one is left alone unless the kind is authoritative.
+    pub unmarked: Vec<Kind>,
 }
 
 /// The digest of an object's [projection](Object::projection), recorded as
@@ -188,7 +192,8 @@ impl<'a> Differ<'a> {
             return;
         }
         let live_labels = self.meta_labels(&path);
-        let managed = self.managed(&path);
+        let unmarked = self.opts.unmarked.contains(&kind);
+        let managed = self.managed(&path) || unmarked;
         if !managed && !self.opts.adopt {
             self.out.not_adopted.push(path);
             return;
@@ -197,8 +202,10 @@ impl<'a> Differ<'a> {
         // not worth a write; user labels are compared as fields.
         let (_, live_own) = split_labels(&live_labels);
         let (_, want_own) = split_labels(&labels);
-        let own_changed = live_own.get(MANAGED_LABEL) != want_own.get(MANAGED_LABEL)
-            || live_own.get(PREVENT_DESTROY_LABEL) != want_own.get(PREVENT_DESTROY_LABEL);
+        // (A target with nowhere to keep them has none to compare.)
+        let own_changed = !unmarked
+            && (live_own.get(MANAGED_LABEL) != want_own.get(MANAGED_LABEL)
+                || live_own.get(PREVENT_DESTROY_LABEL) != want_own.get(PREVENT_DESTROY_LABEL));
         if fields.is_empty() && !own_changed && managed {
             return;
         }

@@ -53,6 +53,9 @@ pub struct Capabilities {
     /// Whether a workspace can be archived (kept, but closed); without it,
     /// removing a workspace from the files must be a deletion.
     pub archive: bool,
+    /// Whether a user's permissions are global (the union of every group
+    /// they are in) rather than per workspace.
+    pub global_permissions: bool,
 }
 
 impl Capabilities {

@@ -54,6 +54,16 @@ impl From<SecretRef> for String {
     }
 }
 
+/// The fingerprint of a secret value: `sha256:` and the first 16 bytes of its
+/// SHA-256 in hex. Platforms keep and answer only this; tenet compares keys
+/// by it, never by value (pure: targets fingerprint keys they read in clear).
+pub fn fingerprint(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(secret.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

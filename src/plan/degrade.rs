@@ -56,8 +56,37 @@ pub fn warnings(
             ),
         ));
     }
+    if caps.global_permissions {
+        // Users whose roles differ from one workspace to another.
+        let mut roles: std::collections::BTreeMap<
+            &crate::model::Email,
+            Vec<&std::collections::BTreeSet<crate::model::Slug>>,
+        > = std::collections::BTreeMap::new();
+        for ((_, user), m) in &config.state.memberships {
+            roles.entry(user).or_default().push(&m.roles);
+        }
+        let mixed: Vec<String> = roles
+            .iter()
+            .filter(|(_, sets)| sets.windows(2).any(|w| w[0] != w[1]))
+            .map(|(u, _)| format!("`{u}`"))
+            .collect();
+        if !mixed.is_empty() {
+            let shown: Vec<&str> = mixed.iter().take(5).map(String::as_str).collect();
+            let more = mixed.len().saturating_sub(5);
+            out.push(warning(
+                "target-global-permissions",
+                format!(
+                    "{platform}'s permissions are global per user, the union of their groups: {} hold{} different roles in different workspaces, so each gets the union of those roles' permissions everywhere{}",
+                    shown.join(", "),
+                    if mixed.len() == 1 { "s" } else { "" },
+                    if more > 0 { format!(" (and {more} more)") } else { String::new() }
+                ),
+            ));
+        }
+    }
     for kind in caps.kinds {
-        if caps.ownership(*kind) != Ownership::Nowhere {
+        // Settings are one object: nothing to own.
+        if caps.ownership(*kind) != Ownership::Nowhere || *kind == Kind::Settings {
             continue;
         }
         let touched = changes.iter().any(|c| c.change.kind == *kind);

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::native::http::Http;
 use super::native::sandbox::Sandbox;
+use super::openwebui::OpenWebUi;
 use super::scim::Scim;
 use super::{Capabilities, Target, TargetError, Write};
 use crate::model::audit::AuditEvent;
@@ -15,6 +16,7 @@ pub enum AnyTarget {
     Sandbox(Box<Sandbox>),
     Http(Http),
     Scim(Box<Scim>),
+    OpenWebUi(Box<OpenWebUi>),
 }
 
 /// Calls the same method on whichever target it is.
@@ -24,6 +26,7 @@ macro_rules! each {
             AnyTarget::Sandbox($t) => $e,
             AnyTarget::Http($t) => $e,
             AnyTarget::Scim($t) => $e,
+            AnyTarget::OpenWebUi($t) => $e,
         }
     };
 }

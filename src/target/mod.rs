@@ -12,10 +12,12 @@
 //!
 //! The targets live one per folder and share nothing but this module and
 //! the model: [`native`] (the platform contract: the embedded sandbox and
-//! the HTTP API) and [`scim`] (any SCIM 2.0 service provider).
+//! the HTTP API), [`scim`] (any SCIM 2.0 service provider) and
+//! [`openwebui`] (Open WebUI).
 
 pub mod any;
 pub mod native;
+pub mod openwebui;
 pub mod scim;
 
 use std::future::Future;
@@ -209,6 +211,8 @@ pub enum Endpoint {
     Http(String),
     /// A SCIM 2.0 service provider's base URL (`http://host/v2`).
     Scim(String),
+    /// An Open WebUI base URL (`http://host:8080`).
+    OpenWebUi(String),
 }
 
 impl Endpoint {
@@ -238,9 +242,16 @@ impl Endpoint {
                 ));
             }
             Ok(Endpoint::Scim(url.trim_end_matches('/').to_owned()))
+        } else if let Some(url) = s.strip_prefix("openwebui+") {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "`{s}` is not an Open WebUI endpoint: use openwebui+https://HOST[:PORT]"
+                ));
+            }
+            Ok(Endpoint::OpenWebUi(url.trim_end_matches('/').to_owned()))
         } else {
             Err(format!(
-                "`{s}` is not an endpoint: use sandbox:PATH, an http(s):// URL of the platform API, or scim+https://HOST/BASE"
+                "`{s}` is not an endpoint: use sandbox:PATH, an http(s):// URL of the platform API, scim+https://HOST/BASE or openwebui+https://HOST"
             ))
         }
     }
@@ -251,6 +262,7 @@ impl Endpoint {
             Endpoint::Sandbox(_) => &native::SANDBOX,
             Endpoint::Http(_) => &native::HTTP,
             Endpoint::Scim(_) => &scim::CAPABILITIES,
+            Endpoint::OpenWebUi(_) => &openwebui::CAPABILITIES,
         }
     }
 
@@ -259,6 +271,7 @@ impl Endpoint {
         match self {
             Endpoint::Sandbox(_) | Endpoint::Http(_) => Vec::new(),
             Endpoint::Scim(_) => scim::unholdable(config),
+            Endpoint::OpenWebUi(_) => openwebui::unholdable(config),
         }
     }
 }

@@ -51,6 +51,73 @@ pub struct Problem {
 
 pub const PROBLEM_BASE: &str = "https://tenet.dev/problems/";
 
+// ------------------------------------------------------------------- catalog
+
+/// The flavours a platform is created with (`tenet serve --profile`); each
+/// fixes the catalog for the platform's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    M3forge,
+    Magoneai,
+    Openwebui,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::M3forge, Profile::Magoneai, Profile::Openwebui];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::M3forge => "m3forge",
+            Profile::Magoneai => "magoneai",
+            Profile::Openwebui => "openwebui",
+        }
+    }
+
+    /// The profile named `s`, if the contract has one by that name.
+    pub fn parse(s: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One catalog permission: `family.action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    pub id: String,
+    pub description: String,
+}
+
+/// A built-in role as the catalog lists it (permissions may be wildcards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinRole {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+}
+
+/// `GET /v1/catalog`: the permission catalog and built-in roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub profile: Profile,
+    pub title: String,
+    /// Built-in roles whose active holders administer a workspace.
+    pub administrator_roles: Vec<String>,
+    /// The role clients give a new member when none is said.
+    pub default_role: String,
+    pub permissions: Vec<Permission>,
+    pub roles: Vec<BuiltinRole>,
+}
+
 // ---------------------------------------------------------------- workspaces
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,7 +1,7 @@
 //! Permission catalogs and built-in roles, as data. The platform serves its
 //! catalog at `GET /v1/catalog`; tenet ships copies (profiles) in the same
-//! shape for offline validation: `m3forge.json` and `magoneai.json` beside
-//! this file. Wildcards in role permissions expand against a catalog.
+//! shape for offline validation: `m3forge.json`, `magoneai.json` and
+//! `openwebui.json` (Open WebUI's group permission keys) beside this file. Wildcards in role permissions expand against a catalog.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -18,15 +18,18 @@ pub enum Profile {
     #[default]
     M3forge,
     Magoneai,
+    /// Open WebUI's group permission keys (`chat.file_upload`, ...).
+    Openwebui,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 2] = [Profile::M3forge, Profile::Magoneai];
+    pub const ALL: [Profile; 3] = [Profile::M3forge, Profile::Magoneai, Profile::Openwebui];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::M3forge => "m3forge",
             Profile::Magoneai => "magoneai",
+            Profile::Openwebui => "openwebui",
         }
     }
 
@@ -88,9 +91,11 @@ impl Catalog {
     pub fn builtin(profile: Profile) -> &'static Catalog {
         static M3FORGE: OnceLock<Catalog> = OnceLock::new();
         static MAGONEAI: OnceLock<Catalog> = OnceLock::new();
+        static OPENWEBUI: OnceLock<Catalog> = OnceLock::new();
         let (cell, text) = match profile {
             Profile::M3forge => (&M3FORGE, include_str!("m3forge.json")),
             Profile::Magoneai => (&MAGONEAI, include_str!("magoneai.json")),
+            Profile::Openwebui => (&OPENWEBUI, include_str!("openwebui.json")),
         };
         // The shipped catalogs are tested below; a malformed one is a build
         // defect, not user input.

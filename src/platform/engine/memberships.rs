@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::CatalogRules;
 use super::workspaces::{max_users, member_count, workspace_id};
 use super::{
     Actor, Engine, PageRequest, Tx, check_labels, check_version, json, page, parse, patched, to_u64,
 };
-use crate::model::Catalog;
 use crate::platform::ApiError;
-use crate::wire::{Membership, MembershipSpec, Page};
+use crate::wire::{Catalog, Membership, MembershipSpec, Page};
 
 fn resource(slug: &str, email: &str) -> String {
     format!("workspaces/{slug}/memberships/{email}")

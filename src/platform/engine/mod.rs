@@ -9,6 +9,8 @@
 
 mod assignments;
 mod audit;
+mod catalog;
+mod keys;
 mod locks;
 mod memberships;
 mod providers;
@@ -26,13 +28,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
+pub use crate::wire::Profile;
 pub use audit::AuditQuery;
+pub use catalog::CatalogRules;
 pub use locks::MAX_TTL_SECONDS;
 pub use tokens::{Scope, TokenInfo};
 
 use super::error::ApiError;
-use crate::model::{Catalog, Profile};
-use crate::wire::{Change, Channel, Page};
+use crate::wire::{Catalog, Change, Channel, Page};
 
 /// Who performs a write: the token's name over HTTP, `local` in-process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +166,7 @@ impl Now {
 /// The platform engine.
 pub struct Engine {
     conn: Mutex<Connection>,
-    catalog: Catalog,
+    catalog: &'static Catalog,
 }
 
 /// An open write transaction and who is writing.
@@ -212,7 +215,8 @@ impl Engine {
             }
             (Some(s), _) => s,
             (None, p) => {
-                let p = p.unwrap_or_default();
+                // A new platform is m3forge unless told otherwise.
+                let p = p.unwrap_or(Profile::M3forge);
                 let now = Now::at(SystemTime::now());
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('profile', ?1)",
@@ -227,7 +231,7 @@ impl Engine {
         };
         Ok(Engine {
             conn: Mutex::new(conn),
-            catalog: Catalog::builtin(profile).clone(),
+            catalog: catalog::builtin(profile),
         })
     }
 
@@ -235,8 +239,9 @@ impl Engine {
         self.catalog.profile
     }
 
+    /// The catalog, as `GET /v1/catalog` answers it.
     pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+        self.catalog
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -268,7 +273,7 @@ impl Engine {
             tx,
             actor,
             now: Now::at(SystemTime::now()),
-            catalog: &self.catalog,
+            catalog: self.catalog,
         };
         let out = f(&mut t)?;
         t.tx.commit()?;

@@ -7,13 +7,12 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::keys::is_slug;
 use super::{
     Actor, Engine, PageRequest, check_labels, check_text, check_version, json, page, parse,
     patched, to_u64,
 };
-use crate::model::keys::is_slug;
 use crate::platform::ApiError;
-use crate::secrets::fingerprint;
 use crate::wire::{AssignmentSpec, KeyFingerprint, Page, Provider, ProviderSpec};
 
 fn resource(name: &str) -> String {
@@ -90,6 +89,19 @@ fn check(spec: &ProviderSpec) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// A key's fingerprint as the contract defines it (§7.9): `sha256:` and the
+/// first 16 bytes of the SHA-256 of the key's UTF-8 bytes, in lower-case hex.
+fn fingerprint(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = String::from("sha256:");
+    for b in digest.iter().take(16) {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Fingerprints of the given keys; the values go no further than this.
@@ -252,5 +264,21 @@ impl Engine {
             t.tx.execute("DELETE FROM providers WHERE name = ?1", params![name])?;
             t.audit("delete", &resource(name), 0, &audit_view(&current.spec, &keys)?, &Value::Null)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fingerprints_follow_the_contract() {
+        // Reference values: the first 32 hex digits of `sha256sum`.
+        assert_eq!(
+            super::fingerprint("sk-test"),
+            "sha256:f3abf2a6cc4f00987743db5f544ba345"
+        );
+        assert_eq!(
+            super::fingerprint("clé"),
+            "sha256:51cbcf30514d0802eb5c60a018f384ea"
+        );
     }
 }

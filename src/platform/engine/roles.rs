@@ -5,14 +5,14 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::CatalogRules;
+use super::keys::is_slug;
 use super::{
     Actor, Engine, PageRequest, check_labels, check_text, check_version, json, page, parse,
     patched, to_u64,
 };
-use crate::model::Catalog;
-use crate::model::keys::is_slug;
 use crate::platform::ApiError;
-use crate::wire::{Page, Role, RoleSpec};
+use crate::wire::{Catalog, Page, Role, RoleSpec};
 
 fn resource(id: &str) -> String {
     format!("roles/{id}")
@@ -73,7 +73,7 @@ fn check(catalog: &Catalog, spec: &RoleSpec) -> Result<(), ApiError> {
     check_text("description", &spec.description, 2000)?;
     check_labels(&spec.labels)?;
     for p in &spec.permissions {
-        if catalog.expand(p).is_err() {
+        if !catalog.admits_permission(p) {
             return Err(ApiError::invalid_value(format!(
                 "`{p}` is not a permission of the {} catalog (see GET /v1/catalog)",
                 catalog.profile

@@ -4,7 +4,6 @@
 use rusqlite::{Connection, params};
 
 use super::{Actor, Engine, check_labels, check_version, json, parse, to_u64};
-use crate::model::normalize_cidr;
 use crate::platform::ApiError;
 use crate::wire::{Settings, SettingsSpec};
 
@@ -19,6 +18,28 @@ fn get(conn: &Connection) -> Result<Settings, ApiError> {
         version: to_u64(version),
         updated_at,
     })
+}
+
+/// An `ip_allowlist` entry in canonical form (§7.10): `addr/len`, IPv4 with
+/// `len` at most 32 or IPv6 with `len` at most 128, host bits cleared
+/// (`10.1.2.3/8` is `10.0.0.0/8`). The address is read by the standard
+/// library (no leading zeros in IPv4 octets, no zone), the length is decimal
+/// digits only; `ipnet` does the network arithmetic and the text.
+fn canonical_cidr(s: &str) -> Result<String, String> {
+    let Some((addr, len)) = s.split_once('/') else {
+        return Err("a bare address: the /prefix-length is missing".to_owned());
+    };
+    let addr: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an IPv4 or IPv6 address"))?;
+    let bits = if addr.is_ipv4() { 32 } else { 128 };
+    let len = Some(len)
+        .filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|l| l.parse::<u8>().ok())
+        .filter(|l| *l <= bits)
+        .ok_or_else(|| format!("`{len}` is not a prefix length from 0 to {bits}"))?;
+    let net = ipnet::IpNet::new(addr, len).map_err(|e| e.to_string())?;
+    Ok(net.trunc().to_string())
 }
 
 fn normalize(mut spec: SettingsSpec) -> Result<SettingsSpec, ApiError> {
@@ -42,7 +63,7 @@ fn normalize(mut spec: SettingsSpec) -> Result<SettingsSpec, ApiError> {
     if let Some(list) = &spec.security.ip_allowlist {
         let mut out: Vec<String> = Vec::new();
         for c in list {
-            let n = normalize_cidr(c).map_err(|why| {
+            let n = canonical_cidr(c).map_err(|why| {
                 ApiError::invalid_value(format!("`{c}` is not a CIDR block: {why}"))
             })?;
             if !out.contains(&n) {
@@ -84,5 +105,43 @@ impl Engine {
             )?;
             get(&t.tx)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_cidr;
+
+    #[test]
+    fn cidrs_are_canonical() {
+        for (given, stored) in [
+            ("10.1.2.3/8", "10.0.0.0/8"),
+            ("192.168.1.0/24", "192.168.1.0/24"),
+            ("10.0.0.1/32", "10.0.0.1/32"),
+            ("1.2.3.4/0", "0.0.0.0/0"),
+            ("2001:DB8::1/32", "2001:db8::/32"),
+            ("::1/128", "::1/128"),
+            ("fe80::1/0", "::/0"),
+            ("10.0.0.0/08", "10.0.0.0/8"),
+        ] {
+            assert_eq!(canonical_cidr(given).as_deref(), Ok(stored), "{given}");
+        }
+        for bad in [
+            "10.0.0.1",
+            "10.0.0.0/33",
+            "2001:db8::/129",
+            "10.0.0.300/8",
+            "010.0.0.0/8",
+            "10.0.0/8",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/8/8",
+            "10.0.0.0/256",
+            "fe80::1%eth0/64",
+            " 10.0.0.0/8",
+            "nope/8",
+        ] {
+            assert!(canonical_cidr(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -4,12 +4,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::keys::is_email;
 use super::memberships::{admin_workspaces, other_active_admins};
 use super::{
     Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, page, parse,
     patched, to_u64,
 };
-use crate::model::keys::is_email;
 use crate::platform::ApiError;
 use crate::wire::{Page, User, UserSpec, UserStatus};
 

@@ -5,11 +5,11 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::keys::is_slug;
 use super::{
     Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, page, parse,
     patched, to_u64,
 };
-use crate::model::keys::is_slug;
 use crate::platform::ApiError;
 use crate::wire::{Page, Quotas, QuotasSpec, Usage, UsageSpec, Workspace, WorkspaceSpec};
 

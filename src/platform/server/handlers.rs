@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::http::{Body, ListQuery, body, if_match, json, object, segment, typed};
 use crate::platform::ApiError;
-use crate::platform::engine::{Actor, AuditQuery};
+use crate::platform::engine::{Actor, AuditQuery, CatalogRules};
 use crate::wire::{
     AssignmentSpec, LockRenew, LockRequest, MembershipSpec, ProviderSpec, QuotasSpec, RoleSpec,
     SettingsSpec, UsageSpec, UserSpec, WorkspaceSpec, split_key,

@@ -27,6 +27,48 @@ pub fn path(id: &ObjectId) -> String {
     }
 }
 
+/// The platform profile named like a model profile. The model also knows
+/// profiles of other targets, which a native platform cannot be created with.
+pub fn wire_profile(p: model::Profile) -> Option<wire::Profile> {
+    wire::Profile::parse(p.as_str())
+}
+
+fn profile(p: wire::Profile) -> model::Profile {
+    match p {
+        wire::Profile::M3forge => model::Profile::M3forge,
+        wire::Profile::Magoneai => model::Profile::Magoneai,
+        wire::Profile::Openwebui => model::Profile::Openwebui,
+    }
+}
+
+/// The platform's catalog (`GET /v1/catalog`) as the model's.
+pub fn catalog(c: &wire::Catalog) -> model::Catalog {
+    model::Catalog {
+        profile: profile(c.profile),
+        title: c.title.clone(),
+        administrator_roles: c.administrator_roles.clone(),
+        default_role: c.default_role.clone(),
+        permissions: c
+            .permissions
+            .iter()
+            .map(|p| model::catalog::Permission {
+                id: p.id.clone(),
+                description: p.description.clone(),
+            })
+            .collect(),
+        roles: c
+            .roles
+            .iter()
+            .map(|r| model::catalog::BuiltinRole {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                description: r.description.clone(),
+                permissions: r.permissions.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// An audit event of the contract, for the engine; events about things
 /// that are not model objects (locks) are dropped.
 pub fn audit_event(e: wire::AuditEvent) -> Option<AuditEvent> {
@@ -534,5 +576,21 @@ fn strip_nulls(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::engine::Engine;
+
+    #[test]
+    fn the_platform_serves_the_catalogs_the_model_ships() {
+        for p in wire::Profile::ALL {
+            let engine = Engine::open_in_memory(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            let served = catalog(engine.catalog());
+            assert_eq!(&served, model::Catalog::builtin(served.profile), "{p}");
+            assert_eq!(wire_profile(served.profile), Some(p));
+        }
     }
 }

@@ -35,6 +35,7 @@ pub const HTTP: Capabilities = Capabilities {
     catalog: CatalogSource::Served,
     keys_required: true,
     archive: true,
+    global_permissions: false,
 };
 
 /// The embedded engine: the same, but it never calls a provider, so it

@@ -11,7 +11,7 @@ use crate::model::audit::AuditEvent;
 use crate::model::{Catalog, Labels, Live, Meta, ObjectId, Profile, Stamp};
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, Engine, PageRequest};
-use crate::target::{Capabilities, Target, TargetError, Write};
+use crate::target::{Capabilities, ErrorKind, Target, TargetError, Write};
 use crate::wire;
 
 pub struct Sandbox {
@@ -27,7 +27,16 @@ impl Sandbox {
         path: &std::path::Path,
         profile: Profile,
     ) -> Result<Sandbox, TargetError> {
-        let engine = Engine::open(path, Some(profile))?;
+        let platform_profile = convert::wire_profile(profile).ok_or_else(|| {
+            TargetError::new(
+                ErrorKind::Rejected,
+                format!(
+                    "the sandbox platform has no {profile} profile: it is created with {}",
+                    wire::Profile::ALL.map(wire::Profile::as_str).join(" or ")
+                ),
+            )
+        })?;
+        let engine = Engine::open(path, Some(platform_profile))?;
         Ok(Sandbox {
             endpoint: endpoint.to_owned(),
             engine,
@@ -214,7 +223,7 @@ impl Target for Sandbox {
     }
 
     async fn catalog(&self) -> Result<Catalog, TargetError> {
-        Ok(self.engine.catalog().clone())
+        Ok(convert::catalog(self.engine.catalog()))
     }
 
     async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {

@@ -52,6 +52,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     catalog: CatalogSource::Builtin,
     keys_required: true,
     archive: false,
+    global_permissions: false,
 };
 
 /// The `externalId` tenet writes on what it manages.
