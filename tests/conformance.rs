@@ -193,43 +193,59 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/servers/scim.sh")
 }
 
-impl Scim {
-    fn start(dir: &Path) -> Scim {
-        // One install for the whole test binary, before any start.
-        static INSTALLED: OnceLock<()> = OnceLock::new();
-        INSTALLED.get_or_init(|| {
-            let out = Command::new(script())
-                .arg("install")
-                .output()
-                .unwrap_or_else(|e| panic!("scim.sh install: {e}"));
-            assert!(
-                out.status.success(),
-                "scim.sh install failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        });
-        let dir = dir.join("scim");
-        let out = Command::new(script())
-            .arg("start")
-            .arg(&dir)
+/// `SCRIPT install` once per test binary and server, then `SCRIPT start
+/// DIR`: the URL and the token it prints (`<PREFIX>_URL=`, `<PREFIX>_TOKEN=`).
+fn start_server(
+    script: &Path,
+    installed: &'static OnceLock<()>,
+    dir: &Path,
+    prefix: &str,
+) -> (String, String) {
+    let name = script
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    installed.get_or_init(|| {
+        let out = Command::new(script)
+            .arg("install")
             .output()
-            .unwrap_or_else(|e| panic!("scim.sh start: {e}"));
+            .unwrap_or_else(|e| panic!("{name} install: {e}"));
         assert!(
             out.status.success(),
-            "scim.sh start failed:\n{}",
+            "{name} install failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let var = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}=")))
-                .unwrap_or_else(|| panic!("no {name} in {text}"))
-                .trim_matches(|c| c == '\'' || c == '"')
-                .to_owned()
-        };
+    });
+    let out = Command::new(script)
+        .arg("start")
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} start: {e}"));
+    assert!(
+        out.status.success(),
+        "{name} start failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Never print `text`: it holds the token.
+    let var = |v: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{prefix}_{v}=")))
+            .unwrap_or_else(|| panic!("no {prefix}_{v} in the output of {name} start"))
+            .trim_matches(|c| c == '\'' || c == '"')
+            .to_owned()
+    };
+    (var("URL"), var("TOKEN"))
+}
+
+impl Scim {
+    fn start(dir: &Path) -> Scim {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        let dir = dir.join("scim");
+        let (url, token) = start_server(&script(), &INSTALLED, &dir, "SCIM");
         Scim {
-            url: var("SCIM_URL"),
-            token: var("SCIM_TOKEN"),
+            url,
+            token,
             dir,
             rt: runtime(),
             client: support::client(Duration::from_secs(30)),
@@ -447,39 +463,11 @@ impl OpenWebUi {
         static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let one = ONE.lock().unwrap_or_else(|e| e.into_inner());
         static INSTALLED: OnceLock<()> = OnceLock::new();
-        INSTALLED.get_or_init(|| {
-            let out = Command::new(owui_script())
-                .arg("install")
-                .output()
-                .unwrap_or_else(|e| panic!("openwebui.sh install: {e}"));
-            assert!(
-                out.status.success(),
-                "openwebui.sh install failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        });
         let dir = dir.join("openwebui");
-        let out = Command::new(owui_script())
-            .arg("start")
-            .arg(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("openwebui.sh start: {e}"));
-        assert!(
-            out.status.success(),
-            "openwebui.sh start failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let var = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}=")))
-                .unwrap_or_else(|| panic!("no {name} in the output of openwebui.sh start"))
-                .trim_matches(|c| c == '\'' || c == '"')
-                .to_owned()
-        };
+        let (url, token) = start_server(&owui_script(), &INSTALLED, &dir, "OPENWEBUI");
         OpenWebUi {
-            url: var("OPENWEBUI_URL"),
-            token: var("OPENWEBUI_TOKEN"),
+            url,
+            token,
             dir,
             rt: runtime(),
             client: support::client(Duration::from_secs(60)),

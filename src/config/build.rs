@@ -284,7 +284,7 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
             d.acknowledged
                 .iter()
                 .filter_map(|(k, a)| {
-                    // An unreadable id is a diagnostic of `validate`.
+                    // An unreadable id is refused by the schema's key pattern.
                     Some((
                         crate::model::ObjectId::parse(k)?,
                         crate::model::Acknowledgement {
