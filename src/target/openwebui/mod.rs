@@ -373,6 +373,17 @@ struct Snapshot {
     users: HashMap<Email, String>,
     groups: BTreeMap<String, OwuiGroup>,
     members: BTreeMap<String, Vec<String>>,
+    /// A connection's `prefix_id`, per provider: its models' ids in Open
+    /// WebUI (and so in grants) are `<prefix>.<model>`.
+    prefixes: BTreeMap<Slug, String>,
+}
+
+/// The id Open WebUI gives a provider's model.
+fn model_id(prefix: Option<&String>, model: &str) -> String {
+    match prefix {
+        Some(p) if !p.is_empty() => format!("{p}.{model}"),
+        _ => model.to_owned(),
+    }
 }
 
 impl OpenWebUi {
@@ -470,6 +481,7 @@ impl OpenWebUi {
             users: ids,
             groups: by_name,
             members,
+            prefixes: BTreeMap::new(),
         };
         self.read_groups(&mut snap, &emails);
         self.read_connections(&mut snap, &connections).await?;
@@ -632,9 +644,17 @@ impl OpenWebUi {
                 meta(&Object::Provider(p.clone()), labels_in(t)),
             );
             // Grants per workspace group on the provider's models.
+            let prefix = c["prefix_id"].as_str().map(str::to_owned);
+            if let Some(p) = &prefix {
+                snap.prefixes.insert(id.clone(), p.clone());
+            }
             let mut per_ws: BTreeMap<Slug, BTreeSet<String>> = BTreeMap::new();
             for m in &models {
-                let Some(access) = self.client.get_model_access(m).await? else {
+                let Some(access) = self
+                    .client
+                    .get_model_access(&model_id(prefix.as_ref(), m))
+                    .await?
+                else {
                     continue;
                 };
                 for g in access.grants.iter().filter(|g| g.principal_type == "group") {
@@ -847,7 +867,8 @@ impl OpenWebUi {
             None => BTreeSet::new(),
         };
         for m in &p.models {
-            let access = self.client.get_model_access(m).await?;
+            let full = model_id(snap.prefixes.get(provider), m);
+            let access = self.client.get_model_access(&full).await?;
             let mut grants: Vec<Grant> = access.map(|a| a.grants).unwrap_or_default();
             let has = grants
                 .iter()
@@ -865,7 +886,9 @@ impl OpenWebUi {
             } else {
                 grants.retain(|g| !(g.principal_type == "group" && g.principal_id == group.id));
             }
-            self.client.set_model_access(m, Some(m), &grants).await?;
+            self.client
+                .set_model_access(&full, Some(&full), &grants)
+                .await?;
         }
         Ok(())
     }
