@@ -378,6 +378,56 @@ struct Snapshot {
     prefixes: BTreeMap<Slug, String>,
 }
 
+/// Whose group members a read needs.
+#[derive(Debug, Clone, Copy)]
+enum Members<'a> {
+    All,
+    /// The groups of one workspace (its own and its `<slug>:<role>` ones).
+    Of(&'a Slug),
+    None,
+}
+
+/// How much of the instance one read needs: all of it for a plan, only
+/// what one object's stamp (or one write) depends on before a write, so an
+/// apply does not re-read every group for every change.
+#[derive(Debug, Clone, Copy)]
+struct Need<'a> {
+    members: Members<'a>,
+    connections: bool,
+    admin: bool,
+}
+
+impl<'a> Need<'a> {
+    const ALL: Need<'static> = Need {
+        members: Members::All,
+        connections: true,
+        admin: true,
+    };
+
+    fn of(object: &'a ObjectId) -> Need<'a> {
+        let base = Need {
+            members: Members::None,
+            connections: false,
+            admin: false,
+        };
+        match object {
+            ObjectId::Membership(ws, _) => Need {
+                members: Members::Of(ws),
+                ..base
+            },
+            ObjectId::Provider(_) | ObjectId::Assignment(..) => Need {
+                connections: true,
+                ..base
+            },
+            ObjectId::Settings => Need {
+                admin: true,
+                ..base
+            },
+            _ => base,
+        }
+    }
+}
+
 /// The id Open WebUI gives a provider's model.
 fn model_id(prefix: Option<&String>, model: &str) -> String {
     match prefix {
@@ -425,13 +475,9 @@ impl OpenWebUi {
             .ok_or_else(|| missing(format!("role `{role}` (a group `{ROLE_PREFIX}{role}`)")))
     }
 
-    async fn snapshot(&self) -> Result<Snapshot, TargetError> {
-        let (users, groups, connections) = tokio::try_join!(
-            self.client.list_users(),
-            self.client.list_groups(),
-            self.client.openai_config(),
-        )?;
-        let admin = self.client.admin_config().await?;
+    async fn snapshot(&self, need: Need<'_>) -> Result<Snapshot, TargetError> {
+        let (users, groups) =
+            tokio::try_join!(self.client.list_users(), self.client.list_groups())?;
         let mut live = Live::default();
         let mut ids = HashMap::new();
         let mut emails: HashMap<String, Email> = HashMap::new();
@@ -471,10 +517,15 @@ impl OpenWebUi {
         }
         let mut members = BTreeMap::new();
         for (name, g) in &by_name {
-            if matches!(group_name(name), GroupName::Role(_)) {
-                continue;
+            let wanted = match (group_name(name), need.members) {
+                (GroupName::Role(_), _) | (_, Members::None) => false,
+                (_, Members::All) => true,
+                (GroupName::Workspace(w) | GroupName::Member(w, _), Members::Of(ws)) => w == *ws,
+                (GroupName::Other, _) => false,
+            };
+            if wanted {
+                members.insert(name.clone(), self.client.group_members(&g.id).await?);
             }
-            members.insert(name.clone(), self.client.group_members(&g.id).await?);
         }
         let mut snap = Snapshot {
             live,
@@ -484,7 +535,14 @@ impl OpenWebUi {
             prefixes: BTreeMap::new(),
         };
         self.read_groups(&mut snap, &emails);
-        self.read_connections(&mut snap, &connections).await?;
+        if need.connections {
+            let connections = self.client.openai_config().await?;
+            self.read_connections(&mut snap, &connections).await?;
+        }
+        if !need.admin {
+            return Ok(snap);
+        }
+        let admin = self.client.admin_config().await?;
         let timeout = admin
             .get("JWT_EXPIRES_IN")
             .and_then(Value::as_str)
@@ -894,7 +952,7 @@ impl OpenWebUi {
     }
 
     async fn write_now(&self, w: &Write<'_>) -> Result<(), TargetError> {
-        let snap = self.snapshot().await?;
+        let snap = self.snapshot(Need::of(w.object)).await?;
         match (w.object, w.op) {
             (ObjectId::User(email), WriteOp::Create(Object::User(u))) => {
                 let password = client::random_password()?;
@@ -1104,11 +1162,11 @@ impl Target for OpenWebUi {
     }
 
     async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {
-        Ok(self.snapshot().await?.live)
+        Ok(self.snapshot(Need::ALL).await?.live)
     }
 
     async fn probe(&self, object: &ObjectId) -> Result<Option<Meta>, TargetError> {
-        let mut snap = self.snapshot().await?;
+        let mut snap = self.snapshot(Need::of(object)).await?;
         Ok(snap.live.meta.remove(object))
     }
 
