@@ -73,7 +73,7 @@ pub fn endpoint(
             return Err(PipelineError::new(
                 "no platform endpoint",
                 Some(
-                    "set [platform] endpoint in tenet.toml, TENET_ENDPOINT, or pass --endpoint (sandbox:PATH or an https:// URL)",
+                    "set [platform] endpoint in tenet.toml, TENET_ENDPOINT, or pass --endpoint (sandbox:PATH, an https:// URL, scim+https://HOST/BASE or openwebui+https://HOST)",
                 ),
             ));
         }

@@ -193,6 +193,36 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/servers/scim.sh")
 }
 
+/// Members of workspace `slug` with their roles, on a platform that holds
+/// them as groups: the group `slug`, and a group `slug:role` per role.
+/// `members_of` gives a group's member emails.
+fn members_from_groups(
+    slug: &str,
+    groups: Vec<String>,
+    members_of: impl Fn(&str) -> Option<Vec<String>>,
+) -> Vec<(String, Vec<String>)> {
+    let holders: Vec<(String, Vec<String>)> = groups
+        .iter()
+        .filter_map(|name| {
+            let role = name.strip_prefix(&format!("{slug}:"))?;
+            Some((role.to_owned(), members_of(name)?))
+        })
+        .collect();
+    members_of(slug)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|email| {
+            let mut roles: Vec<String> = holders
+                .iter()
+                .filter(|(_, who)| who.contains(&email))
+                .map(|(role, _)| role.clone())
+                .collect();
+            roles.sort();
+            (email, roles)
+        })
+        .collect()
+}
+
 /// `SCRIPT install` once per test binary and server, then `SCRIPT start
 /// DIR`: the URL and the token it prints (`<PREFIX>_URL=`, `<PREFIX>_TOKEN=`).
 fn start_server(
@@ -387,25 +417,12 @@ impl Platform for Scim {
         !self.find("Groups", "displayName", slug).is_empty()
     }
     fn members(&self, slug: &str) -> Vec<(String, Vec<String>)> {
-        let members = self.group_members(slug).unwrap_or_default();
-        let groups = self.all("Groups");
-        members
-            .into_iter()
-            .map(|email| {
-                let mut roles: Vec<String> = groups
-                    .iter()
-                    .filter_map(|g| {
-                        let name = g["displayName"].as_str()?;
-                        let role = name.strip_prefix(&format!("{slug}:"))?;
-                        self.group_members(name)?
-                            .contains(&email)
-                            .then(|| role.to_owned())
-                    })
-                    .collect();
-                roles.sort();
-                (email, roles)
-            })
-            .collect()
+        let names = self
+            .all("Groups")
+            .iter()
+            .filter_map(|g| g["displayName"].as_str().map(str::to_owned))
+            .collect();
+        members_from_groups(slug, names, |name| self.group_members(name))
     }
     fn write_mark(&self) -> String {
         // Versions come from one counter: any write changes one.
@@ -595,25 +612,12 @@ impl Platform for OpenWebUi {
         self.groups().iter().any(|g| g["name"] == slug)
     }
     fn members(&self, slug: &str) -> Vec<(String, Vec<String>)> {
-        let members = self.group_emails(slug).unwrap_or_default();
-        let groups = self.groups();
-        members
-            .into_iter()
-            .map(|email| {
-                let mut roles: Vec<String> = groups
-                    .iter()
-                    .filter_map(|g| {
-                        let name = g["name"].as_str()?;
-                        let role = name.strip_prefix(&format!("{slug}:"))?;
-                        self.group_emails(name)?
-                            .contains(&email)
-                            .then(|| role.to_owned())
-                    })
-                    .collect();
-                roles.sort();
-                (email, roles)
-            })
-            .collect()
+        let names = self
+            .groups()
+            .iter()
+            .filter_map(|g| g["name"].as_str().map(str::to_owned))
+            .collect();
+        members_from_groups(slug, names, |name| self.group_emails(name))
     }
     fn write_mark(&self) -> String {
         let mut groups: Vec<String> = self

@@ -99,6 +99,10 @@ pub async fn run<T: Target>(
     stop: Arc<AtomicBool>,
     progress: Progress,
 ) -> Result<Report, TargetError> {
+    // Without locks (the plan warned) there is nothing to take.
+    if !target.capabilities().locks {
+        return Ok(execute(target, plan, keys, opts, stop, progress).await);
+    }
     // Re-acquiring our own lock is a renewal, so a lost answer is harmless.
     retrying(opts.attempts, || {
         target.lock(LOCK_NAME, &opts.holder, opts.lock_ttl)

@@ -27,7 +27,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let (checked, target, plan, live) = make(&args.dir, &args.common)?;
     let rt = runtime()?;
     let mut audit = BTreeMap::new();
-    for c in &plan.changes {
+    let logged = target.capabilities().audit;
+    for c in plan.changes.iter().filter(|_| logged) {
         let events = rt
             .block_on(target.audit(&c.change.object))
             .map_err(crate::pipeline::PipelineError::from)?;

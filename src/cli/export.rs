@@ -39,7 +39,7 @@ pub struct Args {
     /// The directory to write the config tree to (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The platform: sandbox:PATH or an http(s):// URL (default: TENET_ENDPOINT).
+    /// The platform: sandbox:PATH, an http(s):// URL, scim+http(s)://HOST/BASE or openwebui+http(s)://HOST (default: TENET_ENDPOINT).
     #[arg(long, value_name = "ENDPOINT")]
     pub endpoint: Option<String>,
     /// The catalog of the sandbox to open (an HTTP platform says its own).
@@ -130,7 +130,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .filter(|s| !s.is_empty());
     if args.endpoint.is_none() && from_env.is_none() {
         return Err(CommandError::new("no platform endpoint to export from")
-            .with_hint("pass --endpoint or set TENET_ENDPOINT (sandbox:PATH or an https:// URL)"));
+            .with_hint("pass --endpoint or set TENET_ENDPOINT (sandbox:PATH, an https:// URL, scim+https://... or openwebui+https://...)"));
     }
     let (text, endpoint) = pipeline::endpoint(args.endpoint.as_deref(), None, Path::new("."))?;
     let flag = args.profile.map(Profile::from);

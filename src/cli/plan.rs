@@ -24,7 +24,7 @@ pub enum PlanFormat {
 /// Flags shared by `plan` and `apply`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
-    /// The platform: sandbox:PATH or an http(s):// URL (default: TENET_ENDPOINT, then tenet.toml).
+    /// The platform: sandbox:PATH, an http(s):// URL, scim+http(s)://HOST/BASE or openwebui+http(s)://HOST (default: TENET_ENDPOINT, then tenet.toml).
     #[arg(long, value_name = "ENDPOINT")]
     pub endpoint: Option<String>,
     /// Take over existing objects the files declare but tenet does not manage.

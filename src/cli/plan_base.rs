@@ -75,7 +75,8 @@ fn platform_report(
     // their pending changes are the pull request itself.
     let all: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let mut audit = BTreeMap::new();
-    for c in &all {
+    let logged = target.capabilities().audit;
+    for c in all.iter().filter(|_| logged) {
         let events = rt
             .block_on(target.audit(&c.object))
             .map_err(pipeline::PipelineError::from)?;

@@ -26,6 +26,21 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// What a target without versions records for an object it read: a
+    /// digest of its content as the stamp, and (where the target can tell)
+    /// the managed flag.
+    pub fn by_content(object: &super::Object, managed: bool) -> Meta {
+        Meta::by_content_with(object, managed_labels(managed))
+    }
+
+    /// The same, with the labels the target keeps for it.
+    pub fn by_content_with(object: &super::Object, labels: Labels) -> Meta {
+        Meta {
+            stamp: Stamp::Digest(object.digest()),
+            labels,
+        }
+    }
+
     pub fn managed(&self) -> bool {
         self.labels.get(MANAGED_LABEL).is_some_and(|v| v == "true")
     }
@@ -50,6 +65,15 @@ pub struct Live {
     /// Key fingerprints per provider (the model's `api_keys` stay empty).
     pub key_fingerprints: BTreeMap<Slug, Vec<String>>,
     pub usage: BTreeMap<Slug, Usage>,
+}
+
+/// Just the managed flag, when set.
+pub fn managed_labels(managed: bool) -> Labels {
+    let mut labels = Labels::new();
+    if managed {
+        labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
+    }
+    labels
 }
 
 /// Splits labels into the user's and tenet's own.

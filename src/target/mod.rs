@@ -167,30 +167,49 @@ pub trait Target: Send + Sync {
     ) -> impl Future<Output = Result<Option<Meta>, TargetError>> + Send;
 
     /// The audit log of one object and everything below it, oldest first.
-    /// A target without an audit log answers with no events.
+    /// Only called when the capabilities say there is one; a target without
+    /// keeps this default, which refuses.
     fn audit(
         &self,
         object: &ObjectId,
-    ) -> impl Future<Output = Result<Vec<AuditEvent>, TargetError>> + Send;
+    ) -> impl Future<Output = Result<Vec<AuditEvent>, TargetError>> + Send {
+        let e = lacks(self.capabilities(), "an audit log", object.to_string());
+        async move { Err(e) }
+    }
 
     /// Performs one write.
     fn write(&self, write: &Write<'_>) -> impl Future<Output = Result<(), TargetError>> + Send;
 
-    /// Takes the named advisory lock for `holder` (a target without locks
-    /// does nothing).
+    /// Takes the named advisory lock for `holder`. Only called when the
+    /// capabilities say there are locks; the default refuses.
     fn lock(
         &self,
         name: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> impl Future<Output = Result<(), TargetError>> + Send;
+        _holder: &str,
+        _ttl: Duration,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        let e = lacks(self.capabilities(), "locks", name.to_owned());
+        async move { Err(e) }
+    }
 
     /// Releases it.
     fn unlock(
         &self,
         name: &str,
-        holder: &str,
-    ) -> impl Future<Output = Result<(), TargetError>> + Send;
+        _holder: &str,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        let e = lacks(self.capabilities(), "locks", name.to_owned());
+        async move { Err(e) }
+    }
+}
+
+/// The error for asking a target for what its capabilities say it lacks: a
+/// bug in the engine, never a silent success.
+fn lacks(caps: &Capabilities, what: &str, about: String) -> TargetError {
+    TargetError::new(
+        ErrorKind::Rejected,
+        format!("{} has no {what} (asked about `{about}`)", caps.platform),
+    )
 }
 
 /// Exponential backoff with jitter, or what the platform asked for.

@@ -29,20 +29,18 @@
 pub mod client;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 use client::{Grant, OwuiClient, OwuiError, OwuiErrorKind, OwuiGroup, UserUpdate};
 
 use super::{Target, TargetError, Write, WriteOp};
-use crate::model::audit::AuditEvent;
 use crate::model::capabilities::{Capabilities, CatalogSource, Ownership, Unholdable};
 use crate::model::live::{LABEL_PREFIX, MANAGED_LABEL};
 use crate::model::{
     Assignment, Catalog, Config, Email, Kind, Labels, Live, Membership, Meta, Object, ObjectId,
     Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, Security, Settings,
-    Slug, Stamp, User, UserStatus, Workspace, WorkspaceStatus,
+    Slug, User, UserStatus, Workspace, WorkspaceStatus,
 };
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -291,22 +289,6 @@ fn own(labels: &Labels) -> Map<String, Value> {
         .collect()
 }
 
-/// A content stamp, and the labels as read.
-fn meta(object: &Object, labels: Labels) -> Meta {
-    Meta {
-        stamp: Stamp::Digest(object.digest()),
-        labels,
-    }
-}
-
-fn managed_labels(managed: bool) -> Labels {
-    let mut l = Labels::new();
-    if managed {
-        l.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
-    }
-    l
-}
-
 fn group_managed(g: &OwuiGroup) -> bool {
     labels_in(&g.data["tenet"])
         .get(MANAGED_LABEL)
@@ -498,7 +480,7 @@ impl OpenWebUi {
             };
             live.meta.insert(
                 ObjectId::User(email.clone()),
-                meta(&Object::User(user.clone()), Labels::new()),
+                Meta::by_content_with(&Object::User(user.clone()), Labels::new()),
             );
             ids.insert(email.clone(), u.id.clone());
             emails.insert(u.id.clone(), email.clone());
@@ -555,7 +537,7 @@ impl OpenWebUi {
         };
         snap.live.meta.insert(
             ObjectId::Settings,
-            meta(&Object::Settings(settings.clone()), Labels::new()),
+            Meta::by_content_with(&Object::Settings(settings.clone()), Labels::new()),
         );
         snap.live.state.settings = Some(settings);
         Ok(snap)
@@ -578,7 +560,10 @@ impl OpenWebUi {
                     };
                     live.meta.insert(
                         ObjectId::Workspace(slug.clone()),
-                        meta(&Object::Workspace(w.clone()), labels_in(&g.data["tenet"])),
+                        Meta::by_content_with(
+                            &Object::Workspace(w.clone()),
+                            labels_in(&g.data["tenet"]),
+                        ),
                     );
                     live.state.workspaces.insert(slug.clone(), w);
                     for m in snap.members.get(name).into_iter().flatten() {
@@ -612,7 +597,10 @@ impl OpenWebUi {
                     };
                     live.meta.insert(
                         ObjectId::Role(id.clone()),
-                        meta(&Object::Role(role.clone()), labels_in(&g.data["tenet"])),
+                        Meta::by_content_with(
+                            &Object::Role(role.clone()),
+                            labels_in(&g.data["tenet"]),
+                        ),
                     );
                     live.state.roles.insert(id, role);
                 }
@@ -642,7 +630,7 @@ impl OpenWebUi {
             };
             live.meta.insert(
                 ObjectId::Membership(ws.clone(), email.clone()),
-                meta(&Object::Membership(m.clone()), managed_labels(managed)),
+                Meta::by_content(&Object::Membership(m.clone()), managed),
             );
             live.state.memberships.insert((ws, email), m);
         }
@@ -699,7 +687,7 @@ impl OpenWebUi {
             );
             snap.live.meta.insert(
                 ObjectId::Provider(id.clone()),
-                meta(&Object::Provider(p.clone()), labels_in(t)),
+                Meta::by_content_with(&Object::Provider(p.clone()), labels_in(t)),
             );
             // Grants per workspace group on the provider's models.
             let prefix = c["prefix_id"].as_str().map(str::to_owned);
@@ -734,7 +722,7 @@ impl OpenWebUi {
                 let managed = snap.groups.get(ws.as_str()).is_some_and(group_managed);
                 snap.live.meta.insert(
                     ObjectId::Assignment(ws.clone(), id.clone()),
-                    meta(&Object::Assignment(a.clone()), managed_labels(managed)),
+                    Meta::by_content(&Object::Assignment(a.clone()), managed),
                 );
                 snap.live.state.assignments.insert((ws, id.clone()), a);
             }
@@ -820,7 +808,7 @@ impl OpenWebUi {
         Ok(())
     }
 
-    async fn write_provider(&self, w: &Write<'_>, snap: &Snapshot) -> Result<(), TargetError> {
+    async fn write_provider(&self, w: &Write<'_>) -> Result<(), TargetError> {
         let ObjectId::Provider(id) = w.object else {
             return Ok(());
         };
@@ -901,7 +889,6 @@ impl OpenWebUi {
             }
             (None, None) => return Ok(()),
         }
-        let _ = snap;
         self.client.set_openai_config(&config).await?;
         Ok(())
     }
@@ -952,6 +939,10 @@ impl OpenWebUi {
     }
 
     async fn write_now(&self, w: &Write<'_>) -> Result<(), TargetError> {
+        // A connection write reads and writes the connection list itself.
+        if let ObjectId::Provider(_) = w.object {
+            return self.write_provider(w).await;
+        }
         let snap = self.snapshot(Need::of(w.object)).await?;
         match (w.object, w.op) {
             (ObjectId::User(email), WriteOp::Create(Object::User(u))) => {
@@ -1096,7 +1087,6 @@ impl OpenWebUi {
                 self.set_membership(&snap, ws, email, false, &BTreeSet::new())
                     .await
             }
-            (ObjectId::Provider(_), _) => self.write_provider(w, &snap).await,
             (ObjectId::Assignment(ws, p), WriteOp::Create(Object::Assignment(a)))
             | (
                 ObjectId::Assignment(ws, p),
@@ -1170,20 +1160,8 @@ impl Target for OpenWebUi {
         Ok(snap.live.meta.remove(object))
     }
 
-    async fn audit(&self, _object: &ObjectId) -> Result<Vec<AuditEvent>, TargetError> {
-        Ok(Vec::new())
-    }
-
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
         let _one = self.writes.lock().await;
         self.write_now(w).await
-    }
-
-    async fn lock(&self, _name: &str, _holder: &str, _ttl: Duration) -> Result<(), TargetError> {
-        Ok(())
-    }
-
-    async fn unlock(&self, _name: &str, _holder: &str) -> Result<(), TargetError> {
-        Ok(())
     }
 }

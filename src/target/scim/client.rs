@@ -300,29 +300,26 @@ impl ScimClient {
 
     /// One User, or `None` when the server says 404.
     pub async fn get_user(&self, id: &str) -> Result<Option<ScimUser>, ScimError> {
-        match self
-            .send(Method::GET, &["Users", id], &[], None, None)
-            .await
-        {
-            Ok(a) => Ok(Some(with_etag(
-                parse_user(decode(&a.body, "User")?)?,
-                a.etag,
-            ))),
-            Err(e) if e.kind == ScimErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_one("Users", "User", id, parse_user).await
     }
 
     /// One Group, or `None` when the server says 404.
     pub async fn get_group(&self, id: &str) -> Result<Option<ScimGroup>, ScimError> {
+        self.get_one("Groups", "Group", id, parse_group).await
+    }
+
+    async fn get_one<T: Versioned>(
+        &self,
+        resource: &str,
+        what: &str,
+        id: &str,
+        parse: fn(Value) -> Result<T, ScimError>,
+    ) -> Result<Option<T>, ScimError> {
         match self
-            .send(Method::GET, &["Groups", id], &[], None, None)
+            .send(Method::GET, &[resource, id], &[], None, None)
             .await
         {
-            Ok(a) => Ok(Some(with_etag(
-                parse_group(decode(&a.body, "Group")?)?,
-                a.etag,
-            ))),
+            Ok(a) => Ok(Some(with_etag(parse(decode(&a.body, what)?)?, a.etag))),
             Err(e) if e.kind == ScimErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

@@ -21,21 +21,18 @@
 
 pub mod client;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use client::{NewUser, ScimClient, ScimError, ScimErrorKind, ScimGroup, ScimUser, eq_filter};
 
 use super::{Target, TargetError, Write, WriteOp};
-use crate::model::audit::AuditEvent;
 use crate::model::capabilities::{Capabilities, CatalogSource, Ownership, Unholdable};
-use crate::model::live::MANAGED_LABEL;
 use crate::model::{
     Catalog, Config, Email, Kind, Labels, Live, Membership, Meta, Object, ObjectId, Profile,
-    Quotas, Slug, Stamp, User, UserStatus, Workspace, WorkspaceStatus,
+    Quotas, Slug, User, UserStatus, Workspace, WorkspaceStatus,
 };
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -176,18 +173,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
     out
 }
 
-/// The ids tenet has seen, so writes need not search.
-#[derive(Default)]
-struct Index {
-    users: HashMap<Email, String>,
-    emails: HashMap<String, Email>,
-}
-
 pub struct Scim {
     endpoint: String,
     client: ScimClient,
     catalog: Catalog,
-    index: Mutex<Index>,
+    /// Ids of the users known to exist (read, or created since), so that
+    /// telling a dangling group member needs no request for them.
+    known: Mutex<HashSet<String>>,
     /// One write at a time: a membership edits several groups.
     writes: tokio::sync::Mutex<()>,
 }
@@ -204,28 +196,25 @@ impl Scim {
             endpoint: endpoint.to_owned(),
             client: ScimClient::new(base, token)?,
             catalog: Catalog::builtin(profile).clone(),
-            index: Mutex::new(Index::default()),
+            known: Mutex::new(HashSet::new()),
             writes: tokio::sync::Mutex::new(()),
         })
     }
 
-    fn remember(&self, email: &Email, id: &str) {
-        if let Ok(mut i) = self.index.lock() {
-            i.users.insert(email.clone(), id.to_owned());
-            i.emails.insert(id.to_owned(), email.clone());
+    fn remember(&self, id: &str) {
+        if let Ok(mut k) = self.known.lock() {
+            k.insert(id.to_owned());
         }
     }
 
-    fn forget(&self, email: &Email) {
-        if let Ok(mut i) = self.index.lock()
-            && let Some(id) = i.users.remove(email)
-        {
-            i.emails.remove(&id);
+    fn forget(&self, id: &str) {
+        if let Ok(mut k) = self.known.lock() {
+            k.remove(id);
         }
     }
 
     fn known_id(&self, id: &str) -> bool {
-        self.index.lock().is_ok_and(|i| i.emails.contains_key(id))
+        self.known.lock().is_ok_and(|k| k.contains(id))
     }
 
     /// The User with this email, found by `userName` (servers compare it
@@ -238,7 +227,7 @@ impl Scim {
         match found.as_slice() {
             [] => Ok(None),
             [u] => {
-                self.remember(email, &u.id);
+                self.remember(&u.id);
                 Ok(Some(u.clone()))
             }
             many => Err(TargetError::new(
@@ -370,7 +359,7 @@ impl Scim {
         match (w.object, w.op) {
             (ObjectId::User(email), WriteOp::Create(Object::User(u))) => {
                 let created = self.client.create_user(&new_user(email, u)).await?;
-                self.remember(email, &created.id);
+                self.remember(&created.id);
                 Ok(())
             }
             (
@@ -411,7 +400,7 @@ impl Scim {
                     self.client.patch_members(&g.id, &[], one, None).await?;
                 }
                 self.client.delete_user(&live.id, None).await?;
-                self.forget(email);
+                self.forget(&live.id);
                 Ok(())
             }
             (ObjectId::Workspace(slug), WriteOp::Create(_)) => {
@@ -526,18 +515,6 @@ fn model_workspace(slug: Slug) -> Workspace {
     }
 }
 
-/// Stamp and ownership of one object read from SCIM.
-fn meta(object: &Object, managed: bool) -> Meta {
-    let mut labels = Labels::new();
-    if managed {
-        labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
-    }
-    Meta {
-        stamp: Stamp::Digest(object.digest()),
-        labels,
-    }
-}
-
 /// What a group's displayName makes it: a workspace or a workspace role.
 enum GroupName {
     Workspace(Slug),
@@ -558,10 +535,10 @@ fn group_name(name: &str) -> GroupName {
     }
 }
 
-/// The live state of users and groups.
-fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, Index), TargetError> {
+/// The live state of users and groups, and the ids of the users.
+fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, HashSet<String>), TargetError> {
     let mut live = Live::default();
-    let mut index = Index::default();
+    let mut emails: HashMap<String, Email> = HashMap::new();
     for u in users {
         let Ok(email) = Email::parse(&u.user_name.to_lowercase()) else {
             continue;
@@ -570,10 +547,9 @@ fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, Index), Targe
         let user = model_user(email.clone(), u);
         live.meta.insert(
             ObjectId::User(email.clone()),
-            meta(&Object::User(user.clone()), managed),
+            Meta::by_content(&Object::User(user.clone()), managed),
         );
-        index.users.insert(email.clone(), u.id.clone());
-        index.emails.insert(u.id.clone(), email.clone());
+        emails.insert(u.id.clone(), email.clone());
         live.state.users.insert(email, user);
     }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -600,7 +576,7 @@ fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, Index), Targe
             _ => continue,
         };
         for m in &g.members {
-            let Some(email) = index.emails.get(m) else {
+            let Some(email) = emails.get(m) else {
                 continue; // a dangling member
             };
             let entry = roles.entry((ws.clone(), email.clone())).or_default();
@@ -613,7 +589,7 @@ fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, Index), Targe
         let w = model_workspace(slug.clone());
         live.meta.insert(
             ObjectId::Workspace(slug.clone()),
-            meta(&Object::Workspace(w.clone()), *managed),
+            Meta::by_content(&Object::Workspace(w.clone()), *managed),
         );
         live.state.workspaces.insert(slug.clone(), w);
     }
@@ -626,11 +602,11 @@ fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, Index), Targe
         let managed = managed_ws.get(&ws).copied().unwrap_or(false);
         live.meta.insert(
             ObjectId::Membership(ws.clone(), email.clone()),
-            meta(&Object::Membership(m.clone()), managed),
+            Meta::by_content(&Object::Membership(m.clone()), managed),
         );
         live.state.memberships.insert((ws, email), m);
     }
-    Ok((live, index))
+    Ok((live, emails.into_keys().collect()))
 }
 
 impl Target for Scim {
@@ -649,9 +625,9 @@ impl Target for Scim {
     async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {
         let (users, groups) =
             tokio::try_join!(self.client.list_users(), self.client.list_groups())?;
-        let (live, index) = live(&users, &groups)?;
-        if let Ok(mut i) = self.index.lock() {
-            *i = index;
+        let (live, ids) = live(&users, &groups)?;
+        if let Ok(mut k) = self.known.lock() {
+            *k = ids;
         }
         Ok(live)
     }
@@ -660,11 +636,11 @@ impl Target for Scim {
         match object {
             ObjectId::User(email) => Ok(self.user(email).await?.map(|u| {
                 let managed = u.external_id.as_deref() == Some(marker(email.as_str()).as_str());
-                meta(&Object::User(model_user(email.clone(), &u)), managed)
+                Meta::by_content(&Object::User(model_user(email.clone(), &u)), managed)
             })),
             ObjectId::Workspace(slug) => Ok(self.group(slug.as_str()).await?.map(|g| {
                 let managed = g.external_id.as_deref() == Some(marker(slug.as_str()).as_str());
-                meta(&Object::Workspace(model_workspace(slug.clone())), managed)
+                Meta::by_content(&Object::Workspace(model_workspace(slug.clone())), managed)
             })),
             ObjectId::Membership(ws, email) => {
                 let Some(u) = self.user(email).await? else {
@@ -692,26 +668,14 @@ impl Target for Scim {
                     user: email.clone(),
                     roles,
                 };
-                Ok(Some(meta(&Object::Membership(m), managed)))
+                Ok(Some(Meta::by_content(&Object::Membership(m), managed)))
             }
             _ => Ok(None),
         }
     }
 
-    async fn audit(&self, _object: &ObjectId) -> Result<Vec<AuditEvent>, TargetError> {
-        Ok(Vec::new())
-    }
-
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
         let _one = self.writes.lock().await;
         self.write_now(w).await
-    }
-
-    async fn lock(&self, _name: &str, _holder: &str, _ttl: Duration) -> Result<(), TargetError> {
-        Ok(())
-    }
-
-    async fn unlock(&self, _name: &str, _holder: &str) -> Result<(), TargetError> {
-        Ok(())
     }
 }
