@@ -93,16 +93,17 @@ fn connect(
         .unwrap_or_else(|| CommandError::new("cannot connect to the platform")))
 }
 
-/// Live objects that do not carry tenet's managed label (quotas and
-/// settings need no adoption).
-fn unmanaged(live: &crate::model::Live) -> usize {
+/// Live objects that do not carry tenet's managed label and could (quotas
+/// and settings need no adoption; a kind the target has nowhere to mark is
+/// matched by key instead).
+fn unmanaged(live: &crate::model::Live, caps: &crate::target::Capabilities) -> usize {
     live.meta
         .iter()
         .filter(|(id, _)| {
             !matches!(
                 id,
                 crate::model::ObjectId::Settings | crate::model::ObjectId::Quotas(_)
-            )
+            ) && caps.ownership(id.kind()) != crate::target::Ownership::Nowhere
         })
         .filter(|(_, m)| !m.managed())
         .count()
@@ -187,12 +188,12 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     );
     if !exported.key_vars.is_empty() {
         eprintln!(
-            "The platform never reveals API keys: set {} to the key values before `tenet plan {}`.",
+            "API keys are never exported: set {} to the key values before `tenet plan {}`.",
             and_list(&exported.key_vars),
             out.display()
         );
     }
-    let n = unmanaged(&live);
+    let n = unmanaged(&live, target.capabilities());
     if n > 0 {
         eprintln!(
             "{n} live object{} not managed by tenet yet: after reviewing, `tenet apply {} --adopt` labels {} as managed.",

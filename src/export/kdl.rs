@@ -305,7 +305,7 @@ pub(super) fn providers(providers: &[ProviderOut]) -> String {
         })
         .collect();
     render_all(
-        "// LLM provider connections. The platform never reveals API keys, so each\n\
+        "// LLM provider connections. tenet never writes API keys into files, so each\n\
          // key is an env: placeholder: set those variables to the key values before\n\
          // `tenet plan` or `tenet apply` (or point them at file:PATH secrets).\n",
         &nodes,

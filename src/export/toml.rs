@@ -241,7 +241,7 @@ pub(super) fn roles(roles: &[RoleOut]) -> String {
 
 pub(super) fn providers(providers: &[ProviderOut]) -> String {
     let mut out = String::from(
-        "# LLM provider connections. The platform never reveals API keys, so each\n\
+        "# LLM provider connections. tenet never writes API keys into files, so each\n\
          # key is an env: placeholder: set those variables to the key values before\n\
          # `tenet plan` or `tenet apply` (or point them at file:PATH secrets).\n",
     );
