@@ -708,11 +708,45 @@ fn destroy_threshold_refuses_until_allowed() {
         }
         assert!(removed > 0, "{email} was a member somewhere");
     }
+    // A plan apply would refuse fails (exit 1), so the pull request that
+    // would break main's apply fails its check; the refusal comes first.
     let plan = w.plan(&[]);
-    plan.code(2)
+    plan.code(1)
         .stdout_has("Plan: 0 to create, 0 to update, 0 to archive, 8 to delete.")
+        .stderr_has("the plan is refused")
         .has("removes 8 of 20 users (40%)")
         .has("--allow-destroy");
+    let text = plan.stdout.clone();
+    let refused_at = text
+        .find("Refused:")
+        .expect("the text plan names the refusal");
+    let first_change = text
+        .find("- users/")
+        .expect("the text plan lists the removals");
+    assert!(
+        refused_at < first_change,
+        "the refusal comes before the changes:\n{text}"
+    );
+    let json = w.plan(&["--format", "json"]);
+    json.code(1);
+    let v = json.json();
+    assert_eq!(v["refused"], true, "{v}");
+    assert_eq!(v["refusals"][0]["code"], "destroy-threshold", "{v}");
+    let keys: Vec<&String> = v
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    let pos = |k: &str| keys.iter().position(|x| *x == k);
+    assert!(pos("refusals") < pos("changes"), "refusals first: {keys:?}");
+    let md = w.plan(&["--format", "markdown"]);
+    md.code(1).stdout_has("removes 8 of 20");
+    let md_text = md.stdout.clone();
+    assert!(
+        md_text.find("removes 8 of 20") < md_text.find("users/alan"),
+        "Markdown shows the refusal first:\n{md_text}"
+    );
+    // Judged as `apply --allow-destroy` would, it is an ordinary plan.
+    w.plan(&["--allow-destroy"]).code(2);
 
     let before = api.audit(None).len();
     let refused = w.apply(&["--auto-approve"]);
@@ -727,7 +761,10 @@ fn destroy_threshold_refuses_until_allowed() {
     );
     // A saved plan carries the refusal.
     let saved = w.path("destroy.json");
-    w.plan(&["--out", saved.to_str().unwrap()]).code(2);
+    w.plan(&["--out", saved.to_str().unwrap()]).code(1);
+    assert!(!saved.exists(), "a refused plan is not saved");
+    w.plan(&["--allow-destroy", "--out", saved.to_str().unwrap()])
+        .code(2);
     w.apply_file(&saved, &[])
         .code(1)
         .stderr_has("--allow-destroy")

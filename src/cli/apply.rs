@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::plan::{Common, PlanFormat, checked, make, print, runtime};
+use super::plan::{Common, PlanFormat, checked, make, print, refuse_if_blocked, runtime};
 use super::{CommandError, Outcome};
 use crate::apply::{self, Done, Options, Report};
 use crate::pipeline::{self, AnyTarget};
@@ -45,32 +45,11 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     if plan.is_empty() {
         return Ok(Outcome::Clean);
     }
-    refuse_if_blocked(&plan, args.allow_destroy)?;
+    refuse_if_blocked(&plan, args.allow_destroy, "nothing was changed")?;
     if !args.auto_approve {
         confirm()?;
     }
     execute(&target, &plan, &checked, &args)
-}
-
-fn refuse_if_blocked(plan: &Plan, allow_destroy: bool) -> Result<(), CommandError> {
-    let blocking = plan.blocking(allow_destroy);
-    if blocking.is_empty() {
-        return Ok(());
-    }
-    let lines: Vec<String> = blocking
-        .iter()
-        .map(|r| format!("  {}", r.message))
-        .collect();
-    let hint = if blocking.iter().all(|r| r.lifted_by.is_some()) {
-        "review the plan; if the removals are intended, apply with --allow-destroy"
-    } else {
-        "protected objects are never removed; change the files"
-    };
-    Err(CommandError::new(format!(
-        "the plan is refused; nothing was changed:\n{}",
-        lines.join("\n")
-    ))
-    .with_hint(hint))
 }
 
 fn confirm() -> Result<(), CommandError> {
@@ -176,7 +155,7 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
         eprintln!("{}", crate::render::plan_text::NO_CHANGES);
         return Ok(Outcome::Clean);
     }
-    refuse_if_blocked(&plan, args.allow_destroy)?;
+    refuse_if_blocked(&plan, args.allow_destroy, "nothing was changed")?;
     execute(&target, &plan, &checked, args)
 }
 

@@ -56,6 +56,10 @@ pub struct Args {
     /// pending on the base and what drifted.
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    /// Plan as `apply --allow-destroy` would: a removal over the destroy
+    /// threshold is not a refusal.
+    #[arg(long)]
+    pub allow_destroy: bool,
 }
 
 impl From<PipelineError> for CommandError {
@@ -130,12 +134,42 @@ pub fn print(plan: &Plan, format: PlanFormat) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Refusals in force with the given overrides become the command's error
+/// (exit 1), each named; `outcome` says what did not happen.
+pub fn refuse_if_blocked(
+    plan: &Plan,
+    allow_destroy: bool,
+    outcome: &str,
+) -> Result<(), CommandError> {
+    let blocking = plan.blocking(allow_destroy);
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = blocking
+        .iter()
+        .map(|r| format!("  {} [{}]", r.message, r.code))
+        .collect();
+    let hint = if blocking.iter().all(|r| r.lifted_by.is_some()) {
+        "review the plan; if the removals are intended, apply with --allow-destroy"
+    } else {
+        "protected objects are never removed; change the files"
+    };
+    Err(CommandError::new(format!(
+        "the plan is refused; {outcome}:\n{}",
+        lines.join("\n")
+    ))
+    .with_hint(hint))
+}
+
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
     if let Some(rev) = &args.base {
         return super::plan_base::run(&args, rev);
     }
     let (_, _, plan, _) = make(&args.dir, &args.common)?;
     print(&plan, args.format)?;
+    // A plan apply would refuse fails here too, so the pull request whose
+    // merge would break the apply fails its check.
+    refuse_if_blocked(&plan, args.allow_destroy, "nothing was saved or changed")?;
     if let Some(path) = &args.out {
         let json =
             serde_json::to_string_pretty(&plan).map_err(|e| CommandError::new(e.to_string()))?;

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::plan::{Args, PlanFormat, checked, print, runtime};
+use super::plan::{Args, PlanFormat, checked, print, refuse_if_blocked, runtime};
 use super::{CommandError, Outcome, eprint_diagnostics};
 use crate::drift;
 use crate::pipeline::{self, PlanOptions};
@@ -160,6 +160,10 @@ pub fn run(args: &Args, rev: &str) -> Result<Outcome, CommandError> {
             }
         }
     }
+    // What apply would refuse fails the check: the platform's plan when it
+    // was reached, else the change itself in config terms.
+    let judged = reached.as_ref().map_or(&change, |(p, _)| p);
+    refuse_if_blocked(judged, args.allow_destroy, "nothing was saved or changed")?;
     // The saved plan is the platform's (what apply will do), never the
     // config-terms comparison.
     match (&args.out, &reached) {

@@ -24,13 +24,16 @@ pub const VERSION: u32 = 1;
 pub struct JsonPlan<'a> {
     /// Always [`VERSION`].
     pub version: u32,
+    /// True when apply would refuse this plan (see `refusals`).
+    pub refused: bool,
+    /// What stops the apply, first so that it is seen first.
+    pub refusals: Vec<JsonRefusal<'a>>,
     /// Credential-looking parts masked.
     pub endpoint: Cow<'a, str>,
     pub profile: Profile,
     pub summary: JsonSummary,
     pub changes: Vec<JsonChange<'a>>,
     pub warnings: Vec<JsonWarning<'a>>,
-    pub refusals: Vec<JsonRefusal<'a>>,
     pub not_adopted: &'a [crate::model::ObjectId],
     pub unmanaged: &'a [crate::model::ObjectId],
     pub unsupported: &'a [Kind],
@@ -151,6 +154,8 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
     };
     JsonPlan {
         version: VERSION,
+        refused: !plan.refusals.is_empty(),
+        refusals: plan.refusals.iter().map(refusal).collect(),
         endpoint,
         profile: plan.profile,
         summary: JsonSummary {
@@ -162,7 +167,6 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         },
         changes: plan.changes.iter().map(change).collect(),
         warnings: plan.warnings.iter().map(warning).collect(),
-        refusals: plan.refusals.iter().map(refusal).collect(),
         not_adopted: &plan.not_adopted,
         unmanaged: &plan.unmanaged,
         unsupported: &plan.unsupported,

@@ -581,6 +581,31 @@ pub fn render(plan: &Plan, color: bool) -> String {
     // Blocks are separated by one blank line.
     let mut blocks: Vec<String> = Vec::new();
 
+    // Refusals first: a reviewer must see what stops the apply before
+    // anything else.
+    if !plan.refusals.is_empty() {
+        let mut b = String::new();
+        for r in &plan.refusals {
+            let at = r
+                .object
+                .as_ref()
+                .map(|r| format!("{}: ", clean(&r.to_string())))
+                .unwrap_or_default();
+            b.push_str(&format!(
+                "{} {at}{} {}\n",
+                p.red(&p.bold("Refused:")),
+                clean(&r.message),
+                p.dim(&format!("[{}]", clean(&r.code)))
+            ));
+            let how = match &r.lifted_by {
+                Some(flag) => format!("run with {} to apply anyway", clean(flag)),
+                None => "no flag lifts this; change the configuration".to_owned(),
+            };
+            b.push_str(&format!("         {how}\n"));
+        }
+        blocks.push(b);
+    }
+
     if !plan.is_empty() {
         blocks.push(match plan.endpoint.strip_prefix(CONFIG_TERMS) {
             // `plan --base`: a comparison of two configs, not a platform.
@@ -632,29 +657,6 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 clean(&w.message),
                 p.dim(&format!("[{}]", clean(&w.code)))
             ));
-        }
-        blocks.push(b);
-    }
-
-    if !plan.refusals.is_empty() {
-        let mut b = String::new();
-        for r in &plan.refusals {
-            let at = r
-                .object
-                .as_ref()
-                .map(|r| format!("{}: ", clean(&r.to_string())))
-                .unwrap_or_default();
-            b.push_str(&format!(
-                "{} {at}{} {}\n",
-                p.red(&p.bold("Refused:")),
-                clean(&r.message),
-                p.dim(&format!("[{}]", clean(&r.code)))
-            ));
-            let how = match &r.lifted_by {
-                Some(flag) => format!("run with {} to apply anyway", clean(flag)),
-                None => "no flag lifts this; change the configuration".to_owned(),
-            };
-            b.push_str(&format!("         {how}\n"));
         }
         blocks.push(b);
     }
