@@ -28,16 +28,22 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let rt = runtime()?;
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
-    for c in plan.changes.iter().filter(|_| logged) {
+    let objects = plan
+        .changes
+        .iter()
+        .map(|c| &c.change.object)
+        .chain(plan.unmanaged_access.iter().map(|g| &g.object));
+    for object in objects.filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(&c.change.object))
+            .block_on(target.audit(object))
             .map_err(crate::pipeline::PipelineError::from)?;
-        audit.insert(c.change.object.clone(), events);
+        audit.insert(object.clone(), events);
     }
     let changes: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let report = drift::report(
         &plan.endpoint,
         &changes,
+        &plan.unmanaged_access,
         &live,
         &checked.config.acknowledged,
         &audit,

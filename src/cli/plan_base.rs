@@ -76,15 +76,20 @@ fn platform_report(
     let all: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
-    for c in all.iter().filter(|_| logged) {
+    let objects = all
+        .iter()
+        .map(|c| &c.object)
+        .chain(plan.unmanaged_access.iter().map(|g| &g.object));
+    for object in objects.filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(&c.object))
+            .block_on(target.audit(object))
             .map_err(pipeline::PipelineError::from)?;
-        audit.insert(c.object.clone(), events);
+        audit.insert(object.clone(), events);
     }
     let mut report = drift::report(
         &text,
         &all,
+        &plan.unmanaged_access,
         &live,
         &head.config.acknowledged,
         &audit,

@@ -126,6 +126,7 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
     d.roles();
     d.providers();
     d.memberships();
+    d.role_holders();
     d.assignments();
     d.settings();
     d.out
@@ -382,12 +383,15 @@ impl<'a> Differ<'a> {
 
     fn memberships(&mut self) {
         let leaving = self.leaving();
-        let (config, live_all) = (self.config, self.live);
-        let gone_users: BTreeSet<&Email> = live_all
-            .state
-            .users
-            .keys()
-            .filter(|u| !config.state.users.contains_key(*u))
+        // Users this plan deletes: their memberships go with them.
+        let removed_users: BTreeSet<Email> = self
+            .out
+            .changes
+            .iter()
+            .filter_map(|c| match (&c.object, c.action) {
+                (ObjectId::User(u), Action::Delete) => Some(u.clone()),
+                _ => None,
+            })
             .collect();
         let (config, live_state) = (self.config, self.live);
         let (desired, live) = (&config.state.memberships, &live_state.state.memberships);
@@ -405,13 +409,109 @@ impl<'a> Differ<'a> {
         }
         for (ws, user) in live.keys().filter(|k| !desired.contains_key(*k)) {
             // Archived or deleted with their workspace or user.
-            if leaving.contains(ws) || gone_users.contains(user) {
+            if leaving.contains(ws) || removed_users.contains(user) {
                 continue;
             }
-            self.remove(
-                ObjectId::Membership(ws.clone(), user.clone()),
-                Action::Delete,
-            );
+            let id = ObjectId::Membership(ws.clone(), user.clone());
+            // Every membership of a declared workspace is accounted for, a
+            // user the files do not know included: it is tenet's only when
+            // both it and its user are (however the target marks them),
+            // else it is listed as unmanaged, or removed when memberships
+            // are authoritative.
+            let foreign_user = !config.state.users.contains_key(user)
+                && !self.managed(&ObjectId::User(user.clone()));
+            if foreign_user && !self.authoritative(Kind::Memberships) {
+                self.out.unmanaged.push(id);
+                continue;
+            }
+            self.remove(id, Action::Delete);
+        }
+    }
+
+    /// A custom role the plan deletes may still be held live, by
+    /// memberships the files no longer touch (in an archived workspace, or
+    /// left out of the files): those tenet owns give the role up first (an
+    /// update, or a removal when it was their only role); the rest are for
+    /// the plan to refuse, naming each holder.
+    fn role_holders(&mut self) {
+        let deleted: BTreeSet<&Slug> = self
+            .out
+            .changes
+            .iter()
+            .filter_map(|c| match (&c.object, c.action) {
+                (ObjectId::Role(r), Action::Delete) => self.live.state.roles.get_key_value(r),
+                _ => None,
+            })
+            .map(|(k, _)| k)
+            .collect();
+        if deleted.is_empty() {
+            return;
+        }
+        // Memberships this plan already changes, and users it deletes
+        // (their memberships go with them).
+        let touched: BTreeSet<&ObjectId> = self
+            .out
+            .changes
+            .iter()
+            .filter(|c| {
+                matches!(c.object, ObjectId::Membership(..))
+                    || (matches!(c.object, ObjectId::User(_)) && c.action == Action::Delete)
+            })
+            .map(|c| &c.object)
+            .collect();
+        let mut revoke = Vec::new();
+        for ((ws, user), m) in &self.live.state.memberships {
+            if !m.roles.iter().any(|r| deleted.contains(r)) {
+                continue;
+            }
+            let id = ObjectId::Membership(ws.clone(), user.clone());
+            if touched.contains(&id)
+                || touched.contains(&ObjectId::User(user.clone()))
+                || !self.managed(&id)
+            {
+                continue;
+            }
+            let kept: BTreeSet<Slug> = m
+                .roles
+                .iter()
+                .filter(|r| !deleted.contains(r))
+                .cloned()
+                .collect();
+            revoke.push((id, m, kept));
+        }
+        for (id, m, kept) in revoke {
+            let ObjectId::Membership(ws, user) = &id else {
+                continue;
+            };
+            if kept.is_empty() {
+                self.remove(id, Action::Delete);
+                continue;
+            }
+            let desired = crate::model::Membership {
+                workspace: ws.clone(),
+                user: user.clone(),
+                roles: kept,
+            };
+            let fields = compare::membership(m, &desired);
+            let object = Object::Membership(desired);
+            let labels = self.labels_for(&object, &Labels::new(), false);
+            let unset_labels = self
+                .meta_labels(&id)
+                .keys()
+                .filter(|k| !labels.contains_key(*k))
+                .cloned()
+                .collect();
+            self.out.changes.push(Change {
+                object: id.clone(),
+                kind: Kind::Memberships,
+                action: Action::Update,
+                workspace: Some(ws.clone()),
+                fields,
+                version: self.version(&id),
+                desired: Some(object),
+                labels,
+                unset_labels,
+            });
         }
     }
 

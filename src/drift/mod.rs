@@ -15,7 +15,7 @@ use crate::diff::{self, Action, Change, FieldChange, Object};
 use crate::model::audit::{AuditEvent, FieldValues};
 use crate::model::capabilities::{Capabilities, Ownership};
 use crate::model::live::LAST_APPLIED_LABEL;
-use crate::model::{Acknowledgement, Kind, Live, ObjectId};
+use crate::model::{Acknowledgement, Kind, Live, ObjectId, UnmanagedGrant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +60,21 @@ pub struct Finding {
     pub acknowledged: Option<Acknowledgement>,
 }
 
+/// Access granted outside the files: a membership of a declared workspace
+/// that tenet does not manage (its user is not declared). Apply leaves it
+/// alone unless memberships are authoritative, so drift must show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessFinding {
+    #[serde(flatten)]
+    pub grant: UnmanagedGrant,
+    /// Who made it, from the audit log, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub granted_by: Vec<Attribution>,
+    /// An acknowledgement in the files, if one covers it and has not expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+}
+
 /// Everything `tenet drift` reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
@@ -71,6 +86,9 @@ pub struct Report {
     pub differs: Vec<Finding>,
     /// Drift acknowledged in the files until a date not yet passed.
     pub acknowledged: Vec<Finding>,
+    /// Memberships of declared workspaces that the files do not declare.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged_access: Vec<AccessFinding>,
     /// What the target cannot tell, said once (no audit log, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -79,7 +97,13 @@ pub struct Report {
 impl Report {
     /// True when the platform matches the files (acknowledged drift aside).
     pub fn clean(&self) -> bool {
-        self.drift.is_empty() && self.pending.is_empty() && self.differs.is_empty()
+        self.drift.is_empty()
+            && self.pending.is_empty()
+            && self.differs.is_empty()
+            && self
+                .unmanaged_access
+                .iter()
+                .all(|a| a.acknowledged.is_some())
     }
 }
 
@@ -149,16 +173,19 @@ pub fn attribution(
     } else {
         own[start..].to_vec()
     };
-    after
-        .into_iter()
-        .map(|e| Attribution {
+    after.into_iter().map(Attribution::from).collect()
+}
+
+impl From<&AuditEvent> for Attribution {
+    fn from(e: &AuditEvent) -> Self {
+        Attribution {
             actor: e.actor.clone(),
             at: e.at.clone(),
             channel: e.channel.clone(),
             action: e.action.clone(),
             changes: e.changes.clone(),
-        })
-        .collect()
+        }
+    }
 }
 
 /// Today as `YYYY-MM-DD` (UTC).
@@ -166,10 +193,13 @@ pub fn today() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_owned()
 }
 
-/// Sorts findings into drift, pending and acknowledged.
+/// Sorts findings into drift, pending and acknowledged, and reports the
+/// access granted outside the files (`grants`, from the plan).
+#[allow(clippy::too_many_arguments)]
 pub fn report(
     endpoint: &str,
     changes: &[Change],
+    grants: &[UnmanagedGrant],
     live: &Live,
     acknowledged: &BTreeMap<ObjectId, Acknowledgement>,
     audit: &BTreeMap<ObjectId, Vec<AuditEvent>>,
@@ -199,6 +229,22 @@ pub fn report(
             "{platform} keeps no record of what tenet last applied to {}: a change made on the platform and one made in the files look alike",
             unrecorded.join(", ")
         ));
+    }
+    for g in grants {
+        let events = audit.get(&g.object).map(Vec::as_slice).unwrap_or_default();
+        out.unmanaged_access.push(AccessFinding {
+            grant: g.clone(),
+            // Every write to it: none was tenet's.
+            granted_by: events
+                .iter()
+                .filter(|e| e.object == g.object)
+                .map(Attribution::from)
+                .collect(),
+            acknowledged: acknowledged
+                .get(&g.object)
+                .filter(|a| a.until.as_str() >= today)
+                .cloned(),
+        });
     }
     for c in changes {
         let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();

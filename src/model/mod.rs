@@ -7,6 +7,7 @@ pub mod audit;
 pub mod capabilities;
 pub mod catalog;
 pub mod cidr;
+pub mod grant;
 pub mod id;
 pub mod keys;
 pub mod live;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Profile};
 pub use cidr::normalize_cidr;
+pub use grant::UnmanagedGrant;
 pub use id::{ObjectId, Stamp};
 pub use keys::{Email, KeyError, Slug};
 pub use live::{Live, Meta};

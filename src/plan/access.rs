@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::PlannedChange;
 use crate::diff::{Action, Object};
-use crate::model::{Catalog, Config, Email, Kind, Live, ObjectId, Role, Slug, UserStatus};
+use crate::model::{
+    Catalog, Config, Email, Kind, Live, ObjectId, Role, Slug, UnmanagedGrant, UserStatus,
+};
 
 /// The change of one user's permissions in one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +164,41 @@ pub fn impact(
             user,
             gained,
             lost,
+        });
+    }
+    out
+}
+
+/// The unmanaged memberships of declared workspaces, with the access they
+/// grant (custom roles expanded as the platform holds them).
+pub fn unmanaged(
+    unmanaged: &[ObjectId],
+    config: &Config,
+    live: &Live,
+    catalog: &Catalog,
+) -> Vec<UnmanagedGrant> {
+    let mut out = Vec::new();
+    for id in unmanaged {
+        let ObjectId::Membership(ws, user) = id else {
+            continue;
+        };
+        if !config.state.workspaces.contains_key(ws) {
+            continue;
+        }
+        let Some(m) = live.state.memberships.get(&(ws.clone(), user.clone())) else {
+            continue;
+        };
+        let permissions = expand(&m.roles, &live.state.roles, catalog);
+        out.push(UnmanagedGrant {
+            object: id.clone(),
+            workspace: ws.clone(),
+            user: user.clone(),
+            roles: m.roles.iter().cloned().collect(),
+            administrator: m
+                .roles
+                .iter()
+                .any(|r| catalog.is_administrator_role(r.as_str())),
+            credential_access: permissions.iter().any(|p| is_credential_permission(p)),
         });
     }
     out

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diff::{Change, Diff};
 use crate::model::capabilities::Capabilities;
-use crate::model::{Catalog, Config, Kind, Live, ObjectId, Profile, Stamp};
+use crate::model::{Catalog, Config, Kind, Live, ObjectId, Profile, Slug, Stamp, UnmanagedGrant};
 
 pub use order::phase;
 
@@ -89,6 +89,9 @@ pub struct Plan {
     pub changes: Vec<PlannedChange>,
     /// Live objects tenet does not manage, left alone.
     pub unmanaged: Vec<ObjectId>,
+    /// The unmanaged memberships of declared workspaces, with their roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged_access: Vec<UnmanagedGrant>,
     /// Declared objects that exist but are not tenet's; `--adopt` takes them.
     pub not_adopted: Vec<ObjectId>,
     /// Kinds the target cannot hold: reported, never silently skipped.
@@ -164,6 +167,20 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
     let mut refusals = safety::refusals(&changes, config, live);
     refusals.extend(degrade::refusals(&changes, capabilities));
     let access = access::impact(&changes, config, live, catalog);
+    let unmanaged_access = access::unmanaged(&diff.unmanaged, config, live, catalog);
+    for g in unmanaged_access.iter().filter(|g| g.privileged()) {
+        warnings.push(Warning {
+            code: "unmanaged-privileged-access".to_owned(),
+            message: format!(
+                "`{}` holds {} in workspace `{}` ({}) outside the files; tenet leaves it alone: declare it, or make memberships authoritative to remove it",
+                g.user,
+                g.what().unwrap_or("access"),
+                g.workspace,
+                g.roles.iter().map(Slug::as_str).collect::<Vec<_>>().join(", ")
+            ),
+            object: Some(g.object.clone()),
+        });
+    }
     Plan {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -179,6 +196,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
             .collect(),
         changes,
         unmanaged: diff.unmanaged,
+        unmanaged_access,
         not_adopted: diff.not_adopted,
         unsupported,
         warnings,

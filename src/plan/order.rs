@@ -137,6 +137,23 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
         }
     }
 
+    // Live holders of each custom role the plan deletes.
+    let mut holders: BTreeMap<&Slug, Vec<(&Slug, &Email)>> = BTreeMap::new();
+    let deleted: std::collections::BTreeSet<&Slug> = ranked
+        .iter()
+        .filter_map(|(_, c)| match (&c.object, c.action) {
+            (ObjectId::Role(r), Action::Delete) => Some(r),
+            _ => None,
+        })
+        .collect();
+    if !deleted.is_empty() {
+        for ((w, u), m) in &live.state.memberships {
+            for r in m.roles.iter().filter(|r| deleted.contains(r)) {
+                holders.entry(r).or_default().push((w, u));
+            }
+        }
+    }
+
     let mut out = Vec::with_capacity(ranked.len());
     for (i, (p, c)) in ranked.iter().enumerate() {
         let mut deps: Vec<usize> = Vec::new();
@@ -169,6 +186,13 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
             }
             Some(Object::Quotas(w, _)) => need(ObjectId::Workspace(w.clone())),
             _ => {}
+        }
+        // A custom role goes once its live holders gave it up.
+        if let (ObjectId::Role(role), Action::Delete) = (&c.object, c.action) {
+            for (w, u) in holders.get(role).into_iter().flatten() {
+                need(ObjectId::Membership((*w).clone(), (*u).clone()));
+                need(ObjectId::User((*u).clone()));
+            }
         }
         if c.kind == Kind::Memberships
             && revokes_admin(c, live, catalog)

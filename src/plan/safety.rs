@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{PlannedChange, Refusal, Warning};
 use crate::diff::{Action, Object, PREVENT_DESTROY_LABEL};
-use crate::model::{Catalog, Config, Kind, Live, ProviderScope};
+use crate::model::{Catalog, Config, Kind, Live, ObjectId, ProviderScope};
 
 fn live_count(live: &Live, kind: Kind) -> usize {
     let s = &live.state;
@@ -47,6 +47,7 @@ pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<
             });
         }
     }
+    out.extend(roles_in_use(changes, live));
     let policy = &config.policy;
     for (kind, n) in destroyed {
         let total = live_count(live, kind);
@@ -66,6 +67,83 @@ pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<
                 lifted_by: Some("--allow-destroy".to_owned()),
             });
         }
+    }
+    out
+}
+
+/// A custom role deleted while live memberships this plan does not change
+/// still hold it: the platform would refuse the delete (role in use), so
+/// the plan refuses first, naming each holder. (Holders tenet owns were
+/// given revocations by the diff; these are the others.)
+fn roles_in_use(changes: &[PlannedChange], live: &Live) -> Vec<Refusal> {
+    const NAMED: usize = 10;
+    let by_object: BTreeMap<&ObjectId, &crate::diff::Change> = changes
+        .iter()
+        .map(|c| (&c.change.object, &c.change))
+        .collect();
+    let mut holders: BTreeMap<&crate::model::Slug, Vec<String>> = changes
+        .iter()
+        .filter_map(|c| match (&c.change.object, c.change.action) {
+            (ObjectId::Role(r), Action::Delete) => Some((r, Vec::new())),
+            _ => None,
+        })
+        .collect();
+    if holders.is_empty() {
+        return Vec::new();
+    }
+    for ((ws, user), m) in &live.state.memberships {
+        let id = ObjectId::Membership(ws.clone(), user.clone());
+        let change = by_object.get(&id);
+        let user_deleted = by_object
+            .get(&ObjectId::User(user.clone()))
+            .is_some_and(|u| u.action == Action::Delete);
+        for role in &m.roles {
+            let Some(list) = holders.get_mut(role) else {
+                continue;
+            };
+            let released = match change {
+                Some(mc) => match &mc.desired {
+                    Some(Object::Membership(d)) => !d.roles.contains(role),
+                    _ => mc.action == Action::Delete,
+                },
+                None => false,
+            };
+            if released || user_deleted {
+                continue;
+            }
+            let archived = live
+                .state
+                .workspaces
+                .get(ws)
+                .is_some_and(|w| w.status == crate::model::WorkspaceStatus::Archived);
+            let whose = if live.meta.get(&id).is_some_and(|m| m.managed()) {
+                ""
+            } else {
+                ", not managed by tenet"
+            };
+            let place = if archived {
+                "archived workspace"
+            } else {
+                "outside the files"
+            };
+            list.push(format!("{id} ({place}{whose})"));
+        }
+    }
+    let mut out = Vec::new();
+    for (role, list) in holders.into_iter().filter(|(_, l)| !l.is_empty()) {
+        let n = list.len();
+        let mut named = list[..n.min(NAMED)].join(", ");
+        if n > NAMED {
+            named.push_str(&format!(" and {} more", n - NAMED));
+        }
+        out.push(Refusal {
+            code: "role-in-use".to_owned(),
+            message: format!(
+                "role `{role}` would be deleted, but {n} membership(s) the plan does not change still hold it: {named}; revoke it from them first (or declare them in the files), or keep the role"
+            ),
+            object: Some(ObjectId::Role(role.clone())),
+            lifted_by: None,
+        });
     }
     out
 }

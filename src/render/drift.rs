@@ -107,6 +107,31 @@ pub fn text(r: &Report) -> String {
         }
         out.push('\n');
     }
+    if !r.unmanaged_access.is_empty() {
+        let _ = writeln!(
+            out,
+            "Unmanaged access: {} membership(s) of declared workspaces are not in the files (apply leaves them alone unless memberships are authoritative):\n",
+            r.unmanaged_access.len()
+        );
+        for a in &r.unmanaged_access {
+            let _ = writeln!(
+                out,
+                "  ! {}",
+                crate::render::plan_text::unmanaged_grant(&a.grant)
+            );
+            for b in &a.granted_by {
+                let _ = writeln!(
+                    out,
+                    "      {} by {} at {} via {}",
+                    b.action, b.actor, b.at, b.channel
+                );
+            }
+            if let Some(ack) = &a.acknowledged {
+                let _ = writeln!(out, "      acknowledged until {}", ack.until);
+            }
+        }
+        out.push('\n');
+    }
     for n in &r.notes {
         let _ = writeln!(out, "Note: {n}.");
     }
@@ -202,6 +227,36 @@ pub fn markdown(r: &Report) -> String {
         );
         for f in &r.differs {
             let _ = writeln!(out, "- `{}`", md(&f.object.to_string()));
+        }
+        out.push('\n');
+    }
+    if !r.unmanaged_access.is_empty() {
+        let _ = writeln!(
+            out,
+            "### ⚠️ Unmanaged access: {} membership(s) of declared workspaces are not in the files\n\nApply leaves them alone unless memberships are authoritative; declare them or remove them.\n",
+            r.unmanaged_access.len()
+        );
+        out.push_str("| Membership | Roles | Grants | Made by |\n| :-- | :-- | :-- | :-- |\n");
+        for a in &r.unmanaged_access {
+            let g = &a.grant;
+            let roles: Vec<&str> = g.roles.iter().map(|r| r.as_str()).collect();
+            let who = a
+                .granted_by
+                .iter()
+                .map(|b| format!("{} at {}", md(&b.actor), md(&b.at)))
+                .collect::<Vec<_>>()
+                .join("<br>");
+            let mut grants = g.what().unwrap_or("").to_owned();
+            if let Some(ack) = &a.acknowledged {
+                grants.push_str(&format!(" (acknowledged until {})", ack.until));
+            }
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {who} |",
+                md(&g.object.to_string()),
+                md(&roles.join(", ")),
+                md(&grants)
+            );
         }
         out.push('\n');
     }

@@ -36,6 +36,8 @@ pub struct JsonPlan<'a> {
     pub warnings: Vec<JsonWarning<'a>>,
     pub not_adopted: &'a [crate::model::ObjectId],
     pub unmanaged: &'a [crate::model::ObjectId],
+    /// Unmanaged memberships of declared workspaces, with their roles.
+    pub unmanaged_access: &'a [crate::model::UnmanagedGrant],
     pub unsupported: &'a [Kind],
     /// Effective permission changes per user and workspace.
     pub access: &'a [crate::plan::access::AccessChange],
@@ -169,6 +171,7 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         warnings: plan.warnings.iter().map(warning).collect(),
         not_adopted: &plan.not_adopted,
         unmanaged: &plan.unmanaged,
+        unmanaged_access: &plan.unmanaged_access,
         unsupported: &plan.unsupported,
         access: &plan.access,
         no_changes: plan.is_empty(),

@@ -163,6 +163,25 @@ fn head(plan: &Plan) -> String {
             listing(&plan.unmanaged, UNMANAGED_SHOWN)
         ));
     }
+    if !plan.unmanaged_access.is_empty() {
+        let items: Vec<String> = plan
+            .unmanaged_access
+            .iter()
+            .take(UNMANAGED_SHOWN)
+            .map(|g| code(&super::plan_text::unmanaged_grant(g)))
+            .collect();
+        let more = plan.unmanaged_access.len().saturating_sub(UNMANAGED_SHOWN);
+        let more = if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        };
+        blocks.push(format!(
+            "**Unmanaged access**: {} membership(s) of declared workspaces are not in the files and are left alone: {}{more}\n",
+            plan.unmanaged_access.len(),
+            items.join(", ")
+        ));
+    }
     if !plan.unsupported.is_empty() {
         let kinds: Vec<&str> = plan.unsupported.iter().map(|k| k.as_str()).collect();
         blocks.push(format!(

@@ -574,6 +574,14 @@ fn push_fields(out: &mut String, c: &Change, p: Paint) {
     }
 }
 
+/// One unmanaged membership: who, where, with which roles, and what it
+/// grants that matters.
+pub fn unmanaged_grant(g: &crate::model::UnmanagedGrant) -> String {
+    let roles: Vec<&str> = g.roles.iter().map(|r| r.as_str()).collect();
+    let what = g.what().map(|w| format!(" [{w}]")).unwrap_or_default();
+    format!("{} as {}{what}", g.object, roles.join(", "))
+}
+
 /// Renders a plan for a terminal; ANSI colour only when `color` is true.
 /// A plan without changes ends with exactly [`NO_CHANGES`].
 pub fn render(plan: &Plan, color: bool) -> String {
@@ -684,6 +692,20 @@ pub fn render(plan: &Plan, color: bool) -> String {
         blocks.push(b);
     }
 
+    if !plan.unmanaged_access.is_empty() {
+        let n = plan.unmanaged_access.len();
+        let mut b = format!(
+            "Unmanaged access: {n} membership(s) of declared workspaces are not in the files and are left alone:\n"
+        );
+        for g in plan.unmanaged_access.iter().take(UNMANAGED_SHOWN) {
+            b.push_str(&format!("  {}\n", clean(&unmanaged_grant(g))));
+        }
+        if n > UNMANAGED_SHOWN {
+            b.push_str(&format!("  ... and {} more\n", n - UNMANAGED_SHOWN));
+        }
+        blocks.push(b);
+    }
+
     if !plan.unsupported.is_empty() {
         let kinds: Vec<&str> = plan.unsupported.iter().map(|k| k.as_str()).collect();
         blocks.push(format!(
@@ -696,6 +718,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
         format!(
             "No changes to make, but {} declared object(s) exist unmanaged and were left alone (see above; --adopt takes them over).",
             plan.not_adopted.len()
+        )
+    } else if plan.is_empty() && !plan.unmanaged_access.is_empty() {
+        format!(
+            "No changes to make, but {} membership(s) of declared workspaces are not in the files and were left alone (see above).",
+            plan.unmanaged_access.len()
         )
     } else if plan.is_empty() {
         NO_CHANGES.to_owned()
@@ -774,6 +801,7 @@ pub(super) mod tests {
             live_versions: BTreeMap::new(),
             changes: Vec::new(),
             unmanaged: Vec::new(),
+            unmanaged_access: Vec::new(),
             not_adopted: Vec::new(),
             unsupported: Vec::new(),
             warnings: Vec::new(),

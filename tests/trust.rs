@@ -1,0 +1,178 @@
+//! Trust in production (issue 10, points 1-6), end to end with the real
+//! binary against `tenet serve` or the sandbox: no access hides behind an
+//! undeclared user, a role still held live is never deleted by surprise,
+//! a saved plan is exactly what was reviewed, acknowledged drift is left
+//! alone, drift names who removed what, and a refused plan fails.
+
+#[path = "e2e/mod.rs"]
+#[allow(unused_imports)] // the helpers re-exported for other suites
+mod e2e;
+mod support;
+
+use e2e::{Target, World};
+use serde_json::json;
+use support::run;
+
+const MALLORY: &str = "mallory@elsewhere.example";
+
+/// A user nobody declared, made an administrator of a managed workspace by
+/// hand, is not invisible: the plan lists the membership with its roles and
+/// calls out the administrator grant, drift reports it (exit 2) with who
+/// made it, and authoritative memberships remove it, leaving the user.
+#[test]
+fn hidden_membership_of_an_undeclared_user_is_listed_reported_and_removed_when_authoritative() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    api.post("users", &json!({ "email": MALLORY })).expect(201);
+    api.post(
+        "workspaces/finance/memberships",
+        &json!({ "user": MALLORY, "roles": ["administrator"] }),
+    )
+    .expect(201);
+
+    let plan = w.plan(&[]);
+    plan.code(0)
+        .stdout_has(&format!(
+            "workspaces/finance/memberships/{MALLORY} as administrator [administrator and credential access]"
+        ))
+        .has("unmanaged-privileged-access")
+        .stdout_has("No changes to make, but 1 membership(s) of declared workspaces are not in the files");
+    let json = w.plan(&["--format", "json"]);
+    let v = json.json();
+    assert_eq!(
+        v["unmanaged_access"][0]["resource"],
+        format!("workspaces/finance/memberships/{MALLORY}"),
+        "{v:#}"
+    );
+    assert_eq!(v["unmanaged_access"][0]["administrator"], true, "{v:#}");
+
+    run(w.cmd("drift", &[]))
+        .code(2)
+        .stdout_has("Unmanaged access: 1 membership(s)")
+        .stdout_has(&format!("{MALLORY} as administrator"))
+        .stdout_has("create by ci");
+    let md = run(w.cmd("drift", &["--format", "markdown"]));
+    md.code(2).stdout_has("Unmanaged access");
+
+    // Authoritative memberships: the grant goes, the user stays.
+    e2e::edit(
+        &w.file("tenet.toml"),
+        "workspace_removal = \"archive\"",
+        "workspace_removal = \"archive\"\nauthoritative = [\"memberships\"]",
+    );
+    w.plan(&[])
+        .code(2)
+        .stdout_has(&format!("- workspaces/finance/memberships/{MALLORY}"));
+    w.apply_ok();
+    api.get(&format!("workspaces/finance/memberships/{MALLORY}"))
+        .expect(404);
+    api.get(&format!("users/{MALLORY}")).expect(200);
+    w.assert_clean();
+}
+
+/// Deleting a custom role still held live outside the files: the holders
+/// tenet owns (in a workspace archived earlier) give it up first, in the
+/// same plan; a holder tenet does not own makes the plan refuse, naming it,
+/// instead of an apply that fails with "role in use".
+#[test]
+fn deleting_a_role_still_held_live_revokes_owned_holders_and_refuses_on_foreign_ones() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    // hr leaves the files: archived, john keeps qa-tester there.
+    std::fs::remove_file(w.file("workspaces/hr.toml")).unwrap();
+    w.apply_ok();
+    assert_eq!(
+        api.get("workspaces/hr").expect(200).body["status"],
+        "archived"
+    );
+    // Someone hands qa-tester to a user nobody declared.
+    api.post("users", &json!({ "email": MALLORY })).expect(201);
+    api.post(
+        "workspaces/finance/memberships",
+        &json!({ "user": MALLORY, "roles": ["qa-tester"] }),
+    )
+    .expect(201);
+    // qa-tester leaves the files.
+    e2e::remove_toml_block(&w.file("roles.toml"), "[roles.qa-tester]");
+    for ws in ["development", "finance"] {
+        e2e::edit(
+            &w.file(&format!("workspaces/{ws}.toml")),
+            "\"john.mccarthy@acme.example\" = [\"qa-tester\"]",
+            "\"john.mccarthy@acme.example\" = [\"member\"]",
+        );
+    }
+    let before = api.audit(None).len();
+    w.plan(&[]).code(1).has("role-in-use").has(&format!(
+        "workspaces/finance/memberships/{MALLORY} (outside the files, not managed by tenet)"
+    ));
+    w.apply(&["--auto-approve"]).code(1).has("role-in-use");
+    assert_eq!(
+        api.audit(None).len(),
+        before,
+        "a refused plan writes nothing"
+    );
+
+    // The foreign holder gives it up: the plan revokes the archived
+    // workspace's holder before deleting the role, and applies cleanly.
+    api.send(
+        reqwest::Method::DELETE,
+        &format!("/v1/workspaces/finance/memberships/{MALLORY}"),
+        Some("*"),
+        None,
+    )
+    .expect(204);
+    let plan = w.plan(&["--format", "json"]);
+    plan.code(2);
+    let v = plan.json();
+    let changes = v["changes"].as_array().cloned().unwrap_or_default();
+    let find = |r: &str| {
+        changes
+            .iter()
+            .find(|c| c["resource"] == r)
+            .unwrap_or_else(|| panic!("no change of {r}: {v:#}"))
+            .clone()
+    };
+    let revoke = find("workspaces/hr/memberships/john.mccarthy@acme.example");
+    let role = find("roles/qa-tester");
+    assert_eq!(revoke["action"], "delete", "{revoke}");
+    assert_eq!(role["action"], "delete", "{role}");
+    assert!(
+        role["depends_on"]
+            .as_array()
+            .is_some_and(|d| d.contains(&revoke["id"])),
+        "the role delete waits for the revocation: {role}"
+    );
+    w.apply(&["--auto-approve"]).code(0);
+    api.get("roles/qa-tester").expect(404);
+    w.assert_clean();
+}
+
+/// An archive is an archive: the workspace removed from the files (policy
+/// `archive`) stays on the platform, archived, with its members, on every
+/// native target. (It used to be sent as a delete.)
+#[test]
+fn removing_a_workspace_archives_it_and_keeps_its_members() {
+    for target in [Target::Sandbox, Target::Http] {
+        let w = World::new("acme", target);
+        w.apply_ok();
+        std::fs::remove_file(w.file("workspaces/hr.toml")).unwrap();
+        w.apply_ok()
+            .stdout_has("! archive workspaces/hr")
+            .stdout_has("Apply complete: 1 applied");
+        w.assert_clean();
+        // Exported, the platform still has hr, archived, with its members.
+        let out = w.path("export");
+        let mut export = w.bare();
+        export
+            .args(["export", "--out"])
+            .arg(&out)
+            .args(["--endpoint", &w.endpoint]);
+        run(export).code(0);
+        let hr = std::fs::read_to_string(out.join("workspaces/hr.toml"))
+            .unwrap_or_else(|e| panic!("hr is still there: {e}"));
+        assert!(hr.contains("status = \"archived\""), "{hr}");
+        assert!(hr.contains("john.mccarthy@acme.example"), "{hr}");
+    }
+}
