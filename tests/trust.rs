@@ -176,3 +176,47 @@ fn removing_a_workspace_archives_it_and_keeps_its_members() {
         assert!(hr.contains("john.mccarthy@acme.example"), "{hr}");
     }
 }
+
+/// A user deleted out of band takes its memberships with it on the
+/// platform: drift reports those memberships as drift by the one who
+/// deleted the user, not as changes pending in the files.
+#[test]
+fn memberships_gone_with_an_out_of_band_user_delete_are_drift_by_that_actor() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    // Someone else (another token) deletes a user.
+    let other = support::token(&w.tmp.path().join("p.db"), "mallory-admin", "write");
+    let as_other = support::Api::new(&w.endpoint, &other);
+    as_other
+        .send(
+            reqwest::Method::DELETE,
+            "/v1/users/john.mccarthy@acme.example",
+            Some("*"),
+            None,
+        )
+        .expect(204);
+    api.get("workspaces/finance/memberships/john.mccarthy@acme.example")
+        .expect(404);
+    let drift = run(w.cmd("drift", &["--format", "json"]));
+    drift.code(2);
+    let v = drift.json();
+    let pending: Vec<&serde_json::Value> = v["pending"].as_array().into_iter().flatten().collect();
+    assert!(pending.is_empty(), "nothing is pending in the files: {v:#}");
+    let drifted: Vec<&serde_json::Value> = v["drift"].as_array().into_iter().flatten().collect();
+    let memberships: Vec<&&serde_json::Value> = drifted
+        .iter()
+        .filter(|f| f["kind"] == "memberships")
+        .collect();
+    assert_eq!(memberships.len(), 3, "john's three memberships: {v:#}");
+    for f in memberships {
+        assert_eq!(f["changed_by"][0]["actor"], "mallory-admin", "{f:#}");
+        assert_eq!(
+            f["changed_by"][0]["through"], "users/john.mccarthy@acme.example",
+            "{f:#}"
+        );
+    }
+    run(w.cmd("drift", &[]))
+        .code(2)
+        .stdout_has("gone with users/john.mccarthy@acme.example, deleted by mallory-admin");
+}

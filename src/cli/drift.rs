@@ -28,16 +28,16 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let rt = runtime()?;
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
-    let objects = plan
-        .changes
-        .iter()
-        .map(|c| &c.change.object)
-        .chain(plan.unmanaged_access.iter().map(|g| &g.object));
-    for object in objects.filter(|_| logged) {
+    let wanted = drift::wanted_events(
+        plan.changes.iter().map(|c| &c.change),
+        &plan.unmanaged_access,
+        &live,
+    );
+    for object in wanted.into_iter().filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(object))
+            .block_on(target.audit(&object))
             .map_err(crate::pipeline::PipelineError::from)?;
-        audit.insert(object.clone(), events);
+        audit.insert(object, events);
     }
     let changes: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let report = drift::report(

@@ -76,15 +76,12 @@ fn platform_report(
     let all: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
-    let objects = all
-        .iter()
-        .map(|c| &c.object)
-        .chain(plan.unmanaged_access.iter().map(|g| &g.object));
-    for object in objects.filter(|_| logged) {
+    let wanted = drift::wanted_events(&all, &plan.unmanaged_access, &live);
+    for object in wanted.into_iter().filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(object))
+            .block_on(target.audit(&object))
             .map_err(pipeline::PipelineError::from)?;
-        audit.insert(object.clone(), events);
+        audit.insert(object, events);
     }
     let mut report = drift::report(
         &text,

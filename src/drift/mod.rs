@@ -32,6 +32,10 @@ pub enum Class {
 /// One out-of-band write, from the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Attribution {
+    /// The object the event was on, when it is not the finding's own: the
+    /// user or workspace whose deletion took this object with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through: Option<ObjectId>,
     pub actor: String,
     pub at: String,
     pub channel: String,
@@ -179,6 +183,7 @@ pub fn attribution(
 impl From<&AuditEvent> for Attribution {
     fn from(e: &AuditEvent) -> Self {
         Attribution {
+            through: None,
             actor: e.actor.clone(),
             at: e.at.clone(),
             channel: e.channel.clone(),
@@ -186,6 +191,77 @@ impl From<&AuditEvent> for Attribution {
             changes: e.changes.clone(),
         }
     }
+}
+
+/// The objects an object cannot exist without: a membership's workspace
+/// and user, an assignment's workspace and provider, a quota's workspace.
+pub fn parents(id: &ObjectId) -> Vec<ObjectId> {
+    match id {
+        ObjectId::Membership(w, u) => {
+            vec![ObjectId::Workspace(w.clone()), ObjectId::User(u.clone())]
+        }
+        ObjectId::Assignment(w, p) => {
+            vec![
+                ObjectId::Workspace(w.clone()),
+                ObjectId::Provider(p.clone()),
+            ]
+        }
+        ObjectId::Quotas(w) => vec![ObjectId::Workspace(w.clone())],
+        _ => Vec::new(),
+    }
+}
+
+/// A missing object that went with its parent: the parent's deletion (by
+/// someone else, after the object's own last event) is the drift, and its
+/// actor the one to name.
+fn cascaded(
+    object: &ObjectId,
+    live: &Live,
+    own: &[AuditEvent],
+    audit: &BTreeMap<ObjectId, Vec<AuditEvent>>,
+) -> Option<Attribution> {
+    if live.meta.contains_key(object) {
+        return None;
+    }
+    let since = own
+        .iter()
+        .filter(|e| e.object == *object)
+        .map(|e| e.at.as_str())
+        .max();
+    parents(object).into_iter().find_map(|p| {
+        if live.meta.contains_key(&p) {
+            return None;
+        }
+        let last = audit
+            .get(&p)?
+            .iter()
+            .filter(|e| e.object == p)
+            .max_by(|a, b| a.at.cmp(&b.at))?;
+        (last.action == "delete" && since.is_none_or(|s| last.at.as_str() >= s)).then(|| {
+            let mut by = Attribution::from(last);
+            by.through = Some(p.clone());
+            by
+        })
+    })
+}
+
+/// The objects whose audit events a report needs: each change's and
+/// grant's own, and the parents of a change whose object is gone (it may
+/// have gone with them).
+pub fn wanted_events<'a>(
+    changes: impl IntoIterator<Item = &'a Change>,
+    grants: &'a [UnmanagedGrant],
+    live: &Live,
+) -> std::collections::BTreeSet<ObjectId> {
+    let mut out = std::collections::BTreeSet::new();
+    for c in changes {
+        out.insert(c.object.clone());
+        if !live.meta.contains_key(&c.object) {
+            out.extend(parents(&c.object));
+        }
+    }
+    out.extend(grants.iter().map(|g| g.object.clone()));
+    out
 }
 
 /// Today as `YYYY-MM-DD` (UTC).
@@ -248,7 +324,7 @@ pub fn report(
     }
     for c in changes {
         let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();
-        let class = if caps.ownership(c.kind) == Ownership::Labels {
+        let mut class = if caps.ownership(c.kind) == Ownership::Labels {
             classify(c, live, events)
         } else {
             Class::Differs
@@ -258,10 +334,16 @@ pub fn report(
             .get(&c.object)
             .and_then(|m| m.labels.get(LAST_APPLIED_LABEL))
             .map(String::as_str);
-        let changed_by = if class == Class::Drift {
-            attribution(events, &c.object, last)
-        } else {
-            Vec::new()
+        let cascade = (class == Class::Pending)
+            .then(|| cascaded(&c.object, live, events, audit))
+            .flatten();
+        let changed_by = match cascade {
+            Some(by) => {
+                class = Class::Drift;
+                vec![by]
+            }
+            None if class == Class::Drift => attribution(events, &c.object, last),
+            None => Vec::new(),
         };
         let ack = acknowledged.get(&c.object).cloned();
         let finding = Finding {

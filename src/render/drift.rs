@@ -47,6 +47,14 @@ fn attribution_lines(f: &Finding, indent: &str, out: &mut String) {
             .map(|(k, c)| format!("{k}: {} -> {}", value(&c.before), value(&c.after)))
             .collect();
         let channel = &a.channel;
+        if let Some(parent) = &a.through {
+            let _ = writeln!(
+                out,
+                "{indent}gone with {parent}, deleted by {} at {} via {channel}",
+                a.actor, a.at
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "{indent}changed by {} at {} via {channel} ({}{}{})",
@@ -186,7 +194,15 @@ pub fn markdown(r: &Report) -> String {
             let who = f
                 .changed_by
                 .iter()
-                .map(|a| format!("{} at {}", md(&a.actor), md(&a.at)))
+                .map(|a| match &a.through {
+                    Some(p) => format!(
+                        "{} at {} (deleted `{}`)",
+                        md(&a.actor),
+                        md(&a.at),
+                        md(&p.to_string())
+                    ),
+                    None => format!("{} at {}", md(&a.actor), md(&a.at)),
+                })
                 .collect::<Vec<_>>()
                 .join("<br>");
             if f.fields.is_empty() {
