@@ -244,6 +244,8 @@ pub fn keys_for_plan(
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub adopt: bool,
+    /// Plan acknowledged drift too (revert it), instead of leaving it alone.
+    pub include_acknowledged: bool,
     pub parallelism: usize,
     pub config_root: String,
     pub endpoint: String,
@@ -287,6 +289,26 @@ pub async fn make_plan<T: Target>(
                 .collect(),
         },
     );
+    let (d, held) = if opts.include_acknowledged || checked.config.acknowledged.is_empty() {
+        (d, Vec::new())
+    } else {
+        // The audit log tells drift from pending for what is acknowledged
+        // (and for the parents of what is gone).
+        let today = crate::drift::today();
+        let acked: Vec<&diff::Change> = d
+            .changes
+            .iter()
+            .filter(|c| checked.config.acknowledged.contains_key(&c.object))
+            .collect();
+        let mut audit = std::collections::BTreeMap::new();
+        if target.capabilities().audit {
+            for object in crate::drift::wanted_events(acked, &[], &live) {
+                let events = target.audit(&object).await?;
+                audit.insert(object, events);
+            }
+        }
+        hold_acknowledged(d, checked, &live, &audit, target.capabilities(), &today)
+    };
     let unsupported = Kind::ALL
         .into_iter()
         .filter(|k| !target.capabilities().holds(*k))
@@ -303,6 +325,7 @@ pub async fn make_plan<T: Target>(
         unsupported,
         warnings,
         capabilities: target.capabilities(),
+        held,
     });
     tracing::info!(
         objects = plan.live_versions.len(),
@@ -312,6 +335,70 @@ pub async fn make_plan<T: Target>(
         "planned"
     );
     Ok((plan, live))
+}
+
+/// Takes acknowledged drift out of a diff: a change of an object the files
+/// acknowledge until a day not yet passed is held (left alone) when it is
+/// drift, or cannot be told from drift on this target; a change the files
+/// themselves made (pending) still goes ahead. Changes of objects that
+/// cannot exist without a held one (its memberships, its assignments) are
+/// held with it.
+pub fn hold_acknowledged(
+    mut d: diff::Diff,
+    checked: &Checked,
+    live: &Live,
+    audit: &std::collections::BTreeMap<ObjectId, Vec<crate::model::audit::AuditEvent>>,
+    caps: &crate::model::capabilities::Capabilities,
+    today: &str,
+) -> (diff::Diff, Vec<plan::Held>) {
+    let acks = &checked.config.acknowledged;
+    if acks.is_empty() {
+        return (d, Vec::new());
+    }
+    let current = |id: &ObjectId| acks.get(id).filter(|a| a.until.as_str() >= today);
+    let mut held = Vec::new();
+    let mut kept = Vec::with_capacity(d.changes.len());
+    let mut held_ids = std::collections::BTreeSet::new();
+    for c in d.changes {
+        let Some(a) = current(&c.object) else {
+            kept.push(c);
+            continue;
+        };
+        let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();
+        let class = if caps.ownership(c.kind) == Ownership::Labels {
+            crate::drift::classify(&c, live, events)
+        } else {
+            crate::drift::Class::Differs
+        };
+        let gone_with_parent = crate::drift::cascaded(&c.object, live, events, audit).is_some();
+        if class == crate::drift::Class::Pending && !gone_with_parent {
+            kept.push(c);
+            continue;
+        }
+        held_ids.insert(c.object.clone());
+        held.push(plan::Held {
+            acknowledgement: a.clone(),
+            change: c,
+            with: None,
+        });
+    }
+    // What depends on a held object is held with it.
+    let mut rest = Vec::with_capacity(kept.len());
+    for c in kept {
+        let parent = crate::drift::parents(&c.object)
+            .into_iter()
+            .find(|p| held_ids.contains(p));
+        match parent.and_then(|p| current(&p).map(|a| (p, a))) {
+            Some((p, a)) => held.push(plan::Held {
+                acknowledgement: a.clone(),
+                change: c,
+                with: Some(p),
+            }),
+            None => rest.push(c),
+        }
+    }
+    d.changes = rest;
+    (d, held)
 }
 
 /// What moved on the platform since `plan` was made: objects whose version
@@ -430,5 +517,6 @@ pub fn config_plan(base: &Checked, head: &Checked, label: &str) -> Plan {
         warnings: Vec::new(),
         // Config terms: as if on the reference platform, which holds all.
         capabilities: &crate::target::native::HTTP,
+        held: Vec::new(),
     })
 }

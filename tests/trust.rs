@@ -220,3 +220,86 @@ fn memberships_gone_with_an_out_of_band_user_delete_are_drift_by_that_actor() {
         .code(2)
         .stdout_has("gone with users/john.mccarthy@acme.example, deleted by mallory-admin");
 }
+
+/// Acknowledged drift is left alone by plan and apply until the
+/// acknowledgement expires (or `--include-acknowledged`): shown as
+/// acknowledged, never reverted; what depends on an acknowledged object (the
+/// memberships of an acknowledged user deletion) is left alone with it.
+#[test]
+fn acknowledged_drift_is_left_alone_by_plan_and_apply_until_it_expires() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    let q = api.get("workspaces/finance/quotas").expect(200);
+    let mut body = q.body.clone();
+    if let Some(o) = body.as_object_mut() {
+        for k in ["workspace", "version", "updated_at"] {
+            o.remove(k);
+        }
+        o.insert("storage_gb".into(), json!(500));
+    }
+    api.send(
+        reqwest::Method::PUT,
+        "/v1/workspaces/finance/quotas",
+        Some(&q.etag()),
+        Some(&body),
+    )
+    .expect(200);
+    api.send(
+        reqwest::Method::DELETE,
+        "/v1/users/john.mccarthy@acme.example",
+        Some("*"),
+        None,
+    )
+    .expect(204);
+    let tenet_toml = w.file("tenet.toml");
+    let original = std::fs::read_to_string(&tenet_toml).unwrap();
+    let acknowledge = |until: &str| {
+        let mut text = original.clone();
+        for res in [
+            "workspaces/finance/quotas",
+            "users/john.mccarthy@acme.example",
+        ] {
+            text.push_str(&format!(
+                "\n[drift.acknowledged.\"{res}\"]\nuntil = \"{until}\"\nreason = \"TICKET-9\"\n"
+            ));
+        }
+        std::fs::write(&tenet_toml, text).unwrap();
+    };
+    acknowledge("2099-12-31");
+
+    w.plan(&[])
+        .code(0)
+        .stdout_has("Acknowledged: 5 difference(s)")
+        .stdout_has("update workspaces/finance/quotas until 2099-12-31: TICKET-9")
+        .stdout_has(
+            "create workspaces/finance/memberships/john.mccarthy@acme.example (with users/john.mccarthy@acme.example) until 2099-12-31",
+        );
+    let v = w.plan(&["--format", "json"]).json();
+    assert_eq!(v["acknowledged"].as_array().map(Vec::len), Some(5), "{v:#}");
+    let before = api.audit(None).len();
+    w.apply(&["--auto-approve"]).code(0);
+    assert_eq!(
+        api.audit(None).len(),
+        before,
+        "apply writes nothing acknowledged"
+    );
+    let q = api.get("workspaces/finance/quotas").expect(200);
+    assert_eq!(q.body["storage_gb"], 500, "the acknowledged quota stays");
+    run(w.cmd("drift", &[]))
+        .code(0)
+        .stdout_has("Acknowledged drift (5):");
+
+    // Asked for, it is reverted.
+    w.plan(&["--include-acknowledged"])
+        .code(2)
+        .stdout_has("Plan: 4 to create, 1 to update");
+
+    // Expired: planned and reverted again.
+    acknowledge("2000-01-01");
+    w.plan(&[]).code(2).stdout_lacks("Acknowledged:");
+    w.apply_ok();
+    let q = api.get("workspaces/finance/quotas").expect(200);
+    assert_ne!(q.body["storage_gb"], 500, "reverted once expired");
+    api.get("users/john.mccarthy@acme.example").expect(200);
+}

@@ -28,18 +28,20 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let rt = runtime()?;
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
-    let wanted = drift::wanted_events(
-        plan.changes.iter().map(|c| &c.change),
-        &plan.unmanaged_access,
-        &live,
-    );
+    // Acknowledged drift, which the plan holds back, is reported too.
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .map(|c| c.change.clone())
+        .chain(plan.acknowledged.iter().map(|h| h.change.clone()))
+        .collect();
+    let wanted = drift::wanted_events(&changes, &plan.unmanaged_access, &live);
     for object in wanted.into_iter().filter(|_| logged) {
         let events = rt
             .block_on(target.audit(&object))
             .map_err(crate::pipeline::PipelineError::from)?;
         audit.insert(object, events);
     }
-    let changes: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let report = drift::report(
         &plan.endpoint,
         &changes,

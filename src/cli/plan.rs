@@ -36,6 +36,10 @@ pub struct Common {
     /// The catalog to validate against when tenet.toml names none.
     #[arg(long, value_enum)]
     pub profile: Option<ProfileArg>,
+    /// Revert acknowledged drift too (by default plan and apply leave it
+    /// alone until the acknowledgement expires).
+    #[arg(long)]
+    pub include_acknowledged: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +104,7 @@ pub fn make(
     let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;
     let opts = PlanOptions {
         adopt: common.adopt,
+        include_acknowledged: common.include_acknowledged,
         parallelism: common.parallelism,
         config_root: dir.display().to_string(),
         endpoint: text,

@@ -59,6 +59,7 @@ fn platform_report(
     let target = pipeline::connect(&text, &endpoint, head.config.platform.profile)?;
     let opts = PlanOptions {
         adopt: args.common.adopt,
+        include_acknowledged: args.common.include_acknowledged,
         parallelism: args.common.parallelism,
         config_root: args.dir.display().to_string(),
         endpoint: text.clone(),
@@ -73,7 +74,12 @@ fn platform_report(
     // Everything that differs on the platform: the pull request's own
     // objects count too when they drifted (a reviewer must see that), but
     // their pending changes are the pull request itself.
-    let all: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
+    let all: Vec<_> = plan
+        .changes
+        .iter()
+        .map(|c| c.change.clone())
+        .chain(plan.acknowledged.iter().map(|h| h.change.clone()))
+        .collect();
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
     let wanted = drift::wanted_events(&all, &plan.unmanaged_access, &live);

@@ -214,7 +214,7 @@ pub fn parents(id: &ObjectId) -> Vec<ObjectId> {
 /// A missing object that went with its parent: the parent's deletion (by
 /// someone else, after the object's own last event) is the drift, and its
 /// actor the one to name.
-fn cascaded(
+pub fn cascaded(
     object: &ObjectId,
     live: &Live,
     own: &[AuditEvent],
@@ -345,7 +345,16 @@ pub fn report(
             None if class == Class::Drift => attribution(events, &c.object, last),
             None => Vec::new(),
         };
-        let ack = acknowledged.get(&c.object).cloned();
+        // An object that cannot exist without an acknowledged one (the
+        // memberships of an acknowledged user) is acknowledged with it.
+        let ack = acknowledged
+            .get(&c.object)
+            .or_else(|| {
+                parents(&c.object)
+                    .iter()
+                    .find_map(|p| acknowledged.get(p).filter(|a| a.until.as_str() >= today))
+            })
+            .cloned();
         let finding = Finding {
             object: c.object.clone(),
             kind: c.kind,

@@ -55,6 +55,19 @@ pub struct Refusal {
     pub lifted_by: Option<String>,
 }
 
+/// A difference the files acknowledge (`[drift.acknowledged]`, not yet
+/// expired): drift tenet leaves alone, shown but not planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Held {
+    #[serde(flatten)]
+    pub change: Change,
+    pub acknowledgement: crate::model::Acknowledgement,
+    /// Held because this object's parent is acknowledged (a membership of
+    /// an acknowledged user), not by an acknowledgement of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<ObjectId>,
+}
+
 /// A change in its place in the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedChange {
@@ -101,6 +114,9 @@ pub struct Plan {
     /// Effective permission changes, per user and workspace.
     #[serde(default)]
     pub access: Vec<access::AccessChange>,
+    /// Acknowledged drift, left alone until the acknowledgement expires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged: Vec<Held>,
 }
 
 impl Plan {
@@ -141,6 +157,8 @@ pub struct Inputs<'a> {
     pub warnings: Vec<Warning>,
     /// What the target can do: the plan says where it degrades.
     pub capabilities: &'a Capabilities,
+    /// Acknowledged drift taken out of `diff` (see [`Held`]).
+    pub held: Vec<Held>,
 }
 
 /// Orders the changes, checks safety and gathers warnings.
@@ -157,6 +175,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         unsupported,
         mut warnings,
         capabilities,
+        held,
     } = inputs;
     let changes = order::order(diff.changes, live, catalog);
     warnings.extend(safety::warnings(&changes, config, catalog, live));
@@ -202,5 +221,6 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         warnings,
         refusals,
         access,
+        acknowledged: held,
     }
 }

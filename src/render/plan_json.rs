@@ -38,10 +38,24 @@ pub struct JsonPlan<'a> {
     pub unmanaged: &'a [crate::model::ObjectId],
     /// Unmanaged memberships of declared workspaces, with their roles.
     pub unmanaged_access: &'a [crate::model::UnmanagedGrant],
+    /// Acknowledged drift left alone.
+    pub acknowledged: Vec<JsonHeld<'a>>,
     pub unsupported: &'a [Kind],
     /// Effective permission changes per user and workspace.
     pub access: &'a [crate::plan::access::AccessChange],
     pub no_changes: bool,
+}
+
+/// An acknowledged difference left alone.
+#[derive(Debug, Serialize)]
+pub struct JsonHeld<'a> {
+    pub resource: String,
+    /// What the apply would do, were it not acknowledged.
+    pub action: Action,
+    pub until: &'a str,
+    pub reason: Option<&'a str>,
+    /// The acknowledged object it goes with, if not acknowledged itself.
+    pub with: Option<String>,
 }
 
 /// Changes per action.
@@ -172,6 +186,17 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
         not_adopted: &plan.not_adopted,
         unmanaged: &plan.unmanaged,
         unmanaged_access: &plan.unmanaged_access,
+        acknowledged: plan
+            .acknowledged
+            .iter()
+            .map(|h| JsonHeld {
+                resource: h.change.object.to_string(),
+                action: h.change.action,
+                until: &h.acknowledgement.until,
+                reason: h.acknowledgement.reason.as_deref(),
+                with: h.with.as_ref().map(ToString::to_string),
+            })
+            .collect(),
         unsupported: &plan.unsupported,
         access: &plan.access,
         no_changes: plan.is_empty(),

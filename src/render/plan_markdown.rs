@@ -163,6 +163,18 @@ fn head(plan: &Plan) -> String {
             listing(&plan.unmanaged, UNMANAGED_SHOWN)
         ));
     }
+    if !plan.acknowledged.is_empty() {
+        let items: Vec<String> = plan
+            .acknowledged
+            .iter()
+            .map(|h| format!("- {}", escape(&super::plan_text::held_line(h))))
+            .collect();
+        blocks.push(format!(
+            "**Acknowledged**: {} difference(s) the files acknowledge are left alone (`--include-acknowledged` reverts them):\n\n{}\n",
+            plan.acknowledged.len(),
+            items.join("\n")
+        ));
+    }
     if !plan.unmanaged_access.is_empty() {
         let items: Vec<String> = plan
             .unmanaged_access

@@ -574,6 +574,27 @@ fn push_fields(out: &mut String, c: &Change, p: Paint) {
     }
 }
 
+/// One held change: what it would do, until when, and why.
+pub fn held_line(h: &crate::plan::Held) -> String {
+    let a = &h.acknowledgement;
+    let reason = a
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    let with = h
+        .with
+        .as_ref()
+        .map(|p| format!(" (with {p})"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{with} until {}{reason}",
+        verb(h.change.action),
+        h.change.object,
+        a.until
+    )
+}
+
 /// One unmanaged membership: who, where, with which roles, and what it
 /// grants that matters.
 pub fn unmanaged_grant(g: &crate::model::UnmanagedGrant) -> String {
@@ -692,6 +713,17 @@ pub fn render(plan: &Plan, color: bool) -> String {
         blocks.push(b);
     }
 
+    if !plan.acknowledged.is_empty() {
+        let mut b = format!(
+            "Acknowledged: {} difference(s) the files acknowledge are left alone (--include-acknowledged reverts them):\n",
+            plan.acknowledged.len()
+        );
+        for h in &plan.acknowledged {
+            b.push_str(&format!("  {}\n", clean(&held_line(h))));
+        }
+        blocks.push(b);
+    }
+
     if !plan.unmanaged_access.is_empty() {
         let n = plan.unmanaged_access.len();
         let mut b = format!(
@@ -802,6 +834,7 @@ pub(super) mod tests {
             changes: Vec::new(),
             unmanaged: Vec::new(),
             unmanaged_access: Vec::new(),
+            acknowledged: Vec::new(),
             not_adopted: Vec::new(),
             unsupported: Vec::new(),
             warnings: Vec::new(),
