@@ -193,7 +193,14 @@ pub fn fingerprints(checked: &Checked, sandbox: bool) -> (Fingerprints, Vec<Warn
     (out, warnings)
 }
 
-/// Resolves the keys of every provider a plan creates or re-keys.
+/// Whether a change sends a provider's keys: a creation, or new keys.
+fn sends_keys(c: &diff::Change) -> bool {
+    matches!(c.object, ObjectId::Provider(_))
+        && (c.action == diff::Action::Create || c.fields.iter().any(|f| f.field == "api_keys"))
+}
+
+/// Resolves the keys of every provider a plan creates or re-keys, and
+/// refuses a key whose value is not the one the plan pinned.
 pub fn keys_for_plan(
     plan: &Plan,
     checked: &Checked,
@@ -205,9 +212,7 @@ pub fn keys_for_plan(
         let Some(Object::Provider(p)) = &c.change.desired else {
             continue;
         };
-        let sends = c.change.action == diff::Action::Create
-            || c.change.fields.iter().any(|f| f.field == "api_keys");
-        if !sends {
+        if !sends_keys(&c.change) {
             continue;
         }
         // The plan's references, resolved now (the plan holds no values).
@@ -223,6 +228,18 @@ pub fn keys_for_plan(
                 Ok(v) => values.push(v),
                 Err(_) if sandbox => {}
                 Err(e) => errors.push(format!("provider `{}`: {e}", p.id)),
+            }
+        }
+        // Pinned: the values must be the ones the plan was made with.
+        if let Some(pinned) = plan.key_fingerprints.get(&p.id)
+            && values.len() == refs.len()
+        {
+            let now: Vec<String> = values.iter().map(|v| secrets::fingerprint(v)).collect();
+            if now != *pinned {
+                errors.push(format!(
+                    "provider `{}`: its keys resolve to other values than when the plan was made (fingerprints differ)",
+                    p.id
+                ));
             }
         }
         keys.insert(p.id.clone(), values);
@@ -279,7 +296,7 @@ pub async fn make_plan<T: Target>(
         &live,
         &diff::Options {
             adopt: opts.adopt || checked.config.policy.adopt,
-            fingerprints,
+            fingerprints: fingerprints.clone(),
             unmarked: target
                 .capabilities()
                 .kinds
@@ -313,12 +330,12 @@ pub async fn make_plan<T: Target>(
         .into_iter()
         .filter(|k| !target.capabilities().holds(*k))
         .collect();
-    let plan = plan::build(plan::Inputs {
+    let mut plan = plan::build(plan::Inputs {
         config: &checked.config,
         catalog: &catalog,
         live: &live,
         diff: d,
-        endpoint: opts.endpoint.clone(),
+        endpoint: crate::target::without_credentials(&opts.endpoint),
         config_root: opts.config_root.clone(),
         config_digest: checked.loaded.digest(),
         git: crate::git::info(&checked.loaded.root),
@@ -327,6 +344,20 @@ pub async fn make_plan<T: Target>(
         capabilities: target.capabilities(),
         held,
     });
+    plan.options = plan::PlanFlags {
+        adopt: opts.adopt,
+        include_acknowledged: opts.include_acknowledged,
+    };
+    // Pin the keys the plan sends: their fingerprints, never the values.
+    plan.key_fingerprints = plan
+        .changes
+        .iter()
+        .filter(|c| sends_keys(&c.change))
+        .filter_map(|c| match &c.change.object {
+            ObjectId::Provider(p) => fingerprints.get(p).map(|f| (p.clone(), f.clone())),
+            _ => None,
+        })
+        .collect();
     tracing::info!(
         objects = plan.live_versions.len(),
         changes = plan.changes.len(),
@@ -401,25 +432,85 @@ pub fn hold_acknowledged(
     (d, held)
 }
 
+/// One object that moved on the platform since a plan was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub line: String,
+    /// The platform already holds what this plan's change of it writes:
+    /// the plan (or one just like it) was applied.
+    pub by_this_plan: bool,
+}
+
 /// What moved on the platform since `plan` was made: objects whose version
-/// changed, that appeared where the plan creates one, or that vanished.
-pub fn moved(plan: &Plan, live: &Live) -> Vec<String> {
+/// changed, that appeared where the plan creates one, or that vanished,
+/// each marked when what moved it is this plan's own change.
+pub fn moved(plan: &Plan, live: &Live) -> Vec<Moved> {
+    let changes: std::collections::BTreeMap<&ObjectId, &diff::Change> = plan
+        .changes
+        .iter()
+        .map(|c| (&c.change.object, &c.change))
+        .collect();
+    let ours = |id: &ObjectId| changes.get(id).is_some_and(|c| applied(c, live));
     let mut out = Vec::new();
     for (id, v) in &plan.live_versions {
-        match live.meta.get(id) {
-            Some(m) if m.stamp != *v => out.push(format!("{id}: {v} -> {}", m.stamp)),
-            None => out.push(format!("{id}: deleted")),
-            _ => {}
-        }
+        let line = match live.meta.get(id) {
+            Some(m) if m.stamp != *v => format!("{id}: {v} -> {}", m.stamp),
+            None => format!("{id}: deleted"),
+            _ => continue,
+        };
+        out.push(Moved {
+            line,
+            by_this_plan: ours(id),
+        });
     }
     for c in &plan.changes {
         if c.change.action == diff::Action::Create && live.meta.contains_key(&c.change.object) {
-            out.push(format!("{}: created by someone else", c.change.object));
+            let by_this_plan = applied(&c.change, live);
+            out.push(Moved {
+                line: format!(
+                    "{}: created {}",
+                    c.change.object,
+                    if by_this_plan {
+                        "already"
+                    } else {
+                        "by someone else"
+                    }
+                ),
+                by_this_plan,
+            });
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.line.cmp(&b.line));
     out.dedup();
     out
+}
+
+/// Whether the live platform holds what `c` writes.
+fn applied(c: &diff::Change, live: &Live) -> bool {
+    use crate::model::live::LAST_APPLIED_LABEL;
+    let m = live.meta.get(&c.object);
+    match (c.action, m) {
+        (diff::Action::Delete, m) => m.is_none(),
+        (diff::Action::Archive, _) => match &c.object {
+            ObjectId::Workspace(w) => live
+                .state
+                .workspaces
+                .get(w)
+                .is_some_and(|w| w.status == crate::model::WorkspaceStatus::Archived),
+            _ => false,
+        },
+        (_, None) => false,
+        (_, Some(m)) => match (m.labels.get(LAST_APPLIED_LABEL), &c.desired, &m.stamp) {
+            // Our label, and the object still what that label says (not
+            // changed by someone since).
+            (Some(l), _, _) => {
+                c.labels.get(LAST_APPLIED_LABEL) == Some(l)
+                    && crate::model::Object::live(live, &c.object).is_some_and(|o| o.digest() == *l)
+            }
+            (None, Some(d), Stamp::Digest(now)) => *now == d.digest(),
+            _ => false,
+        },
+    }
 }
 
 /// A config as if it were live and entirely managed by tenet: the base of a

@@ -303,3 +303,120 @@ fn acknowledged_drift_is_left_alone_by_plan_and_apply_until_it_expires() {
     assert_ne!(q.body["storage_gb"], 500, "reverted once expired");
     api.get("users/john.mccarthy@acme.example").expect(200);
 }
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON: {e}"))
+}
+
+/// A saved plan whose JSON was edited (a workspace's name changed inside a
+/// change, a refusal taken out) is refused: apply makes the plan again and
+/// it must be the same, change by change. Nothing is written.
+#[test]
+fn an_edited_plan_file_is_refused_and_nothing_is_written() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    let saved = w.path("plan.json");
+    w.plan(&["--out", saved.to_str().unwrap()]).code(2);
+    let mut plan = read_json(&saved);
+    let changes = plan["changes"].as_array_mut().expect("changes");
+    let finance = changes
+        .iter_mut()
+        .find(|c| c["object"] == "workspaces/finance")
+        .expect("finance is created");
+    assert_eq!(finance["desired"]["object"]["name"], "Finance", "{finance}");
+    finance["desired"]["object"]["name"] = json!("Finance (edited in the file)");
+    let id = finance["id"].clone();
+    std::fs::write(&saved, plan.to_string()).unwrap();
+    w.apply_file(&saved, &[])
+        .code(1)
+        .stderr_has("the plan file is not what a plan made now")
+        .stderr_has(&format!("change #{id} of workspaces/finance"))
+        .stderr_has("nothing was changed");
+    assert!(api.audit(None).is_empty(), "an edited plan writes nothing");
+}
+
+/// The keys a saved plan sends are pinned by fingerprint: the same
+/// reference resolving to another value at apply time is refused, and the
+/// plan file holds only the fingerprint.
+#[test]
+fn a_key_planned_as_one_value_and_applied_as_another_is_refused() {
+    let mut w = World::new("acme", Target::Http);
+    let api = w.api();
+    let saved = w.path("plan.json");
+    w.set_key("OPENAI_API_KEY", "sk-planned-value-canary-1");
+    w.plan(&["--out", saved.to_str().unwrap()]).code(2);
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        !text.contains("sk-planned-value-canary-1"),
+        "no value in the plan"
+    );
+    assert!(text.contains("\"key_fingerprints\""), "the keys are pinned");
+    w.set_key("OPENAI_API_KEY", "sk-other-value-canary-2");
+    let r = w.apply_file(&saved, &[]);
+    r.code(1)
+        .stderr_has("provider `openai`")
+        .stderr_has("fingerprints differ")
+        .stderr_has("nothing was changed");
+    assert!(!r.all().contains("canary"), "no value in the output");
+    assert!(api.audit(None).is_empty(), "nothing was written");
+    // With the planned value it applies.
+    w.set_key("OPENAI_API_KEY", "sk-planned-value-canary-1");
+    w.apply_file(&saved, &[]).code(0);
+}
+
+/// Applying a saved plan a second time says it was already applied, rather
+/// than blaming someone else for every object.
+#[test]
+fn reapplying_an_applied_plan_says_it_was_already_applied() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    e2e::edit(
+        &w.file("workspaces/finance.toml"),
+        "\"Invoice processing and accounts-payable automation.\"",
+        "\"Invoices and payables.\"",
+    );
+    let saved = w.path("plan.json");
+    w.plan(&["--out", saved.to_str().unwrap()]).code(2);
+    w.apply_file(&saved, &[]).code(0);
+    let before = api.audit(None).len();
+    w.apply_file(&saved, &[])
+        .code(1)
+        .stderr_has("this plan was already applied")
+        .stderr_has("nothing was changed");
+    assert_eq!(api.audit(None).len(), before);
+    // Someone else moves it after the apply: that is not "already applied".
+    api.patch_current("workspaces/finance", &json!({ "description": "By hand." }))
+        .expect(200);
+    w.apply_file(&saved, &[])
+        .code(1)
+        .stderr_has("the platform changed since the plan was made");
+}
+
+/// User-info in an endpoint URL never reaches the plan file.
+#[test]
+fn a_plan_file_holds_no_credentials_from_the_endpoint_url() {
+    let w = World::new("acme", Target::Http);
+    let with_creds = w
+        .endpoint
+        .replacen("http://", "http://ci:hunter2-canary@", 1);
+    let saved = w.path("plan.json");
+    let mut cmd = w.bare();
+    cmd.arg("plan")
+        .arg(&w.cfg)
+        .args(["--endpoint", &with_creds, "--out"])
+        .arg(&saved);
+    let r = run(cmd);
+    r.code(2);
+    assert!(!r.all().contains("hunter2-canary"), "{}", r.all());
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(!text.contains("hunter2-canary"), "{text}");
+    assert_eq!(read_json(&saved)["endpoint"], w.endpoint.as_str());
+    // It applies: user-info is never used (the token is TENET_TOKEN).
+    let mut cmd = w.bare();
+    cmd.arg("apply")
+        .arg(&saved)
+        .args(["--endpoint", &with_creds]);
+    run(cmd).code(0);
+}

@@ -97,12 +97,15 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
     }
     let plan: Plan = serde_json::from_str(&text)
         .map_err(|e| CommandError::new(format!("{} is not a valid plan: {e}", path.display())))?;
+    // A plan records its endpoint without user-info; `--endpoint` may carry
+    // it (and must otherwise name the same platform).
     if let Some(e) = &args.common.endpoint
-        && *e != plan.endpoint
+        && crate::target::without_credentials(e) != plan.endpoint
     {
         return Err(CommandError::new(format!(
-            "this plan was made for {}, not {e}; nothing was changed",
-            plan.endpoint
+            "this plan was made for {}, not {}; nothing was changed",
+            plan.endpoint,
+            crate::target::without_credentials(e)
         ))
         .with_hint("a plan applies only to the platform it was made against"));
     }
@@ -138,25 +141,85 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
         ))
         .with_hint("make a new plan from the current files"));
     }
-    let (_, endpoint) = pipeline::endpoint(Some(&plan.endpoint), None, &root)?;
-    let target = pipeline::connect(&plan.endpoint, &endpoint, checked.config.platform.profile)?;
-    let live = runtime()?
-        .block_on(target.read(args.common.parallelism.max(1)))
-        .map_err(pipeline::PipelineError::from)?;
-    let moved = pipeline::moved(&plan, &live);
-    if !moved.is_empty() {
-        return Err(CommandError::new(format!(
-            "the platform changed since the plan was made; nothing was changed:\n  {}",
-            moved.join("\n  ")
-        ))
-        .with_hint("make a new plan and review it"));
-    }
-    if plan.is_empty() {
+    let text = args.common.endpoint.as_deref().unwrap_or(&plan.endpoint);
+    let (text, endpoint) = pipeline::endpoint(Some(text), None, &root)?;
+    let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;
+    let fresh = fresh_plan(&target, &checked, &plan, &text, args)?;
+    verify_saved(&plan, &fresh)?;
+    if fresh.plan.is_empty() {
         eprintln!("{}", crate::render::plan_text::NO_CHANGES);
         return Ok(Outcome::Clean);
     }
-    refuse_if_blocked(&plan, args.allow_destroy, "nothing was changed")?;
-    execute(&target, &plan, &checked, args)
+    // The fresh plan's refusals: a saved file cannot talk them away.
+    refuse_if_blocked(&fresh.plan, args.allow_destroy, "nothing was changed")?;
+    execute(&target, &fresh.plan, &checked, args)
+}
+
+/// The plan made again, now, from the same files with the same options,
+/// and the live state it was made from.
+struct Fresh {
+    plan: Plan,
+    live: crate::model::Live,
+}
+
+fn fresh_plan(
+    target: &AnyTarget,
+    checked: &Checked,
+    saved: &Plan,
+    endpoint: &str,
+    args: &Args,
+) -> Result<Fresh, CommandError> {
+    let opts = pipeline::PlanOptions {
+        adopt: saved.options.adopt,
+        include_acknowledged: saved.options.include_acknowledged,
+        parallelism: args.common.parallelism,
+        config_root: saved.config_root.clone(),
+        endpoint: endpoint.to_owned(),
+    };
+    let sandbox = !target.capabilities().keys_required;
+    let (plan, live) = runtime()?.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?;
+    Ok(Fresh { plan, live })
+}
+
+/// A saved plan runs only if it is exactly what would be planned now: the
+/// platform has not moved since (or only by this very plan: then it was
+/// already applied), and every change, pinned key and option in the file
+/// is what a plan made now holds (an edited file is refused).
+fn verify_saved(saved: &Plan, fresh: &Fresh) -> Result<(), CommandError> {
+    let moved = pipeline::moved(saved, &fresh.live);
+    if !moved.is_empty() && moved.iter().all(|m| m.by_this_plan) {
+        return Err(CommandError::new(format!(
+            "this plan was already applied: the platform holds what its {} change(s) write; nothing was changed",
+            saved.changes.len()
+        ))
+        .with_hint("a saved plan applies once; make a new plan to see what differs now"));
+    }
+    if !moved.is_empty() {
+        let lines: Vec<String> = moved
+            .iter()
+            .map(|m| {
+                if m.by_this_plan {
+                    format!("{} (already applied by this plan)", m.line)
+                } else {
+                    m.line.clone()
+                }
+            })
+            .collect();
+        return Err(CommandError::new(format!(
+            "the platform changed since the plan was made; nothing was changed:\n  {}",
+            lines.join("\n  ")
+        ))
+        .with_hint("make a new plan and review it"));
+    }
+    let differences = crate::plan::integrity::differences(saved, &fresh.plan);
+    if !differences.is_empty() {
+        return Err(CommandError::new(format!(
+            "the plan file is not what a plan made now from the same files and platform holds (was it edited?); nothing was changed:\n  {}",
+            differences.join("\n  ")
+        ))
+        .with_hint("apply only plan files as `tenet plan --out` wrote them; make a new plan"));
+    }
+    Ok(())
 }
 
 fn short(commit: &str) -> &str {

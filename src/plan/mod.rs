@@ -6,6 +6,7 @@
 
 pub mod access;
 mod degrade;
+pub mod integrity;
 mod order;
 mod safety;
 
@@ -117,6 +118,22 @@ pub struct Plan {
     /// Acknowledged drift, left alone until the acknowledgement expires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledged: Vec<Held>,
+    /// Fingerprints (never values) of the keys the plan sends, per
+    /// provider: apply refuses a key that resolves to another value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_fingerprints: BTreeMap<crate::model::Slug, Vec<String>>,
+    /// How the plan was made, so that it can be made again alike.
+    #[serde(default)]
+    pub options: PlanFlags,
+}
+
+/// The options a plan was made with that change what it plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PlanFlags {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_acknowledged: bool,
 }
 
 impl Plan {
@@ -222,5 +239,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         refusals,
         access,
         acknowledged: held,
+        key_fingerprints: BTreeMap::new(),
+        options: PlanFlags::default(),
     }
 }

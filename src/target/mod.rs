@@ -234,6 +234,34 @@ pub enum Endpoint {
     OpenWebUi(String),
 }
 
+/// An endpoint as written, with any user-info (`user:password@`) removed
+/// from its URL: what a plan file may record. Anything else is returned as
+/// it was written, byte for byte.
+pub fn without_credentials(text: &str) -> String {
+    let (scheme, rest) = match text.split_once('+') {
+        Some((s @ ("scim" | "openwebui"), rest)) => (Some(s), rest),
+        _ => (None, text),
+    };
+    let Ok(mut url) = url::Url::parse(rest) else {
+        return text.to_owned();
+    };
+    if url.username().is_empty() && url.password().is_none() {
+        return text.to_owned();
+    }
+    // Both succeed on an http(s) URL with a host, the only kind with
+    // user-info that parses.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let mut clean = url.to_string();
+    if !rest.ends_with('/') && url.path() == "/" {
+        clean.pop();
+    }
+    match scheme {
+        Some(s) => format!("{s}+{clean}"),
+        None => clean,
+    }
+}
+
 impl Endpoint {
     /// Parses `sandbox:PATH` or an `http(s)://` URL; a relative sandbox path
     /// is taken relative to `base`.
@@ -245,12 +273,17 @@ impl Endpoint {
                 );
             }
             let p = Path::new(p);
-            Ok(Endpoint::Sandbox(if p.is_absolute() {
+            return Ok(Endpoint::Sandbox(if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base.join(p)
-            }))
-        } else if s.starts_with("http://") || s.starts_with("https://") {
+            }));
+        }
+        // User-info in a URL is never a credential here (the token is
+        // TENET_TOKEN); dropped, it cannot reach a request or a plan.
+        let s = without_credentials(s);
+        let s = s.as_str();
+        if s.starts_with("http://") || s.starts_with("https://") {
             Ok(Endpoint::Http(
                 s.trim_end_matches('/').trim_end_matches("/v1").to_owned(),
             ))
@@ -291,6 +324,34 @@ impl Endpoint {
             Endpoint::Sandbox(_) | Endpoint::Http(_) => Vec::new(),
             Endpoint::Scim(_) => scim::unholdable(config),
             Endpoint::OpenWebUi(_) => openwebui::unholdable(config),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn user_info_is_stripped_from_endpoints_and_nothing_else_changes() {
+        assert_eq!(
+            without_credentials("https://ci:s3cret@forge.example/api"),
+            "https://forge.example/api"
+        );
+        assert_eq!(
+            without_credentials("scim+http://u:p@127.0.0.1:8000/v2"),
+            "scim+http://127.0.0.1:8000/v2"
+        );
+        assert_eq!(
+            without_credentials("http://tok@127.0.0.1:8750"),
+            "http://127.0.0.1:8750"
+        );
+        for same in [
+            "http://127.0.0.1:8750",
+            "sandbox:.tenet/a.db",
+            "openwebui+https://chat.example",
+        ] {
+            assert_eq!(without_credentials(same), same);
         }
     }
 }
