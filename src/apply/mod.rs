@@ -281,8 +281,9 @@ async fn unchanged<T: Target>(target: &T, c: &Change) -> Result<(), TargetError>
 /// `c.fields`; `keys` the provider's resolved key values, if it sends them).
 pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [String]>) -> Write<'a> {
     let op = match (c.action, &c.desired) {
-        (Action::Delete, _) | (_, None) => WriteOp::Delete,
+        // An archive carries no desired object: it is not a deletion.
         (Action::Archive, _) => WriteOp::Archive,
+        (Action::Delete, _) | (_, None) => WriteOp::Delete,
         (Action::Create, Some(o)) => WriteOp::Create(o),
         (Action::Update | Action::Adopt, Some(o)) => WriteOp::Update { desired: o, fields },
     };
