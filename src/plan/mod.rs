@@ -6,6 +6,7 @@
 
 pub mod access;
 mod degrade;
+mod lifecycle;
 mod order;
 mod safety;
 
@@ -157,6 +158,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
     } = inputs;
     let changes = order::order(diff.changes, live, catalog);
     warnings.extend(safety::warnings(&changes, config, catalog, live));
+    warnings.extend(lifecycle::warnings(&changes, live));
     if !capabilities.holds(Kind::Assignments) {
         warnings.retain(|w| w.code != "no-model");
     }
