@@ -34,6 +34,13 @@ trait Platform {
     fn rename_user(&self, email: &str, name: &str);
     /// The user's name as the platform holds it, or `None` when absent.
     fn user_name(&self, email: &str) -> Option<Option<String>>;
+    /// Whether the user is suspended there, or `None` when absent.
+    fn user_suspended(&self, email: &str) -> Option<bool>;
+    /// Where users are marked nowhere: the account tenet signs in as, which
+    /// the files must declare (email, name) before users are authoritative.
+    fn own_account(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
     /// Makes a user and a workspace (group) by hand.
     fn hand_made(&self, email: &str, slug: &str);
     fn workspace_exists(&self, slug: &str) -> bool;
@@ -128,6 +135,10 @@ impl Platform for Native {
     fn user_name(&self, email: &str) -> Option<Option<String>> {
         let a = self.get(&format!("users/{email}"));
         (a.status == 200).then(|| a.body["name"].as_str().map(str::to_owned))
+    }
+    fn user_suspended(&self, email: &str) -> Option<bool> {
+        let a = self.get(&format!("users/{email}"));
+        (a.status == 200).then(|| a.body["status"] == "suspended")
     }
     fn hand_made(&self, email: &str, slug: &str) {
         let post = |path: &str, body: Value| {
@@ -399,6 +410,9 @@ impl Platform for Scim {
         self.user(email)
             .map(|u| u["displayName"].as_str().map(str::to_owned))
     }
+    fn user_suspended(&self, email: &str) -> Option<bool> {
+        self.user(email).map(|u| u["active"] == false)
+    }
     fn hand_made(&self, email: &str, slug: &str) {
         let (s, b) = self.send(
             reqwest::Method::POST,
@@ -593,6 +607,16 @@ impl Platform for OpenWebUi {
             .into_iter()
             .find(|u| u["email"] == email)
             .map(|u| u["name"].as_str().map(str::to_owned))
+    }
+    fn user_suspended(&self, email: &str) -> Option<bool> {
+        self.users()
+            .into_iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["role"] == "pending")
+    }
+    fn own_account(&self) -> Option<(&'static str, &'static str)> {
+        // Signed up by scripts/servers/openwebui.sh.
+        Some(("admin@tenet.test", "tenet admin"))
     }
     fn hand_made(&self, email: &str, slug: &str) {
         let (s, b) = self.send(
@@ -835,6 +859,105 @@ fn removing_a_member_touches_only_its_groups() {
         assert_eq!(p.members("research"), research, "{}", p.name());
         assert!(p.user_name(KEN).is_some(), "{}: the user stays", p.name());
         plan(p, &cfg).code(0);
+    }
+}
+
+/// Removes a user's table from users.toml and its lines from the
+/// workspaces.
+fn drop_user(cfg: &Path, email: &str) {
+    let users = cfg.join("users.toml");
+    let text = std::fs::read_to_string(&users).unwrap_or_else(|e| panic!("{e}"));
+    let start = text
+        .find(&format!("[users.\"{email}\"]"))
+        .unwrap_or_else(|| panic!("no {email} in users.toml"));
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |i| start + i + 2);
+    let kept = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(&users, kept).unwrap_or_else(|e| panic!("{e}"));
+    for ws in ["finance", "research"] {
+        let f = cfg.join(format!("workspaces/{ws}.toml"));
+        let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{e}"));
+        let kept: Vec<&str> = text.lines().filter(|l| !l.contains(email)).collect();
+        std::fs::write(&f, kept.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn a_removed_user_is_suspended_or_deleted_with_its_memberships_and_plans_clean() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let name = p.name();
+        let cfg = config(dir.path(), p);
+        if let Some((email, full)) = p.own_account() {
+            // Users are marked nowhere: they are removed only when
+            // authoritative, and then the files must name tenet's own.
+            edit(
+                &cfg.join("tenet.toml"),
+                "[policy]\n",
+                "[policy]\nauthoritative = [\"users\"]\n",
+            );
+            let users = cfg.join("users.toml");
+            let text = std::fs::read_to_string(&users).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(
+                &users,
+                format!("{text}\n[users.\"{email}\"]\nname = \"{full}\"\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        apply(p, &cfg).code(0);
+        plan(p, &cfg).code(0);
+
+        // suspend (the default): the user stays, suspended, with no access.
+        drop_user(&cfg, ALAN);
+        plan(p, &cfg)
+            .code(2)
+            .stdout_has(&format!(
+                "  ~ users/{ALAN}\n      status: \"active\" -> \"suspended\"\n"
+            ))
+            .stdout_has(&format!("  - workspaces/research/memberships/{ALAN}\n"))
+            .stdout_has("Plan: 0 to create, 1 to update, 0 to archive, 1 to delete.");
+        apply(p, &cfg).code(0).stdout_has("2 applied, 0 failed");
+        assert_eq!(p.user_suspended(ALAN), Some(true), "{name}");
+        assert!(
+            p.members("research").iter().all(|(u, _)| u != ALAN),
+            "{name}: {:?}",
+            p.members("research")
+        );
+        plan(p, &cfg)
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+        let mark = p.write_mark();
+        apply(p, &cfg).code(0);
+        assert_eq!(p.write_mark(), mark, "{name}: a second apply wrote");
+
+        // delete: the accounts go; the memberships with them, as cascades.
+        edit(
+            &cfg.join("tenet.toml"),
+            "[policy]\n",
+            "[policy]\nuser_removal = \"delete\"\n",
+        );
+        drop_user(&cfg, KEN);
+        plan(p, &cfg)
+            .code(2)
+            .stdout_has(&format!("  - users/{ALAN}\n"))
+            .stdout_has(&format!(
+                "  - users/{KEN}\n      cascades: 1 object(s) removed with it by the platform, no writes of their own:\n        - workspaces/finance/memberships/{KEN}\n"
+            ))
+            .stdout_has("Plan: 0 to create, 0 to update, 0 to archive, 2 to delete.");
+        apply(p, &cfg).code(0).stdout_has("2 applied, 0 failed");
+        assert_eq!(p.user_name(ALAN), None, "{name}");
+        assert_eq!(p.user_name(KEN), None, "{name}");
+        assert!(
+            p.members("finance").iter().all(|(u, _)| u != KEN),
+            "{name}: {:?}",
+            p.members("finance")
+        );
+        plan(p, &cfg)
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+        p.still_conforms();
     }
 }
 

@@ -639,7 +639,7 @@ fn secret_values_never_leave_the_process() {
     rotated.code(2);
     let lines = change_lines(&rotated.stdout);
     assert_eq!(lines, ["  ~ providers/azure-openai"], "{}", rotated.stdout);
-    rotated.stdout_has("      api_keys: (sensitive value changed)\n");
+    rotated.stdout_has("      api_keys: key rotated (sensitive values not shown)\n");
     seen.push((rotated.what.clone(), rotated.all()));
     let json = w.plan(&["--format", "json"]);
     json.code(2);
@@ -696,6 +696,12 @@ fn destroy_threshold_refuses_until_allowed() {
     let w = World::new("acme", Target::Http);
     let api = w.api();
     w.apply_ok();
+    // Deleted, not suspended (the default): see tests/lifecycle.rs.
+    support::edit(
+        &w.file("tenet.toml"),
+        "workspace_removal = \"archive\"\n",
+        "workspace_removal = \"archive\"\nuser_removal = \"delete\"\n",
+    );
     assert_eq!(api.list("users", "").len(), 20);
     for email in LEAVERS {
         e2e::remove_toml_block(&w.file("users.toml"), &format!("[users.\"{email}\"]"));

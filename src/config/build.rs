@@ -9,7 +9,7 @@ use super::document::{Document, QuotasDoc, fold_email};
 use crate::model::{
     Assignment, Config, Email, Kind, Membership, PasswordPolicy, Platform, Policy, Profile,
     Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security, Settings,
-    Slug, State, Team, User, UserStatus, Workspace, WorkspaceRemoval, WorkspaceStatus,
+    Slug, State, Team, User, UserRemoval, UserStatus, Workspace, WorkspaceRemoval, WorkspaceStatus,
 };
 
 impl From<QuotasDoc> for Quotas {
@@ -77,6 +77,10 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                 workspace_removal: match p.workspace_removal.as_deref() {
                     Some("delete") => WorkspaceRemoval::Delete,
                     _ => WorkspaceRemoval::Archive,
+                },
+                user_removal: match p.user_removal.as_deref() {
+                    Some("delete") => UserRemoval::Delete,
+                    _ => UserRemoval::Suspend,
                 },
                 destroy_threshold_percent: p
                     .destroy_threshold_percent

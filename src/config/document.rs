@@ -27,6 +27,7 @@ pub struct PlatformDoc {
 pub struct PolicyDoc {
     pub authoritative: Option<Vec<String>>,
     pub workspace_removal: Option<String>,
+    pub user_removal: Option<String>,
     pub destroy_threshold_percent: Option<u8>,
     pub destroy_threshold_min_objects: Option<u64>,
     pub adopt: Option<bool>,

@@ -20,6 +20,52 @@ pub struct FieldChange {
     /// A secret: `before`/`after` hold a placeholder, never the value.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// For API keys: how the set of keys changes, by fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeyChange>,
+}
+
+/// How a provider's API keys change, counted by fingerprint (never by
+/// value): a key added, a key removed, or keys rotated (some added and
+/// some removed in one change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChange {
+    pub added: usize,
+    pub removed: usize,
+    pub kept: usize,
+}
+
+impl KeyChange {
+    /// `added`, `removed` or `rotated`.
+    pub fn what(&self) -> &'static str {
+        match (self.added, self.removed) {
+            (_, 0) => "added",
+            (0, _) => "removed",
+            _ => "rotated",
+        }
+    }
+
+    /// `key rotated (1 added, 1 removed, 0 kept)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "key {} ({} added, {} removed, {} kept)",
+            self.what(),
+            self.added,
+            self.removed,
+            self.kept
+        )
+    }
+}
+
+/// A boolean field's change (`prevent_destroy: false -> true`).
+pub fn flag(name: &str, before: bool, after: bool) -> FieldChange {
+    FieldChange {
+        field: name.to_owned(),
+        before: Value::Bool(before),
+        after: Value::Bool(after),
+        sensitive: false,
+        keys: None,
+    }
 }
 
 /// The placeholder shown for secret values.
@@ -32,6 +78,7 @@ fn field<T: Serialize + PartialEq>(out: &mut Vec<FieldChange>, name: &str, befor
             before: show(before),
             after: show(after),
             sensitive: false,
+            keys: None,
         });
     }
 }
@@ -131,6 +178,11 @@ pub fn provider(
                 before: Value::String(format!("{} key(s)", l.len())),
                 after: Value::String(format!("{} key(s), {SENSITIVE} changed", w.len())),
                 sensitive: true,
+                keys: Some(KeyChange {
+                    added: w.difference(&l).count(),
+                    removed: l.difference(&w).count(),
+                    kept: w.intersection(&l).count(),
+                }),
             });
         }
     }

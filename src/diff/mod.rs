@@ -7,6 +7,12 @@
 //! (then it is adopted), or its kind is authoritative (then it is deleted
 //! when the files do not declare it). Quotas and settings belong to their
 //! workspace and the platform, so they need no adoption.
+//!
+//! Removal follows the policy: a workspace is archived or deleted
+//! (`workspace_removal`), a user suspended, with its memberships revoked as
+//! changes of their own, or deleted (`user_removal`). What the platform
+//! removes or closes with a deleted user or a removed workspace is listed on
+//! that change as its `cascades`, not as writes.
 
 mod compare;
 
@@ -16,12 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::model::Object;
-pub use compare::FieldChange;
+pub use compare::{FieldChange, KeyChange};
 
 use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, split_labels};
 use crate::model::{
-    Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, UserStatus, WorkspaceRemoval,
-    WorkspaceStatus,
+    Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, User, UserRemoval,
+    UserStatus, WorkspaceRemoval, WorkspaceStatus,
 };
 
 /// Label recording `prevent_destroy`, so a removed object stays protected.
@@ -74,6 +80,12 @@ pub struct Change {
     /// Live label keys to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unset_labels: Vec<String>,
+    /// Live objects the platform removes or closes with this change, with
+    /// no write of their own: the memberships of a deleted user; the
+    /// memberships, assignments and quotas of an archived or deleted
+    /// workspace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cascades: Vec<ObjectId>,
 }
 
 /// Everything that differs, plus what was left alone.
@@ -111,15 +123,32 @@ struct Differ<'a> {
     live: &'a Live,
     opts: &'a Options,
     out: Diff,
+    /// Live memberships by user, and memberships and assignments by
+    /// workspace: what goes with a removal, indexed once.
+    by_user: BTreeMap<&'a Email, Vec<ObjectId>>,
+    by_workspace: BTreeMap<&'a Slug, Vec<ObjectId>>,
 }
 
 /// Computes the changes that make `live` match `config`.
 pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
+    let mut by_user: BTreeMap<&Email, Vec<ObjectId>> = BTreeMap::new();
+    let mut by_workspace: BTreeMap<&Slug, Vec<ObjectId>> = BTreeMap::new();
+    for (w, u) in live.state.memberships.keys() {
+        let id = ObjectId::Membership(w.clone(), u.clone());
+        by_user.entry(u).or_default().push(id.clone());
+        by_workspace.entry(w).or_default().push(id);
+    }
+    for (w, p) in live.state.assignments.keys() {
+        let id = ObjectId::Assignment(w.clone(), p.clone());
+        by_workspace.entry(w).or_default().push(id);
+    }
     let mut d = Differ {
         config,
         live,
         opts,
         out: Diff::default(),
+        by_user,
+        by_workspace,
     };
     d.workspaces();
     d.users();
@@ -174,7 +203,7 @@ impl<'a> Differ<'a> {
         user_labels: &Labels,
         prevent_destroy: bool,
         exists: bool,
-        fields: Vec<FieldChange>,
+        mut fields: Vec<FieldChange>,
     ) {
         let labels = self.labels_for(&object, user_labels, prevent_destroy);
         let (kind, workspace) = (path.kind(), path.workspace().cloned());
@@ -189,6 +218,7 @@ impl<'a> Differ<'a> {
                 desired: Some(object),
                 labels,
                 unset_labels: Vec::new(),
+                cascades: Vec::new(),
             });
             return;
         }
@@ -207,6 +237,13 @@ impl<'a> Differ<'a> {
         let own_changed = !unmarked
             && (live_own.get(MANAGED_LABEL) != want_own.get(MANAGED_LABEL)
                 || live_own.get(PREVENT_DESTROY_LABEL) != want_own.get(PREVENT_DESTROY_LABEL));
+        // `prevent_destroy` lives in a label: its toggle is shown as a field.
+        let protected = live_own
+            .get(PREVENT_DESTROY_LABEL)
+            .is_some_and(|v| v == "true");
+        if !unmarked && protected != prevent_destroy {
+            fields.push(compare::flag("prevent_destroy", protected, prevent_destroy));
+        }
         if fields.is_empty() && !own_changed && managed {
             return;
         }
@@ -230,27 +267,110 @@ impl<'a> Differ<'a> {
             desired: Some(object),
             labels,
             unset_labels,
+            cascades: Vec::new(),
         });
+    }
+
+    /// Whether tenet may remove this undeclared live object.
+    fn removable(&self, path: &ObjectId) -> bool {
+        self.managed(path) || self.authoritative(path.kind())
     }
 
     /// Plans removal of a live object the files do not declare.
     fn remove(&mut self, path: ObjectId, action: Action) {
-        let (kind, workspace) = (path.kind(), path.workspace().cloned());
-        if self.managed(&path) || self.authoritative(kind) {
-            self.out.changes.push(Change {
-                object: path.clone(),
-                kind,
-                action,
-                workspace,
-                fields: Vec::new(),
-                version: self.version(&path),
-                desired: None,
-                labels: self.meta_labels(&path),
-                unset_labels: Vec::new(),
-            });
+        if self.removable(&path) {
+            let cascades = self.cascades(&path);
+            self.push_removal(path, action, cascades);
         } else {
             self.out.unmanaged.push(path);
         }
+    }
+
+    fn push_removal(&mut self, path: ObjectId, action: Action, cascades: Vec<ObjectId>) {
+        let (kind, workspace) = (path.kind(), path.workspace().cloned());
+        self.out.changes.push(Change {
+            object: path.clone(),
+            kind,
+            action,
+            workspace,
+            fields: Vec::new(),
+            version: self.version(&path),
+            desired: None,
+            labels: self.meta_labels(&path),
+            unset_labels: Vec::new(),
+            cascades,
+        });
+    }
+
+    /// What the platform removes or closes with a user (its memberships)
+    /// or a workspace (its memberships, assignments and quotas).
+    fn cascades(&self, path: &ObjectId) -> Vec<ObjectId> {
+        match path {
+            ObjectId::User(email) => self.by_user.get(email).cloned().unwrap_or_default(),
+            ObjectId::Workspace(slug) => {
+                let mut out = self.by_workspace.get(slug).cloned().unwrap_or_default();
+                out.push(ObjectId::Quotas(slug.clone()));
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Suspends a user the files no longer declare (`user_removal =
+    /// "suspend"`): an update of its status only, its labels kept. One
+    /// already suspended needs nothing.
+    fn suspend(&mut self, path: ObjectId, live: &User) {
+        if !self.removable(&path) {
+            self.out.unmanaged.push(path);
+            return;
+        }
+        if live.status == UserStatus::Suspended {
+            return;
+        }
+        let user = User {
+            status: UserStatus::Suspended,
+            ..live.clone()
+        };
+        let object = Object::User(user);
+        let live_labels = self.meta_labels(&path);
+        let (_, own) = split_labels(&live_labels);
+        let protected = own.get(PREVENT_DESTROY_LABEL).is_some_and(|v| v == "true");
+        let labels = self.labels_for(&object, &live.labels, protected);
+        let unset_labels = live_labels
+            .keys()
+            .filter(|k| !labels.contains_key(*k))
+            .cloned()
+            .collect();
+        self.out.changes.push(Change {
+            object: path.clone(),
+            kind: Kind::Users,
+            action: Action::Update,
+            workspace: None,
+            fields: vec![FieldChange {
+                field: "status".to_owned(),
+                before: show(&live.status),
+                after: show(&UserStatus::Suspended),
+                sensitive: false,
+                keys: None,
+            }],
+            version: self.version(&path),
+            desired: Some(object),
+            labels,
+            unset_labels,
+            cascades: Vec::new(),
+        });
+    }
+
+    /// Undeclared live users this diff removes, and how.
+    fn removed_users(&self) -> BTreeMap<&'a Email, UserRemoval> {
+        let (config, live) = (self.config, self.live);
+        live.state
+            .users
+            .keys()
+            .filter(|e| !config.state.users.contains_key(*e))
+            .filter(|e| self.removable(&ObjectId::User((*e).clone())))
+            .map(|e| (e, config.policy.user_removal))
+            .collect()
     }
 
     /// Workspaces being archived or deleted: their contents are left alone.
@@ -299,6 +419,7 @@ impl<'a> Differ<'a> {
                         desired: Some(object),
                         labels,
                         unset_labels: Vec::new(),
+                        cascades: Vec::new(),
                     });
                 }
             }
@@ -331,8 +452,12 @@ impl<'a> Differ<'a> {
                 fields,
             );
         }
-        for email in live.keys().filter(|e| !desired.contains_key(*e)) {
-            self.remove(ObjectId::User(email.clone()), Action::Delete);
+        for (email, l) in live.iter().filter(|(e, _)| !desired.contains_key(*e)) {
+            let path = ObjectId::User(email.clone());
+            match self.config.policy.user_removal {
+                UserRemoval::Delete => self.remove(path, Action::Delete),
+                UserRemoval::Suspend => self.suspend(path, l),
+            }
         }
     }
 
@@ -383,16 +508,7 @@ impl<'a> Differ<'a> {
 
     fn memberships(&mut self) {
         let leaving = self.leaving();
-        // Users this plan deletes: their memberships go with them.
-        let removed_users: BTreeSet<Email> = self
-            .out
-            .changes
-            .iter()
-            .filter_map(|c| match (&c.object, c.action) {
-                (ObjectId::User(u), Action::Delete) => Some(u.clone()),
-                _ => None,
-            })
-            .collect();
+        let removed = self.removed_users();
         let (config, live_state) = (self.config, self.live);
         let (desired, live) = (&config.state.memberships, &live_state.state.memberships);
         for ((ws, user), m) in desired {
@@ -408,11 +524,21 @@ impl<'a> Differ<'a> {
             );
         }
         for (ws, user) in live.keys().filter(|k| !desired.contains_key(*k)) {
-            // Archived or deleted with their workspace or user.
-            if leaving.contains(ws) || removed_users.contains(user) {
+            // Archived or deleted with their workspace.
+            if leaving.contains(ws) {
                 continue;
             }
             let id = ObjectId::Membership(ws.clone(), user.clone());
+            match removed.get(user) {
+                // A suspended user keeps no access: revoked, whoever made it.
+                Some(UserRemoval::Suspend) => {
+                    self.push_removal(id, Action::Delete, Vec::new());
+                    continue;
+                }
+                // Deleted with its user: listed on the user's change.
+                Some(UserRemoval::Delete) => continue,
+                None => {}
+            }
             // Every membership of a declared workspace is accounted for, a
             // user the files do not know included: it is tenet's only when
             // both it and its user are (however the target marks them),
@@ -511,6 +637,7 @@ impl<'a> Differ<'a> {
                 desired: Some(object),
                 labels,
                 unset_labels,
+                cascades: Vec::new(),
             });
         }
     }
@@ -561,6 +688,7 @@ impl<'a> Differ<'a> {
             desired: Some(object),
             labels,
             unset_labels: Vec::new(),
+            cascades: Vec::new(),
         });
     }
 }

@@ -92,12 +92,25 @@ pub enum WorkspaceRemoval {
     Delete,
 }
 
+/// What happens to a managed user removed from the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRemoval {
+    /// Suspend the account and revoke its memberships: reversible, and the
+    /// account (with its history on the platform) is kept.
+    #[default]
+    Suspend,
+    /// Delete the account; the platform removes its memberships with it.
+    Delete,
+}
+
 /// How tenet reconciles: ownership and destroy safety.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Kinds whose unmanaged live objects are deleted too.
     pub authoritative: Vec<Kind>,
     pub workspace_removal: WorkspaceRemoval,
+    pub user_removal: UserRemoval,
     pub destroy_threshold_percent: u8,
     pub destroy_threshold_min_objects: u64,
     pub adopt: bool,
@@ -108,6 +121,7 @@ impl Default for Policy {
         Self {
             authoritative: Vec::new(),
             workspace_removal: WorkspaceRemoval::Archive,
+            user_removal: UserRemoval::Suspend,
             destroy_threshold_percent: 25,
             destroy_threshold_min_objects: 10,
             adopt: false,

@@ -7,6 +7,7 @@
 pub mod access;
 mod degrade;
 pub mod integrity;
+mod lifecycle;
 mod order;
 mod safety;
 
@@ -196,6 +197,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
     } = inputs;
     let changes = order::order(diff.changes, live, catalog);
     warnings.extend(safety::warnings(&changes, config, catalog, live));
+    warnings.extend(lifecycle::warnings(&changes, live));
     if !capabilities.holds(Kind::Assignments) {
         warnings.retain(|w| w.code != "no-model");
     }

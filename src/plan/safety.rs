@@ -23,12 +23,12 @@ fn live_count(live: &Live, kind: Kind) -> usize {
 
 pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<Refusal> {
     let mut out = Vec::new();
-    let mut destroyed: BTreeMap<Kind, usize> = BTreeMap::new();
+    // Suspensions and cascades that remove access count too.
+    let destroyed = super::lifecycle::removed_per_kind(changes, config);
     for c in changes.iter().map(|c| &c.change) {
         if !c.action.is_destructive() {
             continue;
         }
-        *destroyed.entry(c.kind).or_insert(0) += 1;
         let protected = live.meta.get(&c.object).is_some_and(|m| {
             m.labels
                 .get(PREVENT_DESTROY_LABEL)

@@ -78,6 +78,9 @@ pub struct JsonChange<'a> {
     pub workspace: Option<&'a str>,
     pub fields: Vec<JsonField<'a>>,
     pub depends_on: &'a [usize],
+    /// What the platform removes or closes with this change, without
+    /// writes of their own (resource paths).
+    pub cascades: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +91,10 @@ pub struct JsonField<'a> {
     /// `null` when sensitive.
     pub after: Option<Cow<'a, Value>>,
     pub sensitive: bool,
+    /// For API keys: `added`, `removed` or `rotated` (never a value, a
+    /// fingerprint or a count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +119,7 @@ fn field(f: &FieldChange) -> JsonField<'_> {
         before: shown.map(|()| Cow::Borrowed(&f.before)),
         after: shown.map(|()| Cow::Borrowed(&f.after)),
         sensitive: f.sensitive,
+        keys: f.keys.map(|k| k.what()),
     }
 }
 
@@ -125,6 +133,7 @@ fn fields(c: &crate::diff::Change) -> Vec<JsonField<'_>> {
                 before: (!sensitive).then_some(Cow::Owned(Value::Null)),
                 after: (!sensitive).then_some(Cow::Owned(v)),
                 sensitive,
+                keys: None,
             })
             .collect();
     }
@@ -141,6 +150,7 @@ fn change(c: &PlannedChange) -> JsonChange<'_> {
         workspace: c.change.workspace.as_ref().map(|w| w.as_str()),
         fields: fields(&c.change),
         depends_on: &c.depends_on,
+        cascades: c.change.cascades.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -241,7 +251,8 @@ mod tests {
                 "action": "update",
                 "workspace": "eng",
                 "fields": [{"field": "roles", "before": ["member"], "after": ["administrator", "member"], "sensitive": false}],
-                "depends_on": [0]
+                "depends_on": [0],
+                "cascades": []
             })
         );
         assert_eq!(v["changes"][0]["workspace"], Value::Null);
@@ -286,5 +297,26 @@ mod tests {
             v["changes"][1]["fields"][0],
             json!({"field": "api_keys", "before": null, "after": null, "sensitive": true})
         );
+    }
+
+    #[test]
+    fn cascades_and_key_changes_are_data() {
+        let v: Value =
+            serde_json::from_str(&render(&super::super::plan_text::tests::lifecycle_plan()))
+                .unwrap();
+        assert_eq!(
+            v["changes"][0]["cascades"],
+            json!([
+                "workspaces/eng/memberships/ken@acme.example",
+                "workspaces/hr/memberships/ken@acme.example"
+            ])
+        );
+        assert_eq!(v["changes"][1]["cascades"].as_array().unwrap().len(), 13);
+        assert_eq!(
+            v["changes"][4]["fields"][0],
+            json!({"field": "api_keys", "before": null, "after": null, "sensitive": true, "keys": "rotated"})
+        );
+        assert_eq!(v["changes"][2]["fields"][0]["keys"], "added");
+        assert_eq!(v["changes"][3]["fields"][0]["keys"], "removed");
     }
 }

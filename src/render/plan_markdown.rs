@@ -9,8 +9,8 @@
 //! they changed. Pure: no IO, no environment.
 
 use super::plan_text::{
-    FieldView, Group, NO_CHANGES, SENSITIVE_CHANGED, Summary, UNMANAGED_SHOWN, change_line, clean,
-    endpoint, field_views, groups, verb,
+    FieldView, Group, NO_CHANGES, Summary, UNMANAGED_SHOWN, cascades_line, cascades_shown,
+    change_line, clean, endpoint, field_views, groups, sensitive_text, verb,
 };
 use crate::diff::Change;
 use crate::model::Kind;
@@ -281,8 +281,8 @@ fn diff_lines(out: &mut Vec<String>, c: &Change) {
     out.push(change_line(c));
     for v in field_views(c) {
         match v {
-            FieldView::Sensitive { field } => {
-                out.push(format!("!     {field}: {SENSITIVE_CHANGED}"))
+            FieldView::Sensitive { field, keys } => {
+                out.push(format!("!     {field}: {}", sensitive_text(keys)))
             }
             FieldView::New { field, value } => out.push(format!("+     {field}: {value}")),
             FieldView::Scalar {
@@ -330,6 +330,14 @@ fn diff_lines(out: &mut Vec<String>, c: &Change) {
                 out.extend(added.iter().map(|a| format!("+       {a}")));
                 out.extend(removed.iter().map(|r| format!("-       {r}")));
             }
+        }
+    }
+    if let Some(line) = cascades_line(c) {
+        out.push(format!("      {line}:"));
+        let (shown, more) = cascades_shown(c);
+        out.extend(shown.iter().map(|id| format!("-       {id}")));
+        if more > 0 {
+            out.push(format!("        ... and {more} more"));
         }
     }
 }
@@ -496,5 +504,18 @@ mod tests {
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("``"), "``` `` ```");
         assert_eq!(html("<x & y>"), "&lt;x &amp; y&gt;");
+    }
+
+    #[test]
+    fn cascades_and_key_changes_show_in_the_diff_block() {
+        let out = render(&super::super::plan_text::tests::lifecycle_plan(), 65_000);
+        for line in [
+            "- users/ken@acme.example\n      cascades: 2 object(s) removed with it by the platform, no writes of their own:\n-       workspaces/eng/memberships/ken@acme.example\n",
+            "        ... and 3 more\n",
+            "!     api_keys: key rotated (sensitive values not shown)\n",
+            "!     api_keys: key added (sensitive values not shown)\n",
+        ] {
+            assert!(out.contains(line), "missing {line:?} in\n{out}");
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! kind, one line per object (`  + users/ada@acme.example`) with its changed
 //! fields below, then warnings, refusals, the objects left alone, and one
 //! summary line. Long or multi-line strings show as unified diffs; sensitive
-//! fields show only that they changed. Pure: colour is the caller's decision,
+//! fields show only that they changed (for API keys, whether a key is added,
+//! removed or rotated). What the platform removes or closes with a change
+//! (its cascades) is listed under it. Pure: colour is the caller's decision,
 //! nothing here reads the environment. The grouping, counting and field
 //! views defined here are shared with the Markdown renderer.
 
@@ -12,7 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::diff::{Action, Change};
+use crate::diff::{Action, Change, KeyChange};
 use crate::model::{Kind, Slug};
 use crate::plan::{Plan, PlannedChange};
 use crate::secrets::redact_text;
@@ -33,6 +35,9 @@ const LONG_STRING: usize = 60;
 /// A list whose `before -> after` would be longer than this shows as
 /// added and removed items instead.
 const LONG_LIST: usize = 72;
+
+/// How many cascaded objects are named under a change before "and N more".
+pub(super) const CASCADES_SHOWN: usize = 10;
 
 /// How many unmanaged objects are named before "and N more".
 pub(super) const UNMANAGED_SHOWN: usize = 5;
@@ -180,8 +185,12 @@ pub(super) fn change_line(c: &Change) -> String {
 /// One changed field, ready to show.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum FieldView {
-    /// A secret: neither value is shown.
-    Sensitive { field: String },
+    /// A secret: neither value is shown; for API keys, whether one is
+    /// added, removed or rotated.
+    Sensitive {
+        field: String,
+        keys: Option<KeyChange>,
+    },
     /// A value on a new object.
     New { field: String, value: String },
     /// `before -> after`.
@@ -263,6 +272,13 @@ pub(super) fn field_views(c: &Change) -> Vec<FieldView> {
     }
     let create = c.action == Action::Create;
     for f in &c.fields {
+        if f.sensitive {
+            out.push(FieldView::Sensitive {
+                field: f.field.clone(),
+                keys: f.keys,
+            });
+            continue;
+        }
         push_view(
             &mut out,
             f.field.clone(),
@@ -284,7 +300,7 @@ fn push_view(
     create: bool,
 ) {
     if sensitive {
-        out.push(FieldView::Sensitive { field });
+        out.push(FieldView::Sensitive { field, keys: None });
         return;
     }
     if create {
@@ -388,6 +404,40 @@ fn unified(old: &str, new: &str) -> Vec<String> {
         .header("live", "desired")
         .to_string();
     text.lines().map(clean).collect()
+}
+
+/// What a sensitive field shows: that it changed, and for API keys how.
+pub(super) fn sensitive_text(keys: Option<KeyChange>) -> String {
+    match keys {
+        Some(k) => format!("key {} (sensitive values not shown)", k.what()),
+        None => SENSITIVE_CHANGED.to_owned(),
+    }
+}
+
+/// The line over a change's cascades, if it has any.
+pub(super) fn cascades_line(c: &Change) -> Option<String> {
+    if c.cascades.is_empty() {
+        return None;
+    }
+    let how = match c.action {
+        Action::Archive => "closed with it while it is archived",
+        _ => "removed with it by the platform",
+    };
+    Some(format!(
+        "cascades: {} object(s) {how}, no writes of their own",
+        c.cascades.len()
+    ))
+}
+
+/// The cascaded objects to name, and how many more there are.
+pub(super) fn cascades_shown(c: &Change) -> (Vec<String>, usize) {
+    let shown = c
+        .cascades
+        .iter()
+        .take(CASCADES_SHOWN)
+        .map(|id| clean(&id.to_string()))
+        .collect();
+    (shown, c.cascades.len().saturating_sub(CASCADES_SHOWN))
 }
 
 /// A value in one line: strings quoted (and escaped), lists and maps
@@ -527,8 +577,11 @@ const DETAIL_INDENT: &str = "        ";
 fn push_fields(out: &mut String, c: &Change, p: Paint) {
     for v in field_views(c) {
         match v {
-            FieldView::Sensitive { field } => {
-                out.push_str(&format!("{FIELD_INDENT}{field}: {SENSITIVE_CHANGED}\n"));
+            FieldView::Sensitive { field, keys } => {
+                out.push_str(&format!(
+                    "{FIELD_INDENT}{field}: {}\n",
+                    sensitive_text(keys)
+                ));
             }
             FieldView::New { field, value } => {
                 out.push_str(&format!("{FIELD_INDENT}{field}: {value}\n"));
@@ -570,6 +623,16 @@ fn push_fields(out: &mut String, c: &Change, p: Paint) {
                     out.push_str(&format!("{DETAIL_INDENT}{}\n", p.red(&format!("- {r}"))));
                 }
             }
+        }
+    }
+    if let Some(line) = cascades_line(c) {
+        out.push_str(&format!("{FIELD_INDENT}{line}:\n"));
+        let (shown, more) = cascades_shown(c);
+        for id in shown {
+            out.push_str(&format!("{DETAIL_INDENT}{}\n", p.red(&format!("- {id}"))));
+        }
+        if more > 0 {
+            out.push_str(&format!("{DETAIL_INDENT}... and {more} more\n"));
         }
     }
 }
@@ -791,6 +854,7 @@ pub(super) mod tests {
             before,
             after,
             sensitive,
+            keys: None,
         }
     }
 
@@ -817,6 +881,7 @@ pub(super) mod tests {
                 desired,
                 labels: Labels::new(),
                 unset_labels: Vec::new(),
+                cascades: Vec::new(),
             },
         }
     }
@@ -1155,5 +1220,123 @@ pub(super) mod tests {
             ),
             "{out}"
         );
+    }
+
+    /// A user deleted with two memberships, a workspace archived with its
+    /// contents, and keys added, removed and rotated.
+    pub fn lifecycle_plan() -> Plan {
+        let id = |s: &str| crate::model::ObjectId::parse(s).unwrap();
+        let keys = |added, removed, kept| {
+            let mut f = field("api_keys", json!("1 key(s)"), json!("2 key(s)"), true);
+            f.keys = Some(KeyChange {
+                added,
+                removed,
+                kept,
+            });
+            vec![f]
+        };
+        let mut plan = empty_plan();
+        let mut ken = change(
+            0,
+            "users/ken@acme.example",
+            Kind::Users,
+            Action::Delete,
+            None,
+            Vec::new(),
+            None,
+        );
+        ken.change.cascades = vec![
+            id("workspaces/eng/memberships/ken@acme.example"),
+            id("workspaces/hr/memberships/ken@acme.example"),
+        ];
+        let mut legacy = change(
+            1,
+            "workspaces/legacy",
+            Kind::Workspaces,
+            Action::Archive,
+            Some("legacy"),
+            Vec::new(),
+            None,
+        );
+        legacy.change.cascades = (0..12)
+            .map(|i| {
+                id(&format!(
+                    "workspaces/legacy/memberships/u{i:02}@acme.example"
+                ))
+            })
+            .chain([id("workspaces/legacy/quotas")])
+            .collect();
+        plan.changes = vec![
+            ken,
+            legacy,
+            change(
+                2,
+                "providers/a",
+                Kind::Providers,
+                Action::Update,
+                None,
+                keys(1, 0, 1),
+                None,
+            ),
+            change(
+                3,
+                "providers/b",
+                Kind::Providers,
+                Action::Update,
+                None,
+                keys(0, 1, 1),
+                None,
+            ),
+            change(
+                4,
+                "providers/c",
+                Kind::Providers,
+                Action::Update,
+                None,
+                keys(1, 1, 0),
+                None,
+            ),
+        ];
+        plan
+    }
+
+    #[test]
+    fn cascades_are_listed_under_their_change() {
+        let out = render(&lifecycle_plan(), false);
+        assert!(
+            out.contains(
+                "  - users/ken@acme.example\n      cascades: 2 object(s) removed with it by the platform, no writes of their own:\n        - workspaces/eng/memberships/ken@acme.example\n        - workspaces/hr/memberships/ken@acme.example\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  ! archive workspaces/legacy\n      cascades: 13 object(s) closed with it while it is archived, no writes of their own:\n        - workspaces/legacy/memberships/u00@acme.example\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "        - workspaces/legacy/memberships/u09@acme.example\n        ... and 3 more\n"
+            ),
+            "{out}"
+        );
+        // Cascades are no writes: the summary counts the two changes only.
+        assert!(
+            out.contains("0 to create, 3 to update, 1 to archive, 1 to delete."),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn api_keys_say_whether_a_key_is_added_removed_or_rotated() {
+        let out = render(&lifecycle_plan(), false);
+        for (p, what) in [("a", "added"), ("b", "removed"), ("c", "rotated")] {
+            let want = format!(
+                "  ~ providers/{p}\n      api_keys: key {what} (sensitive values not shown)\n"
+            );
+            assert!(out.contains(&want), "missing {want:?} in\n{out}");
+        }
+        assert!(!out.contains("key(s)"), "{out}");
     }
 }

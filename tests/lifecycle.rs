@@ -1,0 +1,339 @@
+//! The lifecycle of objects leaving the files, end to end with the real
+//! binary on `examples/acme`: a user removed from the files is suspended
+//! and its memberships revoked (`user_removal = "suspend"`, the default) or
+//! deleted with its memberships listed as cascades (`"delete"`); a removed
+//! workspace lists what goes with it; switching `workspace_removal` to
+//! `delete` warns about the workspaces archived earlier; and the changes a
+//! reviewer could miss are shown: `prevent_destroy` as a field, a provider
+//! becoming global, two-factor authentication or email verification turned
+//! off, and a key added, removed or rotated. Each ends with "apply, then
+//! plan is empty".
+
+#[path = "e2e/mod.rs"]
+#[allow(unused_imports)]
+mod e2e;
+mod support;
+
+use e2e::{Target, World};
+use serde_json::{Value, json};
+
+const ANNIE: &str = "annie.easley@acme.example";
+const HEDY: &str = "hedy.lamarr@acme.example";
+
+const WORKSPACES: [&str; 5] = ["development", "finance", "hr", "legal", "production"];
+
+/// Removes a user from users.toml and every workspace; returns how many
+/// memberships went.
+fn remove_user(w: &World, email: &str) -> usize {
+    e2e::remove_toml_block(&w.file("users.toml"), &format!("[users.\"{email}\"]"));
+    WORKSPACES
+        .iter()
+        .map(|ws| {
+            e2e::remove_lines(
+                &w.file(&format!("workspaces/{ws}.toml")),
+                &format!("\"{email}\""),
+            )
+        })
+        .sum()
+}
+
+fn set_policy(w: &World, line: &str) {
+    support::edit(
+        &w.file("tenet.toml"),
+        "destroy_threshold_percent = 25\n",
+        &format!("{line}\ndestroy_threshold_percent = 25\n"),
+    );
+}
+
+fn json_plan(w: &World) -> Value {
+    let r = w.plan(&["--format", "json"]);
+    r.code(2);
+    r.json()
+}
+
+fn change<'v>(plan: &'v Value, resource: &str) -> &'v Value {
+    plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["resource"] == resource)
+        .unwrap_or_else(|| panic!("no change of {resource} in {plan:#}"))
+}
+
+fn warning_codes(plan: &Value) -> Vec<String> {
+    plan["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_user_removed_from_the_files_is_suspended_and_its_memberships_revoked() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    assert_eq!(remove_user(&w, ANNIE), 1);
+    let plan = w.plan(&[]);
+    plan.code(2)
+        .stdout_has(&format!(
+            "  ~ users/{ANNIE}\n      status: \"active\" -> \"suspended\"\n"
+        ))
+        .stdout_has(&format!("  - workspaces/finance/memberships/{ANNIE}\n"))
+        .stdout_has("Plan: 0 to create, 1 to update, 0 to archive, 1 to delete.")
+        .stdout_lacks(&format!("- users/{ANNIE}"));
+    w.apply_ok()
+        .stdout_has("Apply complete: 2 applied, 0 failed, 0 skipped.");
+    let user = api.get(&format!("users/{ANNIE}")).expect(200);
+    assert_eq!(user.body["status"], "suspended", "{:#}", user.body);
+    api.get(&format!("workspaces/finance/memberships/{ANNIE}"))
+        .expect(404);
+    // No churn: the suspended, undeclared user needs nothing more.
+    let before = api.audit(None).len();
+    w.assert_clean();
+    w.apply(&["--auto-approve"]).code(0).has("No changes");
+    assert_eq!(api.audit(None).len(), before, "a second apply wrote");
+    // A membership added by hand to the suspended user is revoked again.
+    api.post(
+        "workspaces/finance/memberships",
+        &json!({"user": ANNIE, "roles": ["member"]}),
+    )
+    .expect(201);
+    w.plan(&[])
+        .code(2)
+        .stdout_has(&format!("  - workspaces/finance/memberships/{ANNIE}\n"))
+        .stdout_has("Plan: 0 to create, 0 to update, 0 to archive, 1 to delete.");
+}
+
+#[test]
+fn user_removal_delete_lists_the_memberships_as_cascades_of_the_user() {
+    let w = World::new("acme", Target::Sandbox);
+    w.apply_ok();
+    set_policy(&w, "user_removal = \"delete\"");
+    assert_eq!(remove_user(&w, HEDY), 3);
+    w.plan(&[])
+        .code(2)
+        .stdout_has(&format!(
+            "  - users/{HEDY}\n      cascades: 3 object(s) removed with it by the platform, no writes of their own:\n        - workspaces/development/memberships/{HEDY}\n        - workspaces/finance/memberships/{HEDY}\n        - workspaces/legal/memberships/{HEDY}\n"
+        ))
+        .stdout_has("Plan: 0 to create, 0 to update, 0 to archive, 1 to delete.")
+        .stdout_lacks(&format!("\n  - workspaces/finance/memberships/{HEDY}"));
+    let plan = json_plan(&w);
+    assert_eq!(
+        change(&plan, &format!("users/{HEDY}"))["cascades"],
+        json!([
+            format!("workspaces/development/memberships/{HEDY}"),
+            format!("workspaces/finance/memberships/{HEDY}"),
+            format!("workspaces/legal/memberships/{HEDY}"),
+        ])
+    );
+    w.apply_ok()
+        .stdout_has("Apply complete: 1 applied, 0 failed, 0 skipped.");
+    w.assert_clean();
+}
+
+#[test]
+fn suspending_removed_users_counts_towards_the_destroy_threshold() {
+    let w = World::new("acme", Target::Sandbox);
+    w.apply_ok();
+    // Eight of twenty users leave; two are suspended in the files already.
+    for email in [
+        "alan.turing@acme.example",
+        ANNIE,
+        "charles.babbage@acme.example",
+        "donald.knuth@acme.example",
+        "frances.allen@acme.example",
+        "margaret.hamilton@acme.example",
+        "niklaus.wirth@acme.example",
+        "tim.berners-lee@acme.example",
+    ] {
+        remove_user(&w, email);
+    }
+    // Refused (exit 1) until allowed.
+    w.plan(&[])
+        .code(1)
+        .stdout_has("Plan: 0 to create, 6 to update, 0 to archive, ")
+        .has("removes 6 of 20 users (30%)");
+    w.plan(&["--allow-destroy"]).code(2);
+    w.apply(&["--auto-approve"])
+        .code(1)
+        .stderr_has("--allow-destroy");
+    w.apply(&["--auto-approve", "--allow-destroy"]).code(0);
+    w.assert_clean();
+}
+
+#[test]
+fn a_removed_workspace_lists_its_memberships_assignments_and_quotas_as_cascades() {
+    let w = World::new("acme", Target::Sandbox);
+    w.apply_ok();
+    std::fs::remove_file(w.file("workspaces/legal.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let plan = w.plan(&[]);
+    plan.code(2)
+        .stdout_has("  ! archive workspaces/legal\n      cascades: 7 object(s) closed with it while it is archived, no writes of their own:\n        - workspaces/legal/memberships/barbara.liskov@acme.example\n")
+        .stdout_has("        - workspaces/legal/assignments/anthropic\n        - workspaces/legal/quotas\n")
+        .stdout_has("Plan: 0 to create, 0 to update, 1 to archive, 0 to delete.");
+    let plan = json_plan(&w);
+    let cascades = change(&plan, "workspaces/legal")["cascades"].clone();
+    assert_eq!(cascades.as_array().map(Vec::len), Some(7), "{cascades:#}");
+    w.apply_ok();
+    w.assert_clean();
+}
+
+#[test]
+fn a_workspace_removed_under_archive_is_archived_not_deleted() {
+    let w = World::new("acme", Target::Http);
+    let api = w.api();
+    w.apply_ok();
+    std::fs::remove_file(w.file("workspaces/legal.toml")).unwrap_or_else(|e| panic!("{e}"));
+    w.apply_ok().stdout_has("1 applied");
+    let legal = api.get("workspaces/legal").expect(200);
+    assert_eq!(legal.body["status"], "archived", "{:#}", legal.body);
+    assert_eq!(api.list("workspaces/legal/memberships", "").len(), 5);
+    let log = api.audit(Some("workspaces/legal"));
+    assert!(e2e::events(&log, "delete").is_empty(), "{log:#?}");
+    w.assert_clean();
+}
+
+#[test]
+fn switching_workspace_removal_to_delete_warns_and_counts_the_archived_workspaces() {
+    let w = World::new("acme", Target::Sandbox);
+    w.apply_ok();
+    std::fs::remove_file(w.file("workspaces/legal.toml")).unwrap_or_else(|e| panic!("{e}"));
+    w.apply_ok().stdout_has("1 applied");
+    w.assert_clean();
+    support::edit(
+        &w.file("tenet.toml"),
+        "workspace_removal = \"archive\"",
+        "workspace_removal = \"delete\"",
+    );
+    w.plan(&[])
+        .code(2)
+        .stdout_has("  - workspaces/legal\n      cascades: 7 object(s)")
+        .stdout_has("Warning: workspace_removal = \"delete\" deletes 1 workspace(s) archived earlier, with everything in them: `legal` [archived-workspaces-deleted]");
+    let plan = json_plan(&w);
+    assert_eq!(
+        warning_codes(&plan),
+        vec!["archived-workspaces-deleted".to_owned()]
+    );
+    w.apply_ok();
+    w.assert_clean();
+}
+
+#[test]
+fn toggling_prevent_destroy_shows_the_field() {
+    let w = World::new("acme", Target::Http);
+    w.apply_ok();
+    let legal = w.file("workspaces/legal.toml");
+    support::edit(
+        &legal,
+        "[workspaces.legal]\n",
+        "[workspaces.legal]\nprevent_destroy = true\n",
+    );
+    w.plan(&[])
+        .code(2)
+        .stdout_has("  ~ workspaces/legal\n      prevent_destroy: false -> true\n");
+    let plan = json_plan(&w);
+    assert_eq!(
+        change(&plan, "workspaces/legal")["fields"],
+        json!([{"field": "prevent_destroy", "before": false, "after": true, "sensitive": false}])
+    );
+    w.apply_ok();
+    w.assert_clean();
+    support::edit(&legal, "prevent_destroy = true\n", "");
+    w.plan(&[])
+        .code(2)
+        .stdout_has("  ~ workspaces/legal\n      prevent_destroy: true -> false\n");
+    w.apply_ok();
+    w.assert_clean();
+}
+
+#[test]
+fn a_provider_becoming_global_is_a_warning() {
+    let w = World::new("acme", Target::Sandbox);
+    w.apply_ok();
+    support::edit(
+        &w.file("providers.toml"),
+        "kind = \"anthropic\"\n",
+        "kind = \"anthropic\"\nscope = \"global\"\n",
+    );
+    w.plan(&[])
+        .code(2)
+        .stdout_has("      scope: \"assigned\" -> \"global\"\n")
+        .stdout_has("Warning: providers/anthropic: provider `anthropic` becomes global: every workspace may use it (5 live), not only the ")
+        .stdout_has("[provider-becomes-global]");
+    w.apply_ok();
+    w.assert_clean();
+}
+
+#[test]
+fn turning_off_two_factor_or_email_verification_is_a_warning() {
+    let w = World::new("acme", Target::Sandbox);
+    w.apply_ok();
+    let root = w.file("tenet.toml");
+    support::edit(&root, "require_2fa = true", "require_2fa = false");
+    support::edit(
+        &root,
+        "email_verification = true",
+        "email_verification = false",
+    );
+    let plan = w.plan(&[]);
+    plan.code(2)
+        .stdout_has("Warning: settings: two-factor authentication is no longer required: `security.require_2fa` goes from true to false [security-weakened]")
+        .stdout_has("Warning: settings: email addresses are no longer verified: `security.email_verification` goes from true to false [security-weakened]");
+    w.apply_ok();
+    w.assert_clean();
+    // Turning them back on is no warning.
+    support::edit(&root, "require_2fa = false", "require_2fa = true");
+    w.plan(&[]).code(2).stdout_lacks("[security-weakened]");
+}
+
+#[test]
+fn adding_removing_and_rotating_a_key_are_told_apart() {
+    let mut w = World::new("acme", Target::Http);
+    w.keys.push((
+        "EXTRA_ANTHROPIC_KEY".to_owned(),
+        "test-extra-value".to_owned(),
+    ));
+    w.apply_ok();
+    let providers = w.file("providers.toml");
+    // anthropic gains a key, azure-openai loses one, openai's is replaced.
+    support::edit(
+        &providers,
+        "api_keys = [\"env:ANTHROPIC_API_KEY\"]",
+        "api_keys = [\"env:ANTHROPIC_API_KEY\", \"env:EXTRA_ANTHROPIC_KEY\"]",
+    );
+    support::edit(
+        &providers,
+        "api_keys = [\"env:AZURE_OPENAI_KEY_1\", \"env:AZURE_OPENAI_KEY_2\"]",
+        "api_keys = [\"env:AZURE_OPENAI_KEY_1\"]",
+    );
+    w.set_key("OPENAI_API_KEY", "test-rotated-openai-value");
+    let r = w.plan(&[]);
+    r.code(2);
+    for (p, what) in [
+        ("anthropic", "added"),
+        ("azure-openai", "removed"),
+        ("openai", "rotated"),
+    ] {
+        r.stdout_has(&format!(
+            "  ~ providers/{p}\n      api_keys: key {what} (sensitive values not shown)\n"
+        ));
+    }
+    let plan = json_plan(&w);
+    for (p, what) in [
+        ("anthropic", "added"),
+        ("azure-openai", "removed"),
+        ("openai", "rotated"),
+    ] {
+        assert_eq!(
+            change(&plan, &format!("providers/{p}"))["fields"],
+            json!([{"field": "api_keys", "before": null, "after": null, "sensitive": true, "keys": what}])
+        );
+    }
+    for (_, value) in &w.keys {
+        assert!(!r.all().contains(value.as_str()), "a key value was shown");
+    }
+    w.apply_ok();
+    w.assert_clean();
+}
