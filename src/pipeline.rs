@@ -326,7 +326,9 @@ pub fn moved(plan: &Plan, live: &Live) -> Vec<String> {
         }
     }
     for c in &plan.changes {
-        if c.change.action == diff::Action::Create && live.meta.contains_key(&c.change.object) {
+        // A create, or a rename, to a name someone else took meanwhile.
+        let makes = matches!(c.change.action, diff::Action::Create | diff::Action::Rename);
+        if makes && live.meta.contains_key(&c.change.object) {
             out.push(format!("{}: created by someone else", c.change.object));
         }
     }

@@ -28,13 +28,15 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let rt = runtime()?;
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
+    let changes: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
+    // A rename not applied yet is read under its old name.
+    let former = drift::former(&changes);
     for c in plan.changes.iter().filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(&c.change.object))
+            .block_on(target.audit(&former.id(&c.change.object)))
             .map_err(crate::pipeline::PipelineError::from)?;
         audit.insert(c.change.object.clone(), events);
     }
-    let changes: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let report = drift::report(
         &plan.endpoint,
         &changes,
@@ -43,6 +45,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         &audit,
         &drift::today(),
         target.capabilities(),
+        &checked.config.previously,
     );
     let text = match args.format {
         PlanFormat::Text => crate::render::drift::text(&report),

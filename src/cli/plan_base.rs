@@ -76,9 +76,11 @@ fn platform_report(
     let all: Vec<_> = plan.changes.iter().map(|c| c.change.clone()).collect();
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
+    // A rename not applied yet is read under its old name.
+    let former = drift::former(&all);
     for c in all.iter().filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(&c.object))
+            .block_on(target.audit(&former.id(&c.object)))
             .map_err(pipeline::PipelineError::from)?;
         audit.insert(c.object.clone(), events);
     }
@@ -90,6 +92,7 @@ fn platform_report(
         &audit,
         &drift::today(),
         target.capabilities(),
+        &head.config.previously,
     );
     report.pending.retain(|f| !ours.contains(&f.object));
     Ok(Some((plan, report)))

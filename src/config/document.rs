@@ -107,6 +107,9 @@ pub struct UserDoc {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RoleDoc {
+    /// Earlier slugs of this object, to rename it in place.
+    #[serde(default)]
+    pub previously: Vec<String>,
     pub name: Option<String>,
     pub description: Option<String>,
     #[serde(default)]
@@ -127,6 +130,9 @@ pub struct RateLimitsDoc {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderDoc {
+    /// Earlier slugs of this object, to rename it in place.
+    #[serde(default)]
+    pub previously: Vec<String>,
     pub name: Option<String>,
     pub kind: String,
     pub endpoint: Option<String>,
@@ -164,6 +170,9 @@ pub struct AssignmentDoc {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceDoc {
+    /// Earlier slugs of this object, to rename it in place.
+    #[serde(default)]
+    pub previously: Vec<String>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub status: Option<String>,

@@ -7,8 +7,14 @@
 //! (then it is adopted), or its kind is authoritative (then it is deleted
 //! when the files do not declare it). Quotas and settings belong to their
 //! workspace and the platform, so they need no adoption.
+//!
+//! Renames: a declared object that is not live, while one of its
+//! `previously` slugs is, becomes one [`Action::Rename`] of that live
+//! object (see [`rename`]); live state is compared re-keyed under the new
+//! names, so what is attached to the object follows it.
 
 mod compare;
+pub mod rename;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +25,7 @@ pub use crate::model::Object;
 pub use compare::FieldChange;
 
 use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, split_labels};
+use crate::model::rename::Renames;
 use crate::model::{
     Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, UserStatus, WorkspaceRemoval,
     WorkspaceStatus,
@@ -34,6 +41,9 @@ pub enum Action {
     Update,
     /// Take over an existing object: label it managed (and align fields).
     Adopt,
+    /// Give an existing object its new slug in place (and align fields);
+    /// what is attached to it stays attached.
+    Rename,
     Archive,
     Delete,
 }
@@ -43,6 +53,7 @@ impl Action {
         match self {
             Action::Create => '+',
             Action::Update | Action::Adopt => '~',
+            Action::Rename => '>',
             Action::Archive => '!',
             Action::Delete => '-',
         }
@@ -56,8 +67,12 @@ impl Action {
 /// One change to one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// The object changed.
+    /// The object changed (for a rename, its id under the new name).
     pub object: ObjectId,
+    /// For a rename: the object's id on the platform now, under its old
+    /// name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<ObjectId>,
     pub kind: Kind,
     pub action: Action,
     /// The workspace the object belongs to, for grouping.
@@ -84,6 +99,10 @@ pub struct Diff {
     pub unmanaged: Vec<ObjectId>,
     /// Declared objects that exist unmanaged: adopt them with `--adopt`.
     pub not_adopted: Vec<ObjectId>,
+    /// The renames the changes make (old -> new), to read live state as it
+    /// will be once they are made.
+    #[serde(skip)]
+    pub renames: Renames,
 }
 
 /// Inputs besides the two states.
@@ -108,18 +127,27 @@ pub fn digest(object: &Object) -> String {
 
 struct Differ<'a> {
     config: &'a Config,
+    /// Live state re-keyed under the new names of what is renamed.
     live: &'a Live,
     opts: &'a Options,
+    /// New -> old names.
+    former: Renames,
     out: Diff,
 }
 
 /// Computes the changes that make `live` match `config`.
 pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
+    let renames = rename::detect(config, live, opts);
+    let view = renames.live(live);
     let mut d = Differ {
         config,
-        live,
+        live: &view,
         opts,
-        out: Diff::default(),
+        former: renames.inverse(),
+        out: Diff {
+            renames: renames.clone(),
+            ..Diff::default()
+        },
     };
     d.workspaces();
     d.users();
@@ -180,6 +208,7 @@ impl<'a> Differ<'a> {
         if !exists {
             self.out.changes.push(Change {
                 object: path,
+                from: None,
                 kind,
                 action: Action::Create,
                 workspace,
@@ -206,10 +235,13 @@ impl<'a> Differ<'a> {
         let own_changed = !unmarked
             && (live_own.get(MANAGED_LABEL) != want_own.get(MANAGED_LABEL)
                 || live_own.get(PREVENT_DESTROY_LABEL) != want_own.get(PREVENT_DESTROY_LABEL));
-        if fields.is_empty() && !own_changed && managed {
+        let from = self.renamed_from(&path);
+        if fields.is_empty() && !own_changed && managed && from.is_none() {
             return;
         }
-        let action = if managed {
+        let action = if from.is_some() {
+            Action::Rename
+        } else if managed {
             Action::Update
         } else {
             Action::Adopt
@@ -221,6 +253,7 @@ impl<'a> Differ<'a> {
             .collect();
         self.out.changes.push(Change {
             object: path.clone(),
+            from,
             kind,
             action,
             workspace,
@@ -232,12 +265,25 @@ impl<'a> Differ<'a> {
         });
     }
 
+    /// The live id of a renamed workspace, role or provider, under its old
+    /// name; `None` for anything not renamed.
+    fn renamed_from(&self, id: &ObjectId) -> Option<ObjectId> {
+        let old = match id {
+            ObjectId::Workspace(_) | ObjectId::Role(_) | ObjectId::Provider(_) => {
+                self.former.id(id)
+            }
+            _ => return None,
+        };
+        (old != *id).then_some(old)
+    }
+
     /// Plans removal of a live object the files do not declare.
     fn remove(&mut self, path: ObjectId, action: Action) {
         let (kind, workspace) = (path.kind(), path.workspace().cloned());
         if self.managed(&path) || self.authoritative(kind) {
             self.out.changes.push(Change {
                 object: path.clone(),
+                from: None,
                 kind,
                 action,
                 workspace,
@@ -289,6 +335,7 @@ impl<'a> Differ<'a> {
                     let labels = self.labels_for(&object, &Labels::new(), false);
                     self.out.changes.push(Change {
                         object: qpath.clone(),
+                        from: None,
                         kind: Kind::Workspaces,
                         action: Action::Update,
                         workspace: Some(slug.clone()),
@@ -453,6 +500,7 @@ impl<'a> Differ<'a> {
         let labels = self.labels_for(&object, &Labels::new(), false);
         self.out.changes.push(Change {
             object: ObjectId::Settings,
+            from: None,
             kind: Kind::Settings,
             action: Action::Update,
             workspace: None,

@@ -7,6 +7,7 @@
 pub mod access;
 mod degrade;
 mod order;
+mod rename;
 mod safety;
 
 use std::collections::BTreeMap;
@@ -155,15 +156,21 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         mut warnings,
         capabilities,
     } = inputs;
-    let changes = order::order(diff.changes, live, catalog);
-    warnings.extend(safety::warnings(&changes, config, catalog, live));
+    // Live state as the renames leave it, so that ordering, safety and
+    // access compare what is attached to a renamed object under its new
+    // name; the versions recorded are those read.
+    let view = diff.renames.live(live);
+    let changes = order::order(diff.changes, &view, catalog);
+    warnings.extend(safety::warnings(&changes, config, catalog, &view));
     if !capabilities.holds(Kind::Assignments) {
         warnings.retain(|w| w.code != "no-model");
     }
-    warnings.extend(degrade::warnings(&changes, live, config, capabilities));
-    let mut refusals = safety::refusals(&changes, config, live);
+    warnings.extend(degrade::warnings(&changes, &view, config, capabilities));
+    warnings.extend(rename::warnings(&changes, config, live));
+    let mut refusals = safety::refusals(&changes, config, &view);
     refusals.extend(degrade::refusals(&changes, capabilities));
-    let access = access::impact(&changes, config, live, catalog);
+    refusals.extend(rename::refusals(&changes, capabilities));
+    let access = access::impact(&changes, config, &view, catalog);
     Plan {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -60,6 +60,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     keys_required: true,
     archive: false,
     global_permissions: true,
+    renames: &[],
 };
 
 impl From<OwuiError> for TargetError {

@@ -50,6 +50,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     keys_required: true,
     archive: false,
     global_permissions: false,
+    renames: &[],
 };
 
 /// The `externalId` tenet writes on what it manages.
@@ -457,6 +458,7 @@ impl Scim {
                     match op {
                         WriteOp::Create(_) => "create",
                         WriteOp::Update { .. } => "update",
+                        WriteOp::Rename { .. } => "rename",
                         WriteOp::Archive => "archive",
                         WriteOp::Delete => "delete",
                     }
