@@ -140,9 +140,11 @@ impl Renames {
 
     /// Live state as it reads once the renames are made: every object
     /// re-keyed, references renamed, stamps and labels kept. A stamp that is
-    /// the content digest of the object (targets without versions) becomes
-    /// the digest of the renamed object, which is what the target will read.
-    /// Borrowed, at no cost, when there is nothing to rename.
+    /// the content digest of an object attached to a renamed one (targets
+    /// without versions) becomes the digest of the re-keyed object, which is
+    /// what the target will read after the rename; a renamed object keeps
+    /// its own stamp, which its rename is checked against under the old
+    /// name. Borrowed, at no cost, when there is nothing to rename.
     pub fn live<'l>(&self, live: &'l Live) -> Cow<'l, Live> {
         if self.is_empty() {
             return Cow::Borrowed(live);
@@ -181,8 +183,14 @@ impl Renames {
         o.settings = s.settings.clone();
         for (id, meta) in &live.meta {
             let new = self.id(id);
+            let renamed_itself = matches!(
+                id,
+                ObjectId::Workspace(_) | ObjectId::Role(_) | ObjectId::Provider(_)
+            );
             let stamp = match (&meta.stamp, Object::live(live, id)) {
-                (Stamp::Digest(d), Some(before)) if new != *id && *d == before.digest() => {
+                (Stamp::Digest(d), Some(before))
+                    if new != *id && !renamed_itself && *d == before.digest() =>
+                {
                     Stamp::Digest(self.object(&before).digest())
                 }
                 (stamp, _) => stamp.clone(),
