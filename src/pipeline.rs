@@ -317,10 +317,11 @@ pub async fn make_plan<T: Target>(
             .iter()
             .filter(|c| checked.config.acknowledged.contains_key(&c.object))
             .collect();
+        let former = crate::drift::former(&d.changes);
         let mut audit = std::collections::BTreeMap::new();
         if target.capabilities().audit {
             for object in crate::drift::wanted_events(acked, &[], &live) {
-                let events = target.audit(&object).await?;
+                let events = target.audit(&former.id(&object)).await?;
                 audit.insert(object, events);
             }
         }
@@ -386,6 +387,8 @@ pub fn hold_acknowledged(
     if acks.is_empty() {
         return (d, Vec::new());
     }
+    // A rename not applied yet: the object is live under its old name.
+    let former = crate::drift::former(&d.changes);
     let current = |id: &ObjectId| acks.get(id).filter(|a| a.until.as_str() >= today);
     let mut held = Vec::new();
     let mut kept = Vec::with_capacity(d.changes.len());
@@ -397,7 +400,13 @@ pub fn hold_acknowledged(
         };
         let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();
         let class = if caps.ownership(c.kind) == Ownership::Labels {
-            crate::drift::classify(&c, live, events)
+            crate::drift::classify(
+                &c,
+                &former.id(&c.object),
+                live,
+                events,
+                &checked.config.previously,
+            )
         } else {
             crate::drift::Class::Differs
         };
@@ -464,7 +473,10 @@ pub fn moved(plan: &Plan, live: &Live) -> Vec<Moved> {
         });
     }
     for c in &plan.changes {
-        if c.change.action == diff::Action::Create && live.meta.contains_key(&c.change.object) {
+        // A create, or a rename, to a name someone else took meanwhile (or
+        // this very plan, applied already).
+        let makes = matches!(c.change.action, diff::Action::Create | diff::Action::Rename);
+        if makes && live.meta.contains_key(&c.change.object) {
             let by_this_plan = applied(&c.change, live);
             out.push(Moved {
                 line: format!(

@@ -1051,6 +1051,164 @@ fn the_token_never_appears_in_any_output() {
     }
 }
 
+#[test]
+fn renaming_a_workspace_keeps_its_members_on_every_target() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for p in platforms(dir.path()) {
+        let p = p.as_ref();
+        let cfg = config(dir.path(), p);
+        apply(p, &cfg).code(0);
+        let before = p.members("finance");
+        assert_eq!(before.len(), 3, "{}: {before:?}", p.name());
+        edit(
+            &cfg.join("workspaces/finance.toml"),
+            "[workspaces.finance.members]",
+            "[workspaces.accounting]\npreviously = [\"finance\"]\n\n[workspaces.accounting.members]",
+        );
+        plan(p, &cfg)
+            .code(2)
+            .stdout_has("> rename workspaces/finance -> workspaces/accounting\n")
+            .stdout_has("Plan: 0 to create, 0 to update, 1 to rename, 0 to archive, 0 to delete.")
+            .stdout_lacks("+ workspaces/accounting")
+            .stdout_lacks("- workspaces/finance");
+        // And a member's role in the same edit: written under the new name,
+        // checked against what the member reads as once renamed.
+        edit(
+            &cfg.join("workspaces/finance.toml"),
+            "\"ken.thompson@acme.example\" = [\"member\"]",
+            "\"ken.thompson@acme.example\" = [\"editor\"]",
+        );
+        plan(p, &cfg)
+            .code(2)
+            .stdout_has(&format!("~ workspaces/accounting/memberships/{KEN}\n"))
+            .stdout_has("Plan: 0 to create, 1 to update, 1 to rename, 0 to archive, 0 to delete.");
+        apply(p, &cfg).code(0).stdout_has("2 applied, 0 failed");
+        let after: Vec<(String, Vec<String>)> = before
+            .into_iter()
+            .map(|(u, r)| {
+                let r = if u == KEN {
+                    vec!["editor".to_owned()]
+                } else {
+                    r
+                };
+                (u, r)
+            })
+            .collect();
+        assert_eq!(p.members("accounting"), after, "{}", p.name());
+        assert!(!p.workspace_exists("finance"), "{}", p.name());
+        assert!(p.workspace_exists("accounting"), "{}", p.name());
+        plan(p, &cfg)
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+        p.still_conforms();
+    }
+}
+
+/// On Open WebUI a workspace, a custom role and a provider renamed at once
+/// are three renames of groups and a connection in place: members, the role
+/// group's permissions and the model grants stay.
+#[test]
+fn renames_keep_groups_grants_and_connections_on_open_webui() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let owui = OpenWebUi::start(dir.path());
+    let cfg = dir.path().join("owui-renames");
+    copy_tree(&support::example("openwebui"), &cfg);
+    let c = cfg.display().to_string();
+    let on = |args: &[&str]| {
+        let mut cmd = tenet();
+        cmd.args(args).arg("--endpoint").arg(owui.endpoint());
+        cmd.env("ACME_GATEWAY_KEY", "sk-rename-test");
+        if let Some(t) = owui.token() {
+            cmd.env("TENET_TOKEN", t);
+        }
+        run(cmd)
+    };
+    on(&["apply", &c, "--auto-approve"]).code(0);
+    let finance = owui.members("finance");
+    let ws = cfg.join("workspaces/finance.toml");
+    edit(
+        &ws,
+        "[workspaces.finance]",
+        "[workspaces.accounting]\npreviously = [\"finance\"]",
+    );
+    edit(
+        &ws,
+        "[workspaces.finance.members]",
+        "[workspaces.accounting.members]",
+    );
+    edit(
+        &ws,
+        "[workspaces.finance.providers.gateway]",
+        "[workspaces.accounting.providers.llm-gateway]",
+    );
+    edit(&ws, "= [\"analyst\"]", "= [\"data-analyst\"]");
+    edit(
+        &cfg.join("roles.toml"),
+        "[roles.analyst]",
+        "[roles.data-analyst]\npreviously = [\"analyst\"]",
+    );
+    edit(
+        &cfg.join("providers.toml"),
+        "[providers.gateway]",
+        "[providers.llm-gateway]\npreviously = [\"gateway\"]",
+    );
+    let planned = on(&["plan", &c]);
+    planned
+        .code(2)
+        .stdout_has("> rename workspaces/finance -> workspaces/accounting\n")
+        .stdout_has("> rename roles/analyst -> roles/data-analyst\n")
+        .stdout_has("> rename providers/gateway -> providers/llm-gateway\n")
+        .stdout_has("Plan: 0 to create, 0 to update, 3 to rename, 0 to archive, 0 to delete.");
+    on(&["apply", &c, "--auto-approve"])
+        .code(0)
+        .stdout_has("3 applied, 0 failed, 0 skipped");
+    on(&["plan", &c])
+        .code(0)
+        .stdout_has("No changes. The platform matches the configuration.");
+    let renamed: Vec<(String, Vec<String>)> = finance
+        .into_iter()
+        .map(|(u, roles)| {
+            let roles = roles
+                .into_iter()
+                .map(|r| {
+                    if r == "analyst" {
+                        "data-analyst".to_owned()
+                    } else {
+                        r
+                    }
+                })
+                .collect();
+            (u, roles)
+        })
+        .collect();
+    assert_eq!(owui.members("accounting"), renamed);
+    let groups = owui.groups();
+    let names: Vec<&str> = groups.iter().filter_map(|g| g["name"].as_str()).collect();
+    for gone in ["finance", "finance:analyst", "role/analyst"] {
+        assert!(!names.contains(&gone), "{gone} is still there: {names:?}");
+    }
+    let role = groups
+        .iter()
+        .find(|g| g["name"] == "accounting:data-analyst")
+        .unwrap_or_else(|| panic!("no accounting:data-analyst group: {names:?}"));
+    assert_eq!(role["permissions"]["chat"]["file_upload"], true);
+    // The model grant followed the group: a member still sees the model.
+    let users = owui.users();
+    let grace = users
+        .iter()
+        .find(|u| u["email"] == GRACE)
+        .and_then(|u| u["id"].as_str())
+        .unwrap_or_else(|| panic!("no user {GRACE}"));
+    let body = owui.get(&format!("/api/v1/users/{grace}/preview"));
+    let models: Vec<&str> = body["models"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(models, vec!["acme-small"]);
+}
+
 /// The Open WebUI example (a custom role, a connection with two models, one
 /// model granted to one workspace) on Open WebUI: what a
 /// member may use, read from Open WebUI itself; the connection key (a

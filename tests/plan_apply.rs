@@ -188,7 +188,7 @@ fn one_edit_one_change(example: &str, target: Target, e: OneEdit<'_>) {
     assert_eq!(fields[0]["sensitive"], false);
     assert_eq!(
         v["summary"],
-        json!({"create": 0, "update": 1, "adopt": 0, "archive": 0, "delete": 0})
+        json!({"create": 0, "update": 1, "adopt": 0, "rename": 0, "archive": 0, "delete": 0})
     );
     assert_eq!(v["no_changes"], false);
 

@@ -261,7 +261,8 @@ async fn unchanged<T: Target>(target: &T, c: &Change) -> Result<(), TargetError>
     if target.capabilities().versions {
         return Ok(());
     }
-    let now = target.probe(&c.object).await?;
+    // A rename reads the object under its old name.
+    let now = target.probe(c.from.as_ref().unwrap_or(&c.object)).await?;
     let moved = match (&c.version, &now) {
         (Some(planned), Some(m)) => m.stamp != *planned,
         (Some(_), None) => true,
@@ -286,6 +287,16 @@ pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [Stri
         (Action::Delete, _) | (_, None) => WriteOp::Delete,
         (Action::Create, Some(o)) => WriteOp::Create(o),
         (Action::Update | Action::Adopt, Some(o)) => WriteOp::Update { desired: o, fields },
+        (Action::Rename, Some(o)) => match &c.from {
+            Some(from) => WriteOp::Rename {
+                from,
+                desired: o,
+                fields,
+            },
+            // Not from a plan tenet made (it always says from what): an
+            // update of the new name, which the platform refuses as missing.
+            None => WriteOp::Update { desired: o, fields },
+        },
     };
     Write {
         object: &c.object,

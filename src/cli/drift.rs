@@ -35,10 +35,12 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .map(|c| c.change.clone())
         .chain(plan.acknowledged.iter().map(|h| h.change.clone()))
         .collect();
+    // A rename not applied yet is read under its old name.
+    let former = drift::former(&changes);
     let wanted = drift::wanted_events(&changes, &plan.unmanaged_access, &live);
     for object in wanted.into_iter().filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(&object))
+            .block_on(target.audit(&former.id(&object)))
             .map_err(crate::pipeline::PipelineError::from)?;
         audit.insert(object, events);
     }
@@ -51,6 +53,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         &audit,
         &drift::today(),
         target.capabilities(),
+        &checked.config.previously,
     );
     let text = match args.format {
         PlanFormat::Text => crate::render::drift::text(&report),

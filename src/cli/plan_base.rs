@@ -82,10 +82,12 @@ fn platform_report(
         .collect();
     let mut audit = BTreeMap::new();
     let logged = target.capabilities().audit;
+    // A rename not applied yet is read under its old name.
+    let former = drift::former(&all);
     let wanted = drift::wanted_events(&all, &plan.unmanaged_access, &live);
     for object in wanted.into_iter().filter(|_| logged) {
         let events = rt
-            .block_on(target.audit(&object))
+            .block_on(target.audit(&former.id(&object)))
             .map_err(pipeline::PipelineError::from)?;
         audit.insert(object, events);
     }
@@ -98,6 +100,7 @@ fn platform_report(
         &audit,
         &drift::today(),
         target.capabilities(),
+        &head.config.previously,
     );
     report.pending.retain(|f| !ours.contains(&f.object));
     Ok(Some((plan, report)))

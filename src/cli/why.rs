@@ -55,7 +55,19 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
                 .unwrap_or_else(|| "permissions are family.action, like prompts.test".to_owned()),
         ));
     }
-    let Some(ws) = doc.workspaces.get(&args.workspace) else {
+    // A workspace renamed in place answers to its earlier slugs too.
+    let renamed = || {
+        doc.workspaces.iter().find(|(_, d)| {
+            d.value
+                .as_ref()
+                .is_some_and(|v| v.previously.contains(&args.workspace))
+        })
+    };
+    let Some((workspace, ws)) = doc
+        .workspaces
+        .get_key_value(&args.workspace)
+        .or_else(renamed)
+    else {
         return Err(
             CommandError::new(format!("no workspace `{}` in the files", args.workspace)).with_hint(
                 did_you_mean(&args.workspace, doc.workspaces.keys().map(String::as_str))
@@ -63,6 +75,13 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             ),
         );
     };
+    if *workspace != args.workspace {
+        eprintln!(
+            "note: workspace `{}` is now `{workspace}` (renamed with `previously`)",
+            args.workspace
+        );
+    }
+    let workspace = workspace.as_str();
     if !doc.users.contains_key(&user) {
         return Err(
             CommandError::new(format!("no user `{}` in the files", args.user)).with_hint(
@@ -157,7 +176,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             "tenet::why::granted",
             format!(
                 "{} has {} in `{}` {how}: {kind} `{}` grants it with `{pattern}`",
-                user, args.permission, args.workspace, g.role
+                user, args.permission, workspace, g.role
             ),
         )
         .with_label(
@@ -191,13 +210,13 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         let why = if suspended {
             format!("{user} is suspended")
         } else {
-            format!("workspace `{}` is archived", args.workspace)
+            format!("workspace `{workspace}` is archived")
         };
         let d = Diagnostic::advice(
             "tenet::why::not-granted",
             format!(
                 "{user} does not have {} in `{}`: {why}, so the roles below do not act",
-                args.permission, args.workspace
+                args.permission, workspace
             ),
         )
         .in_file(ws.file)
@@ -213,7 +232,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             "tenet::why::not-granted",
             format!(
                 "{user} does not have {} in `{}`",
-                args.permission, args.workspace
+                args.permission, workspace
             ),
         );
         d = match grants.first() {
@@ -252,7 +271,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     println!(
         "yes: {user} has {} in {} ({} way{})",
         args.permission,
-        args.workspace,
+        workspace,
         found.len(),
         if found.len() == 1 { "" } else { "s" }
     );

@@ -101,6 +101,13 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         .unwrap_or_default();
 
     let mut state = State::default();
+    let mut previously: BTreeMap<crate::model::ObjectId, Vec<Slug>> = BTreeMap::new();
+    let mut earlier = |id: crate::model::ObjectId, slugs: &[String]| {
+        let slugs: Vec<Slug> = slugs.iter().filter_map(|s| Slug::parse(s).ok()).collect();
+        if !slugs.is_empty() {
+            previously.insert(id, slugs);
+        }
+    };
 
     for (key, d) in &doc.users {
         let (Some(u), Ok(email)) = (&d.value, Email::parse(key)) else {
@@ -125,6 +132,7 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         let (Some(r), Ok(id)) = (&d.value, Slug::parse(key)) else {
             continue;
         };
+        earlier(crate::model::ObjectId::Role(id.clone()), &r.previously);
         state.roles.insert(
             id.clone(),
             Role {
@@ -145,6 +153,7 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         let Some(kind) = provider_kind(&p.kind) else {
             continue;
         };
+        earlier(crate::model::ObjectId::Provider(id.clone()), &p.previously);
         state.providers.insert(
             id.clone(),
             Provider {
@@ -201,6 +210,10 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         let (Some(w), Ok(slug)) = (&d.value, Slug::parse(key)) else {
             continue;
         };
+        earlier(
+            crate::model::ObjectId::Workspace(slug.clone()),
+            &w.previously,
+        );
         let own: Quotas = w.quotas.map(Quotas::from).unwrap_or_default();
         state.workspaces.insert(
             slug.clone(),
@@ -306,6 +319,7 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         default_quotas,
         teams,
         acknowledged,
+        previously,
         state,
     }
 }

@@ -108,6 +108,9 @@ pub struct UserDoc {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RoleDoc {
+    /// Earlier slugs of this object, to rename it in place.
+    #[serde(default)]
+    pub previously: Vec<String>,
     pub name: Option<String>,
     pub description: Option<String>,
     #[serde(default)]
@@ -128,6 +131,9 @@ pub struct RateLimitsDoc {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderDoc {
+    /// Earlier slugs of this object, to rename it in place.
+    #[serde(default)]
+    pub previously: Vec<String>,
     pub name: Option<String>,
     pub kind: String,
     pub endpoint: Option<String>,
@@ -165,6 +171,9 @@ pub struct AssignmentDoc {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceDoc {
+    /// Earlier slugs of this object, to rename it in place.
+    #[serde(default)]
+    pub previously: Vec<String>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub status: Option<String>,

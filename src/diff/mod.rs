@@ -13,8 +13,13 @@
 //! changes of their own, or deleted (`user_removal`). What the platform
 //! removes or closes with a deleted user or a removed workspace is listed on
 //! that change as its `cascades`, not as writes.
+//! Renames: a declared object that is not live, while one of its
+//! `previously` slugs is, becomes one [`Action::Rename`] of that live
+//! object (see [`rename`]); live state is compared re-keyed under the new
+//! names, so what is attached to the object follows it.
 
 mod compare;
+pub mod rename;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +30,7 @@ pub use crate::model::Object;
 pub use compare::{FieldChange, KeyChange};
 
 use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, split_labels};
+use crate::model::rename::Renames;
 use crate::model::{
     Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, User, UserRemoval,
     UserStatus, WorkspaceRemoval, WorkspaceStatus,
@@ -40,6 +46,9 @@ pub enum Action {
     Update,
     /// Take over an existing object: label it managed (and align fields).
     Adopt,
+    /// Give an existing object its new slug in place (and align fields);
+    /// what is attached to it stays attached.
+    Rename,
     Archive,
     Delete,
 }
@@ -49,6 +58,7 @@ impl Action {
         match self {
             Action::Create => '+',
             Action::Update | Action::Adopt => '~',
+            Action::Rename => '>',
             Action::Archive => '!',
             Action::Delete => '-',
         }
@@ -62,8 +72,12 @@ impl Action {
 /// One change to one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// The object changed.
+    /// The object changed (for a rename, its id under the new name).
     pub object: ObjectId,
+    /// For a rename: the object's id on the platform now, under its old
+    /// name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<ObjectId>,
     pub kind: Kind,
     pub action: Action,
     /// The workspace the object belongs to, for grouping.
@@ -96,6 +110,10 @@ pub struct Diff {
     pub unmanaged: Vec<ObjectId>,
     /// Declared objects that exist unmanaged: adopt them with `--adopt`.
     pub not_adopted: Vec<ObjectId>,
+    /// The renames the changes make (old -> new), to read live state as it
+    /// will be once they are made.
+    #[serde(skip)]
+    pub renames: Renames,
 }
 
 /// Inputs besides the two states.
@@ -120,8 +138,11 @@ pub fn digest(object: &Object) -> String {
 
 struct Differ<'a> {
     config: &'a Config,
+    /// Live state re-keyed under the new names of what is renamed.
     live: &'a Live,
     opts: &'a Options,
+    /// New -> old names.
+    former: Renames,
     out: Diff,
     /// Live memberships by user, and memberships and assignments by
     /// workspace: what goes with a removal, indexed once.
@@ -131,24 +152,30 @@ struct Differ<'a> {
 
 /// Computes the changes that make `live` match `config`.
 pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
+    let renames = rename::detect(config, live, opts);
+    let view = renames.live(live);
     let mut by_user: BTreeMap<&Email, Vec<ObjectId>> = BTreeMap::new();
     let mut by_workspace: BTreeMap<&Slug, Vec<ObjectId>> = BTreeMap::new();
-    for (w, u) in live.state.memberships.keys() {
+    for (w, u) in view.state.memberships.keys() {
         let id = ObjectId::Membership(w.clone(), u.clone());
         by_user.entry(u).or_default().push(id.clone());
         by_workspace.entry(w).or_default().push(id);
     }
-    for (w, p) in live.state.assignments.keys() {
+    for (w, p) in view.state.assignments.keys() {
         let id = ObjectId::Assignment(w.clone(), p.clone());
         by_workspace.entry(w).or_default().push(id);
     }
     let mut d = Differ {
         config,
-        live,
+        live: &view,
         opts,
-        out: Diff::default(),
+        former: renames.inverse(),
         by_user,
         by_workspace,
+        out: Diff {
+            renames: renames.clone(),
+            ..Diff::default()
+        },
     };
     d.workspaces();
     d.users();
@@ -210,6 +237,7 @@ impl<'a> Differ<'a> {
         if !exists {
             self.out.changes.push(Change {
                 object: path,
+                from: None,
                 kind,
                 action: Action::Create,
                 workspace,
@@ -244,10 +272,13 @@ impl<'a> Differ<'a> {
         if !unmarked && protected != prevent_destroy {
             fields.push(compare::flag("prevent_destroy", protected, prevent_destroy));
         }
-        if fields.is_empty() && !own_changed && managed {
+        let from = self.renamed_from(&path);
+        if fields.is_empty() && !own_changed && managed && from.is_none() {
             return;
         }
-        let action = if managed {
+        let action = if from.is_some() {
+            Action::Rename
+        } else if managed {
             Action::Update
         } else {
             Action::Adopt
@@ -259,6 +290,7 @@ impl<'a> Differ<'a> {
             .collect();
         self.out.changes.push(Change {
             object: path.clone(),
+            from,
             kind,
             action,
             workspace,
@@ -276,6 +308,18 @@ impl<'a> Differ<'a> {
         self.managed(path) || self.authoritative(path.kind())
     }
 
+    /// The live id of a renamed workspace, role or provider, under its old
+    /// name; `None` for anything not renamed.
+    fn renamed_from(&self, id: &ObjectId) -> Option<ObjectId> {
+        let old = match id {
+            ObjectId::Workspace(_) | ObjectId::Role(_) | ObjectId::Provider(_) => {
+                self.former.id(id)
+            }
+            _ => return None,
+        };
+        (old != *id).then_some(old)
+    }
+
     /// Plans removal of a live object the files do not declare.
     fn remove(&mut self, path: ObjectId, action: Action) {
         if self.removable(&path) {
@@ -289,6 +333,7 @@ impl<'a> Differ<'a> {
     fn push_removal(&mut self, path: ObjectId, action: Action, cascades: Vec<ObjectId>) {
         let (kind, workspace) = (path.kind(), path.workspace().cloned());
         self.out.changes.push(Change {
+            from: None,
             object: path.clone(),
             kind,
             action,
@@ -342,6 +387,7 @@ impl<'a> Differ<'a> {
             .cloned()
             .collect();
         self.out.changes.push(Change {
+            from: None,
             object: path.clone(),
             kind: Kind::Users,
             action: Action::Update,
@@ -410,6 +456,7 @@ impl<'a> Differ<'a> {
                     let labels = self.labels_for(&object, &Labels::new(), false);
                     self.out.changes.push(Change {
                         object: qpath.clone(),
+                        from: None,
                         kind: Kind::Workspaces,
                         action: Action::Update,
                         workspace: Some(slug.clone()),
@@ -628,6 +675,7 @@ impl<'a> Differ<'a> {
                 .cloned()
                 .collect();
             self.out.changes.push(Change {
+                from: None,
                 object: id.clone(),
                 kind: Kind::Memberships,
                 action: Action::Update,
@@ -680,6 +728,7 @@ impl<'a> Differ<'a> {
         let labels = self.labels_for(&object, &Labels::new(), false);
         self.out.changes.push(Change {
             object: ObjectId::Settings,
+            from: None,
             kind: Kind::Settings,
             action: Action::Update,
             workspace: None,

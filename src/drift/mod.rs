@@ -5,6 +5,12 @@
 //! them apart: a live object whose own digest no longer equals its label was
 //! changed since tenet last wrote it.
 //!
+//! Renames: an object renamed in the files but not on the platform yet is
+//! read under its old name (its live id, see [`former`]); audit events
+//! recorded under an earlier name count as the object's; and a
+//! last-applied digest taken before a rename still matches the object under
+//! the names it had then (the files' `previously`).
+//!
 //! Pure: the caller fetches the audit events; this module only classifies.
 
 use std::collections::BTreeMap;
@@ -15,7 +21,8 @@ use crate::diff::{self, Action, Change, FieldChange, Object};
 use crate::model::audit::{AuditEvent, FieldValues};
 use crate::model::capabilities::{Capabilities, Ownership};
 use crate::model::live::LAST_APPLIED_LABEL;
-use crate::model::{Acknowledgement, Kind, Live, ObjectId, UnmanagedGrant};
+use crate::model::rename::{Renames, earlier_forms, from_files};
+use crate::model::{Acknowledgement, Kind, Live, ObjectId, Slug, UnmanagedGrant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,6 +57,10 @@ pub struct Finding {
     /// Printed as `resource` in JSON output, as before ids were typed.
     #[serde(rename = "resource")]
     pub object: ObjectId,
+    /// For a rename not applied yet: the object's resource under its old
+    /// name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<ObjectId>,
     pub kind: Kind,
     pub class: Class,
     /// What the apply would do about it.
@@ -111,16 +122,37 @@ impl Report {
     }
 }
 
+/// Where the changes' objects are on the platform now: new -> old names of
+/// what they rename (the id to read a renamed object, or one attached to
+/// it, by).
+pub fn former(changes: &[Change]) -> Renames {
+    let mut out = Renames::default();
+    for c in changes.iter().filter(|c| c.action == Action::Rename) {
+        if let Some(from) = &c.from {
+            out.add(&c.object, from);
+        }
+    }
+    out
+}
+
 /// Whether a change is drift or pending: drift when the audit log shows
 /// writes by others since tenet last wrote the object (or its deletion),
 /// or, failing the log, when the live object no longer matches its
-/// last-applied digest.
-pub fn classify(change: &Change, live: &Live, events: &[AuditEvent]) -> Class {
+/// last-applied digest (under its names now or earlier ones the files
+/// give). `at` is the object's id on the platform now; the events are the
+/// object's, under whatever name they were recorded.
+pub fn classify(
+    change: &Change,
+    at: &ObjectId,
+    live: &Live,
+    events: &[AuditEvent],
+    previously: &BTreeMap<ObjectId, Vec<Slug>>,
+) -> Class {
     let own: Vec<&AuditEvent> = events
         .iter()
         .filter(|e| e.object == change.object)
         .collect();
-    let Some(meta) = live.meta.get(&change.object) else {
+    let Some(meta) = live.meta.get(at) else {
         let deleted = own.last().is_some_and(|e| e.action == "delete");
         return if deleted {
             Class::Drift
@@ -136,9 +168,19 @@ pub fn classify(change: &Change, live: &Live, events: &[AuditEvent]) -> Class {
     let Some(applied) = meta.labels.get(LAST_APPLIED_LABEL) else {
         return Class::Pending;
     };
-    match Object::live(live, &change.object) {
-        Some(now) if diff::digest(&now) != *applied => Class::Drift,
-        _ => Class::Pending,
+    match Object::live(live, at) {
+        Some(now) if diff::digest(&now) == *applied => Class::Pending,
+        Some(now) => {
+            let before_rename = earlier_forms(&now, previously)
+                .iter()
+                .any(|o| o.digest() == *applied);
+            if before_rename {
+                Class::Pending
+            } else {
+                Class::Drift
+            }
+        }
+        None => Class::Pending,
     }
 }
 
@@ -270,7 +312,9 @@ pub fn today() -> String {
 }
 
 /// Sorts findings into drift, pending and acknowledged, and reports the
-/// access granted outside the files (`grants`, from the plan).
+/// access granted outside the files (`grants`, from the plan). `audit`
+/// holds each object's events by its id; `previously` is the files'
+/// earlier slugs.
 #[allow(clippy::too_many_arguments)]
 pub fn report(
     endpoint: &str,
@@ -281,7 +325,10 @@ pub fn report(
     audit: &BTreeMap<ObjectId, Vec<AuditEvent>>,
     today: &str,
     caps: &Capabilities,
+    previously: &BTreeMap<ObjectId, Vec<Slug>>,
 ) -> Report {
+    let former = former(changes);
+    let names = from_files(previously);
     let mut out = Report {
         endpoint: endpoint.to_owned(),
         ..Report::default()
@@ -323,15 +370,26 @@ pub fn report(
         });
     }
     for c in changes {
-        let events = audit.get(&c.object).map(Vec::as_slice).unwrap_or_default();
+        let at = former.id(&c.object);
+        // Events recorded under an earlier name are the object's.
+        let events: Vec<AuditEvent> = audit
+            .get(&c.object)
+            .into_iter()
+            .flatten()
+            .map(|e| AuditEvent {
+                object: names.id(&e.object),
+                ..e.clone()
+            })
+            .collect();
+        let events = events.as_slice();
         let mut class = if caps.ownership(c.kind) == Ownership::Labels {
-            classify(c, live, events)
+            classify(c, &at, live, events, previously)
         } else {
             Class::Differs
         };
         let last = live
             .meta
-            .get(&c.object)
+            .get(&at)
             .and_then(|m| m.labels.get(LAST_APPLIED_LABEL))
             .map(String::as_str);
         let cascade = (class == Class::Pending)
@@ -357,6 +415,7 @@ pub fn report(
             .cloned();
         let finding = Finding {
             object: c.object.clone(),
+            from: c.from.clone(),
             kind: c.kind,
             class,
             action: c.action,

@@ -56,6 +56,9 @@ pub struct Capabilities {
     /// Whether a user's permissions are global (the union of every group
     /// they are in) rather than per workspace.
     pub global_permissions: bool,
+    /// Kinds whose objects it can rename in place (keeping what is attached
+    /// to them); a rename of any other kind is refused by the plan.
+    pub renames: &'static [Kind],
 }
 
 impl Capabilities {
@@ -68,6 +71,10 @@ impl Capabilities {
 
     pub fn holds(&self, kind: Kind) -> bool {
         self.kinds.contains(&kind)
+    }
+
+    pub fn renames(&self, kind: Kind) -> bool {
+        self.renames.contains(&kind)
     }
 }
 

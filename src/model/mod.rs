@@ -13,6 +13,7 @@ pub mod keys;
 pub mod live;
 pub mod object;
 pub mod objects;
+pub mod rename;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -156,6 +157,11 @@ pub struct Config {
     pub teams: BTreeMap<Slug, Team>,
     /// Acknowledged drift by object.
     pub acknowledged: BTreeMap<ObjectId, Acknowledgement>,
+    /// Earlier slugs of declared workspaces, roles and providers
+    /// (`previously = ["old-slug"]`), by the object's id under its slug now:
+    /// where one of them is live and the declared one is not, it is renamed
+    /// in place.
+    pub previously: BTreeMap<ObjectId, Vec<Slug>>,
     /// The desired state, with teams expanded into memberships.
     pub state: State,
 }

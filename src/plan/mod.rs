@@ -9,6 +9,7 @@ mod degrade;
 pub mod integrity;
 mod lifecycle;
 mod order;
+mod rename;
 mod safety;
 
 use std::collections::BTreeMap;
@@ -195,17 +196,23 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         capabilities,
         held,
     } = inputs;
-    let changes = order::order(diff.changes, live, catalog);
-    warnings.extend(safety::warnings(&changes, config, catalog, live));
-    warnings.extend(lifecycle::warnings(&changes, live));
+    // Live state as the renames leave it, so that ordering, safety and
+    // access compare what is attached to a renamed object under its new
+    // name; the versions recorded are those read.
+    let view = diff.renames.live(live);
+    let changes = order::order(diff.changes, &view, catalog);
+    warnings.extend(safety::warnings(&changes, config, catalog, &view));
+    warnings.extend(lifecycle::warnings(&changes, &view));
     if !capabilities.holds(Kind::Assignments) {
         warnings.retain(|w| w.code != "no-model");
     }
-    warnings.extend(degrade::warnings(&changes, live, config, capabilities));
-    let mut refusals = safety::refusals(&changes, config, live);
+    warnings.extend(degrade::warnings(&changes, &view, config, capabilities));
+    warnings.extend(rename::warnings(&changes, config, live));
+    let mut refusals = safety::refusals(&changes, config, &view);
     refusals.extend(degrade::refusals(&changes, capabilities));
-    let access = access::impact(&changes, config, live, catalog);
-    let unmanaged_access = access::unmanaged(&diff.unmanaged, config, live, catalog);
+    refusals.extend(rename::refusals(&changes, capabilities));
+    let access = access::impact(&changes, config, &view, catalog);
+    let unmanaged_access = access::unmanaged(&diff.unmanaged, config, &view, catalog);
     for g in unmanaged_access.iter().filter(|g| g.privileged()) {
         warnings.push(Warning {
             code: "unmanaged-privileged-access".to_owned(),

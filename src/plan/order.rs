@@ -21,10 +21,10 @@ pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
         (Kind::Settings, _) => 0,
         (Kind::Users, Action::Create) => 1,
         (Kind::Users, Action::Update | Action::Adopt) if !suspends(c) => 1,
-        (Kind::Roles, Action::Create | Action::Update | Action::Adopt) => 2,
-        (Kind::Providers, Action::Create) => 3,
+        (Kind::Roles, Action::Create | Action::Update | Action::Adopt | Action::Rename) => 2,
+        (Kind::Providers, Action::Create | Action::Rename) => 3,
         (Kind::Workspaces, _) if quotas => 5,
-        (Kind::Workspaces, Action::Create | Action::Update | Action::Adopt) => 4,
+        (Kind::Workspaces, Action::Create | Action::Update | Action::Adopt | Action::Rename) => 4,
         (Kind::Assignments, Action::Delete) => 6,
         (Kind::Assignments, Action::Update | Action::Adopt) if releases(c, live) => 6,
         (Kind::Providers, Action::Update | Action::Adopt) => 7,
@@ -102,6 +102,21 @@ fn grants_admin(c: &Change, live: &Live, catalog: &Catalog) -> bool {
     let had = live_roles(c, live).is_some_and(|r| is_admin(r, catalog));
     let will = matches!(&c.desired, Some(Object::Membership(m)) if is_admin(&m.roles, catalog));
     !had && will
+}
+
+/// The objects an object lives under (its workspace, an assignment's
+/// provider).
+fn parents(id: &ObjectId) -> Vec<ObjectId> {
+    match id {
+        ObjectId::Quotas(w) | ObjectId::Membership(w, _) => vec![ObjectId::Workspace(w.clone())],
+        ObjectId::Assignment(w, p) => {
+            vec![
+                ObjectId::Workspace(w.clone()),
+                ObjectId::Provider(p.clone()),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Sorts changes into phases and links each to what it needs.
@@ -192,6 +207,16 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
             for (w, u) in holders.get(role).into_iter().flatten() {
                 need(ObjectId::Membership((*w).clone(), (*u).clone()));
                 need(ObjectId::User((*u).clone()));
+            }
+        }
+        // What lives under a renamed workspace or provider waits for the
+        // rename, whatever it does (a deletion included).
+        for parent in parents(&c.object) {
+            if let Some(&j) = by_object.get(&parent)
+                && ranked[j].1.action == Action::Rename
+                && ranked[j].0 < *p
+            {
+                deps.push(j);
             }
         }
         if c.kind == Kind::Memberships

@@ -13,6 +13,9 @@ fn value(v: &serde_json::Value) -> String {
 }
 
 fn field_lines(f: &Finding, indent: &str, out: &mut String) {
+    if let Some(from) = &f.from {
+        let _ = writeln!(out, "{indent}renamed in the files from {from}");
+    }
     for c in &f.fields {
         if c.sensitive {
             let _ = writeln!(out, "{indent}{}: (sensitive value differs)", c.field);
@@ -26,7 +29,7 @@ fn field_lines(f: &Finding, indent: &str, out: &mut String) {
             );
         }
     }
-    if f.fields.is_empty() {
+    if f.fields.is_empty() && f.from.is_none() {
         let what = match f.action {
             crate::diff::Action::Create => "in the files, missing on the platform",
             crate::diff::Action::Delete | crate::diff::Action::Archive => {
@@ -231,7 +234,12 @@ pub fn markdown(r: &Report) -> String {
             r.pending.len()
         );
         for f in &r.pending {
-            let _ = writeln!(out, "- `{}`", md(&f.object.to_string()));
+            let renamed = f
+                .from
+                .as_ref()
+                .map(|from| format!(" (renamed from `{}`)", md(&from.to_string())))
+                .unwrap_or_default();
+            let _ = writeln!(out, "- `{}`{renamed}", md(&f.object.to_string()));
         }
         out.push('\n');
     }

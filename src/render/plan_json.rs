@@ -64,6 +64,7 @@ pub struct JsonSummary {
     pub create: usize,
     pub update: usize,
     pub adopt: usize,
+    pub rename: usize,
     pub archive: usize,
     pub delete: usize,
 }
@@ -73,6 +74,8 @@ pub struct JsonChange<'a> {
     pub id: usize,
     pub phase: u8,
     pub resource: String,
+    /// A rename's resource under its old name (`null` for other actions).
+    pub from: Option<String>,
     pub kind: Kind,
     pub action: Action,
     pub workspace: Option<&'a str>,
@@ -145,6 +148,7 @@ fn change(c: &PlannedChange) -> JsonChange<'_> {
         id: c.id,
         phase: c.phase,
         resource: c.change.object.to_string(),
+        from: c.change.from.as_ref().map(ToString::to_string),
         kind: c.change.kind,
         action: c.change.action,
         workspace: c.change.workspace.as_ref().map(|w| w.as_str()),
@@ -188,6 +192,7 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
             create: s.create,
             update: s.update,
             adopt: s.adopt,
+            rename: s.rename,
             archive: s.archive,
             delete: s.delete,
         },
@@ -237,7 +242,7 @@ mod tests {
         assert_eq!(v["profile"], "m3forge");
         assert_eq!(
             v["summary"],
-            json!({"create": 2, "update": 3, "adopt": 0, "archive": 1, "delete": 0})
+            json!({"create": 2, "update": 3, "adopt": 0, "rename": 0, "archive": 1, "delete": 0})
         );
         assert_eq!(v["no_changes"], false);
         assert_eq!(v["changes"].as_array().unwrap().len(), 6);
@@ -247,6 +252,7 @@ mod tests {
                 "id": 3,
                 "phase": 3,
                 "resource": "workspaces/eng/memberships/bob@acme.example",
+                "from": null,
                 "kind": "memberships",
                 "action": "update",
                 "workspace": "eng",
@@ -283,7 +289,7 @@ mod tests {
         assert_eq!(v["changes"], json!([]));
         assert_eq!(
             v["summary"],
-            json!({"create": 0, "update": 0, "adopt": 0, "archive": 0, "delete": 0})
+            json!({"create": 0, "update": 0, "adopt": 0, "rename": 0, "archive": 0, "delete": 0})
         );
     }
 

@@ -42,13 +42,15 @@ pub(super) const CASCADES_SHOWN: usize = 10;
 /// How many unmanaged objects are named before "and N more".
 pub(super) const UNMANAGED_SHOWN: usize = 5;
 
-/// Changes per action. Adoptions have their own count, and the summary
-/// line mentions them only when there are some (as Terraform does imports).
+/// Changes per action. Adoptions and renames have their own counts, and
+/// the summary line mentions them only when there are some (as Terraform
+/// does imports and moves).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub adopt: usize,
+    pub rename: usize,
     pub archive: usize,
     pub delete: usize,
 }
@@ -72,6 +74,7 @@ impl Summary {
             Action::Create => &mut self.create,
             Action::Update => &mut self.update,
             Action::Adopt => &mut self.adopt,
+            Action::Rename => &mut self.rename,
             Action::Archive => &mut self.archive,
             Action::Delete => &mut self.delete,
         }
@@ -82,27 +85,33 @@ impl Summary {
             Action::Create => self.create,
             Action::Update => self.update,
             Action::Adopt => self.adopt,
+            Action::Rename => self.rename,
             Action::Archive => self.archive,
             Action::Delete => self.delete,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.create + self.update + self.adopt + self.archive + self.delete
+        self.create + self.update + self.adopt + self.rename + self.archive + self.delete
     }
 
-    /// The actions to report: all but adopt, and adopt when there is one.
+    /// The actions to report: all but adopt and rename, and each of those
+    /// when there is one.
     pub(super) fn actions(&self) -> Vec<Action> {
         let mut out = vec![Action::Create, Action::Update];
         if self.adopt > 0 {
             out.push(Action::Adopt);
+        }
+        if self.rename > 0 {
+            out.push(Action::Rename);
         }
         out.extend([Action::Archive, Action::Delete]);
         out
     }
 
     /// `Plan: 3 to create, 2 to update, 1 to archive, 0 to delete.`, with
-    /// `N to adopt` after the updates when there are adoptions.
+    /// `N to adopt` and `N to rename` after the updates when there are
+    /// some.
     pub fn line(&self) -> String {
         let parts: Vec<String> = self
             .actions()
@@ -124,12 +133,14 @@ impl Summary {
     }
 }
 
-/// The action's verb: `create`, `update`, `adopt`, `archive`, `delete`.
+/// The action's verb: `create`, `update`, `adopt`, `rename`, `archive`,
+/// `delete`.
 pub fn verb(action: Action) -> &'static str {
     match action {
         Action::Create => "create",
         Action::Update => "update",
         Action::Adopt => "adopt",
+        Action::Rename => "rename",
         Action::Archive => "archive",
         Action::Delete => "delete",
     }
@@ -169,17 +180,18 @@ pub(super) fn groups(plan: &Plan) -> Vec<Group<'_>> {
 }
 
 /// The heading line of a change, without colour: the action's symbol, the
-/// action's word for adopt and archive, and the resource path.
+/// action's word for adopt, rename and archive, and the resource path (for
+/// a rename, the old path, an arrow and the new one).
 pub(super) fn change_line(c: &Change) -> String {
     let word = match c.action {
-        Action::Adopt | Action::Archive => format!("{} ", verb(c.action)),
+        Action::Adopt | Action::Rename | Action::Archive => format!("{} ", verb(c.action)),
         _ => String::new(),
     };
-    format!(
-        "{} {word}{}",
-        c.action.symbol(),
-        clean(&c.object.to_string())
-    )
+    let what = match (&c.action, &c.from) {
+        (Action::Rename, Some(from)) => format!("{from} -> {}", c.object),
+        _ => c.object.to_string(),
+    };
+    format!("{} {word}{}", c.action.symbol(), clean(&what))
 }
 
 /// One changed field, ready to show.
@@ -550,7 +562,7 @@ impl Paint {
     fn action(self, action: Action, s: &str) -> String {
         match action {
             Action::Create => self.green(s),
-            Action::Update | Action::Adopt => self.yellow(s),
+            Action::Update | Action::Adopt | Action::Rename => self.yellow(s),
             Action::Archive | Action::Delete => self.red(s),
         }
     }
@@ -882,6 +894,7 @@ pub(super) mod tests {
                 labels: Labels::new(),
                 unset_labels: Vec::new(),
                 cascades: Vec::new(),
+                from: None,
             },
         }
     }

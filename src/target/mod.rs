@@ -1,8 +1,8 @@
 //! Targets: where live state is read from and changes are written to. The
 //! engine sees every platform through one trait, [`Target`], in model terms:
 //! it reads a [`Live`] state, probes one object by its [`ObjectId`], and
-//! sends typed [`Write`]s (create, update with the changed fields, archive,
-//! delete of a typed object). Each target maps those to its own API and
+//! sends typed [`Write`]s (create, update with the changed fields, rename
+//! in place, archive, delete of a typed object). Each target maps those to its own API and
 //! answers with typed [`TargetError`]s, never HTTP status numbers.
 //!
 //! A target also declares its [`Capabilities`]: which kinds it can hold,
@@ -108,6 +108,15 @@ pub enum WriteOp<'a> {
     Create(&'a Object),
     /// `fields` names what differs; targets may write more.
     Update {
+        desired: &'a Object,
+        fields: &'a [&'a str],
+    },
+    /// Give the object at `from` (a workspace, role or provider under its
+    /// old name) the new name of `desired`, writing its fields as `Update`
+    /// does; what is attached to it stays attached. Only sent to a target
+    /// whose capabilities list the kind in `renames`.
+    Rename {
+        from: &'a ObjectId,
         desired: &'a Object,
         fields: &'a [&'a str],
     },

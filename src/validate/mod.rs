@@ -11,6 +11,7 @@
 
 pub mod fit;
 mod limits;
+mod previously;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -90,6 +91,7 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
     c.defaults();
     c.settings();
     c.labels();
+    c.previously();
     c.diags
 }
 

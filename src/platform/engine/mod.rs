@@ -376,6 +376,53 @@ where
     crate::wire::strict(&v).map_err(|e| ApiError::invalid_body(e.to_string()))
 }
 
+/// Takes the object's key out of a merge patch: `Some(new key)` when the
+/// patch renames the object (a workspace's `slug`, a role's `id`, a
+/// provider's `name`), and the patch of its spec.
+pub(crate) fn take_key(
+    patch: &Value,
+    field: &'static str,
+    what: &str,
+) -> Result<(Option<String>, Value), ApiError> {
+    let Some(map) = patch.as_object() else {
+        // `patched` says what is wrong with it.
+        return Ok((None, patch.clone()));
+    };
+    let mut rest = map.clone();
+    let key = match rest.remove(field) {
+        None => None,
+        Some(Value::String(k)) if keys::is_slug(&k) => Some(k),
+        Some(Value::String(k)) => {
+            return Err(ApiError::invalid_value(format!(
+                "`{k}` is not a valid {what}: 1-63 lower-case letters, digits and hyphens"
+            )));
+        }
+        Some(Value::Null) => {
+            return Err(ApiError::invalid_value(format!(
+                "`{field}` cannot be removed: it names the {what}"
+            )));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_body(format!(
+                "`{field}` must be a string"
+            )));
+        }
+    };
+    Ok((key, Value::Object(rest)))
+}
+
+/// A spec's JSON with its key beside it, for the audit record of a rename
+/// (so that the key shows among the changed fields).
+pub(crate) fn keyed(spec: Value, field: &str, key: &str) -> Value {
+    match spec {
+        Value::Object(mut m) => {
+            m.insert(field.to_owned(), Value::String(key.to_owned()));
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
 /// Checks label keys and values.
 pub(crate) fn check_labels(labels: &crate::wire::Labels) -> Result<(), ApiError> {
     for (k, v) in labels {

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::keys::is_slug;
 use super::{
-    Actor, Engine, PageRequest, check_labels, check_text, check_version, json, page, parse,
-    patched, to_u64,
+    Actor, Engine, PageRequest, check_labels, check_text, check_version, json, keyed, page, parse,
+    patched, take_key, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{AssignmentSpec, KeyFingerprint, Page, Provider, ProviderSpec};
@@ -180,7 +180,9 @@ impl Engine {
     }
 
     /// Applies a merge patch; `api_keys` in the patch (secret values)
-    /// replace every key.
+    /// replace every key. A `name` in the patch renames the provider in
+    /// place: its assignments stay (keeping their versions), and the audit
+    /// log records one `rename` under the new name.
     pub fn update_provider(
         &self,
         actor: &Actor,
@@ -188,7 +190,8 @@ impl Engine {
         if_match: Option<u64>,
         patch: &Value,
     ) -> Result<Provider, ApiError> {
-        let mut patch = patch.clone();
+        let (new_name, mut patch) = take_key(patch, "name", "provider name")?;
+        let renamed = new_name.as_deref().filter(|n| *n != name);
         let new_keys = match patch.as_object_mut().and_then(|m| m.remove("api_keys")) {
             None => None,
             Some(v) => {
@@ -224,19 +227,32 @@ impl Engine {
                     }
                 }
             }
+            if let Some(n) = renamed
+                && get(&t.tx, n).is_ok()
+            {
+                return Err(ApiError::already_exists(format!("provider `{n}`")));
+            }
+            let to = renamed.unwrap_or(name);
             let version = current.version + 1;
+            // A rename moves the assignments with the provider, checked at
+            // commit.
+            t.tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
             t.tx.execute(
-                "UPDATE providers SET spec = ?1, keys = ?2, version = ?3, updated_at = ?4 WHERE name = ?5",
-                params![json(&spec)?, json(&keys)?, version as i64, t.now.text, name],
+                "UPDATE providers SET name = ?1, spec = ?2, keys = ?3, version = ?4, updated_at = ?5 WHERE name = ?6",
+                params![to, json(&spec)?, json(&keys)?, version as i64, t.now.text, name],
             )?;
-            t.audit(
-                "update",
-                &resource(name),
-                version,
-                &audit_view(&current.spec, &old_keys)?,
-                &audit_view(&spec, &keys)?,
-            )?;
-            get(&t.tx, name)
+            let (before, after) = (audit_view(&current.spec, &old_keys)?, audit_view(&spec, &keys)?);
+            match renamed {
+                Some(n) => {
+                    t.tx.execute(
+                        "UPDATE assignments SET provider = ?1 WHERE provider = ?2",
+                        params![n, name],
+                    )?;
+                    t.audit("rename", &resource(n), version, &keyed(before, "name", name), &keyed(after, "name", n))?;
+                }
+                None => t.audit("update", &resource(name), version, &before, &after)?,
+            }
+            get(&t.tx, to)
         })
     }
 

@@ -1,6 +1,7 @@
 //! Roles: built-in ones come from the catalog (listed, immutable), custom
 //! ones are stored. Permissions and wildcards are checked against the
-//! catalog; a custom role still held by a member cannot be deleted.
+//! catalog; a custom role still held by a member cannot be deleted, and one
+//! renamed stays held.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
@@ -8,11 +9,11 @@ use serde_json::Value;
 use super::CatalogRules;
 use super::keys::is_slug;
 use super::{
-    Actor, Engine, PageRequest, check_labels, check_text, check_version, json, page, parse,
-    patched, to_u64,
+    Actor, Engine, PageRequest, check_labels, check_text, check_version, json, keyed, page, parse,
+    patched, take_key, to_u64,
 };
 use crate::platform::ApiError;
-use crate::wire::{Catalog, Page, Role, RoleSpec};
+use crate::wire::{Catalog, MembershipSpec, Page, Role, RoleSpec};
 
 fn resource(id: &str) -> String {
     format!("roles/{id}")
@@ -83,6 +84,35 @@ fn check(catalog: &Catalog, spec: &RoleSpec) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Every membership holding role `old` holds it as `new` instead.
+fn rename_in_memberships(conn: &Connection, old: &str, new: &str) -> Result<(), ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.workspace_id, m.user_email, m.spec FROM memberships m
+         JOIN membership_roles r ON r.workspace_id = m.workspace_id AND r.user_email = m.user_email
+         WHERE r.role = ?1",
+    )?;
+    let holders: Vec<(i64, String, String)> = stmt
+        .query_map(params![old], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (ws, email, spec) in holders {
+        let mut spec: MembershipSpec = parse(&spec)?;
+        for r in &mut spec.roles {
+            if r == old {
+                *r = new.to_owned();
+            }
+        }
+        conn.execute(
+            "UPDATE memberships SET spec = ?1 WHERE workspace_id = ?2 AND user_email = ?3",
+            params![json(&spec)?, ws, email],
+        )?;
+    }
+    conn.execute(
+        "UPDATE membership_roles SET role = ?1 WHERE role = ?2",
+        params![new, old],
+    )?;
+    Ok(())
+}
+
 fn immutable(id: &str) -> ApiError {
     ApiError::conflict(
         "builtin-role",
@@ -149,6 +179,10 @@ impl Engine {
         })
     }
 
+    /// Applies a merge patch. An `id` in the patch renames the role in
+    /// place: every membership holding it holds it under the new id (keeping
+    /// its version: it grants the same), and the audit log records one
+    /// `rename` under the new id.
     pub fn update_role(
         &self,
         actor: &Actor,
@@ -159,25 +193,43 @@ impl Engine {
         if self.catalog().is_builtin_role(id) {
             return Err(immutable(id));
         }
+        let (new_id, patch) = take_key(patch, "id", "role id")?;
+        let renamed = new_id.as_deref().filter(|n| *n != id);
         self.write(actor, |t| {
             let current =
                 stored(&t.tx, id)?.ok_or_else(|| ApiError::not_found(format!("role `{id}`")))?;
             check_version(&format!("role `{id}`"), if_match, current.version)?;
-            let spec: RoleSpec = patched(&current.spec, patch)?;
+            let spec: RoleSpec = patched(&current.spec, &patch)?;
             check(t.catalog, &spec)?;
+            if let Some(n) = renamed
+                && exists(&t.tx, t.catalog, n)?
+            {
+                return Err(ApiError::already_exists(format!("role `{n}`")));
+            }
+            let to = renamed.unwrap_or(id);
             let version = current.version + 1;
             t.tx.execute(
-                "UPDATE roles SET spec = ?1, version = ?2, updated_at = ?3 WHERE id = ?4",
-                params![json(&spec)?, version as i64, t.now.text, id],
+                "UPDATE roles SET id = ?1, spec = ?2, version = ?3, updated_at = ?4 WHERE id = ?5",
+                params![to, json(&spec)?, version as i64, t.now.text, id],
             )?;
-            t.audit(
-                "update",
-                &resource(id),
-                version,
-                &serde_json::to_value(&current.spec)?,
-                &serde_json::to_value(&spec)?,
-            )?;
-            stored(&t.tx, id)?.ok_or_else(|| ApiError::internal("role vanished"))
+            let (before, after) = (
+                serde_json::to_value(&current.spec)?,
+                serde_json::to_value(&spec)?,
+            );
+            match renamed {
+                Some(n) => {
+                    rename_in_memberships(&t.tx, id, n)?;
+                    t.audit(
+                        "rename",
+                        &resource(n),
+                        version,
+                        &keyed(before, "id", id),
+                        &keyed(after, "id", n),
+                    )?;
+                }
+                None => t.audit("update", &resource(id), version, &before, &after)?,
+            }
+            stored(&t.tx, to)?.ok_or_else(|| ApiError::internal("role vanished"))
         })
     }
 

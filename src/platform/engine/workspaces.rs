@@ -1,14 +1,14 @@
 //! Workspaces, their quotas and their usage. Creating a workspace creates its
 //! quotas (all unlimited) and usage (zero); deleting it removes everything
-//! scoped to it; archiving keeps everything.
+//! scoped to it; archiving and renaming keep everything.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::keys::is_slug;
 use super::{
-    Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, page, parse,
-    patched, to_u64,
+    Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, keyed, page,
+    parse, patched, take_key, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{Page, Quotas, QuotasSpec, Usage, UsageSpec, Workspace, WorkspaceSpec};
@@ -118,6 +118,10 @@ impl Engine {
         })
     }
 
+    /// Applies a merge patch. A `slug` in the patch renames the workspace in
+    /// place: its quotas, usage, memberships and assignments stay its own
+    /// (they are held by the workspace, not by its name, and keep their
+    /// versions), and the audit log records one `rename` under the new name.
     pub fn update_workspace(
         &self,
         actor: &Actor,
@@ -125,24 +129,36 @@ impl Engine {
         if_match: Option<u64>,
         patch: &Value,
     ) -> Result<Workspace, ApiError> {
+        let (new_slug, patch) = take_key(patch, "slug", "workspace slug")?;
         self.write(actor, |t| {
             let current = get(&t.tx, slug)?;
             check_version(&format!("workspace `{slug}`"), if_match, current.version)?;
-            let spec: WorkspaceSpec = patched(&current.spec, patch)?;
+            let spec: WorkspaceSpec = patched(&current.spec, &patch)?;
             check(&spec)?;
+            let renamed = new_slug.as_deref().filter(|n| *n != slug);
+            if let Some(n) = renamed
+                && workspace_id(&t.tx, n).is_ok()
+            {
+                return Err(ApiError::already_exists(format!("workspace `{n}`")));
+            }
+            let to = renamed.unwrap_or(slug);
             let version = current.version + 1;
             t.tx.execute(
-                "UPDATE workspaces SET spec = ?1, version = ?2, updated_at = ?3 WHERE slug = ?4",
-                params![json(&spec)?, version as i64, t.now.text, slug],
+                "UPDATE workspaces SET slug = ?1, spec = ?2, version = ?3, updated_at = ?4 WHERE slug = ?5",
+                params![to, json(&spec)?, version as i64, t.now.text, slug],
             )?;
-            t.audit(
-                "update",
-                &resource(slug),
-                version,
-                &serde_json::to_value(&current.spec)?,
-                &serde_json::to_value(&spec)?,
-            )?;
-            get(&t.tx, slug)
+            let (before, after) = (serde_json::to_value(&current.spec)?, serde_json::to_value(&spec)?);
+            match renamed {
+                Some(n) => t.audit(
+                    "rename",
+                    &resource(n),
+                    version,
+                    &keyed(before, "slug", slug),
+                    &keyed(after, "slug", n),
+                )?,
+                None => t.audit("update", &resource(slug), version, &before, &after)?,
+            }
+            get(&t.tx, to)
         })
     }
 

@@ -90,6 +90,19 @@ fn ok(version: u64, value: &impl serde::Serialize) -> Response {
     object(StatusCode::OK, version, value, None)
 }
 
+/// A `PATCH` answer: the object, and where it lives now when the patch
+/// renamed it.
+fn patched(
+    before: &str,
+    collection: &str,
+    key: &str,
+    version: u64,
+    value: &impl serde::Serialize,
+) -> Response {
+    let location = (key != before).then(|| format!("/v1/{collection}/{key}"));
+    object(StatusCode::OK, version, value, location)
+}
+
 fn deleted() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
@@ -199,7 +212,7 @@ async fn update_workspace(
     let w = s
         .engine
         .update_workspace(&actor, &slug, v, &body(&headers, &b)?)?;
-    Ok(ok(w.version, &w))
+    Ok(patched(&slug, "workspaces", &w.slug, w.version, &w))
 }
 
 async fn delete_workspace(
@@ -459,7 +472,7 @@ async fn update_role(
 ) -> R {
     let v = if_match(&headers)?;
     let r = s.engine.update_role(&actor, &id, v, &body(&headers, &b)?)?;
-    Ok(ok(r.version, &r))
+    Ok(patched(&id, "roles", &r.id, r.version, &r))
 }
 
 async fn delete_role(
@@ -513,7 +526,7 @@ async fn update_provider(
     let p = s
         .engine
         .update_provider(&actor, &name, v, &body(&headers, &b)?)?;
-    Ok(ok(p.version, &p))
+    Ok(patched(&name, "providers", &p.name, p.version, &p))
 }
 
 async fn delete_provider(

@@ -472,6 +472,28 @@ pub fn op(w: &Write<'_>) -> Op {
                 }
             }
         }
+        WriteOp::Rename {
+            from,
+            desired,
+            fields,
+        } => {
+            // One merge patch at the old path: the new key and the fields.
+            let mut body = spec(desired, w.labels, w.unset_labels);
+            let (field, key) = key_field(desired);
+            if let Some(m) = body.as_object_mut() {
+                m.insert(field.to_owned(), Value::String(key));
+                if let (Object::Provider(_), Some(keys)) = (desired, keys)
+                    && fields.contains(&"api_keys")
+                {
+                    m.insert("api_keys".to_owned(), json!(keys));
+                }
+            }
+            Op::Patch {
+                resource: self::path(from),
+                version,
+                body,
+            }
+        }
         WriteOp::Update { desired, fields } => {
             let mut body = spec(desired, w.labels, w.unset_labels);
             match desired {

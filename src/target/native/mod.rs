@@ -36,6 +36,7 @@ pub const HTTP: Capabilities = Capabilities {
     keys_required: true,
     archive: true,
     global_permissions: false,
+    renames: &crate::model::rename::RENAMABLE,
 };
 
 /// The embedded engine: the same, but it never calls a provider, so it

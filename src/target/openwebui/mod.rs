@@ -21,6 +21,11 @@
 //! - `settings.security.session_timeout_minutes` is `JWT_EXPIRES_IN` (a
 //!   token lifetime, not an inactivity timeout).
 //!
+//! Renames in place rename groups (a workspace's group and its
+//! `<slug>:<role>` groups; a role's `role/<id>` group and its holders'
+//! groups) and a connection's `tenet` key; group ids, and so members and
+//! model grants, stay.
+//!
 //! Ownership and the last-applied digest of groups and connections live in
 //! their free JSON (`data.tenet`, the connection config's `tenet` key).
 //! There are no versions, no audit log and no locks: stamps are content
@@ -60,6 +65,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     keys_required: true,
     archive: false,
     global_permissions: true,
+    renames: &crate::model::rename::RENAMABLE,
 };
 
 impl From<OwuiError> for TargetError {
@@ -738,6 +744,20 @@ impl OpenWebUi {
             .ok_or_else(|| missing(format!("user `{email}`")))
     }
 
+    /// Refuses when a group is named `name` already (a rename may not take
+    /// it: names are not unique in Open WebUI, so two would be ambiguous).
+    fn free(&self, snap: &Snapshot, name: &str) -> Result<(), TargetError> {
+        if snap.groups.contains_key(name) {
+            return Err(TargetError::new(
+                super::ErrorKind::Conflict,
+                format!(
+                    "Open WebUI: a group `{name}` exists already, so a rename cannot take its name"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn group<'s>(&self, snap: &'s Snapshot, name: &str) -> Result<&'s OwuiGroup, TargetError> {
         snap.groups
             .get(name)
@@ -812,17 +832,44 @@ impl OpenWebUi {
         let ObjectId::Provider(id) = w.object else {
             return Ok(());
         };
+        // A rename finds the connection under its old name, and gives it the
+        // new one: its prefix, models and grants stay as they are.
+        let now = match w.op {
+            WriteOp::Rename {
+                from: ObjectId::Provider(old),
+                ..
+            } => old,
+            _ => id,
+        };
         let mut config = self.client.openai_config().await?;
-        let at = (0..config.base_urls.len()).find(|i| {
-            config
-                .configs
-                .get(&i.to_string())
-                .and_then(|c| c["tenet"]["provider"].as_str())
-                == Some(id.as_str())
-        });
+        let named = |config: &client::OpenAiConfig, name: &Slug| {
+            (0..config.base_urls.len()).find(|i| {
+                config
+                    .configs
+                    .get(&i.to_string())
+                    .and_then(|c| c["tenet"]["provider"].as_str())
+                    == Some(name.as_str())
+            })
+        };
+        let at = named(&config, now);
+        if now != id {
+            if at.is_none() {
+                return Err(missing(format!("connection for provider `{now}`")));
+            }
+            if named(&config, id).is_some() {
+                return Err(TargetError::new(
+                    super::ErrorKind::Conflict,
+                    format!("Open WebUI: a connection for provider `{id}` exists already"),
+                ));
+            }
+        }
         let desired = match w.op {
             WriteOp::Create(Object::Provider(p))
             | WriteOp::Update {
+                desired: Object::Provider(p),
+                ..
+            }
+            | WriteOp::Rename {
                 desired: Object::Provider(p),
                 ..
             } => Some(p),
@@ -1015,6 +1062,92 @@ impl OpenWebUi {
                         &Value::Null,
                         &data,
                     )
+                    .await?;
+                Ok(())
+            }
+            (
+                ObjectId::Workspace(new),
+                WriteOp::Rename {
+                    from: ObjectId::Workspace(old),
+                    desired: Object::Workspace(ws),
+                    ..
+                },
+            ) => {
+                let g = self.group(&snap, old.as_str())?;
+                self.free(&snap, new.as_str())?;
+                // Its member groups first, the workspace group last: a group
+                // named `new` means the rename is complete.
+                for (name, mg) in &snap.groups {
+                    let GroupName::Member(w, role) = group_name(name) else {
+                        continue;
+                    };
+                    if w != *old {
+                        continue;
+                    }
+                    let to = format!("{new}:{role}");
+                    self.free(&snap, &to)?;
+                    self.client
+                        .update_group(
+                            &mg.id,
+                            &to,
+                            &format!("holders of {role} in {new} (managed by tenet)"),
+                            &Value::Null,
+                            &Value::Null,
+                        )
+                        .await?;
+                }
+                let data = json!({"tenet": {"labels": own(w.labels)}});
+                self.client
+                    .update_group(
+                        &g.id,
+                        new.as_str(),
+                        ws.name.as_deref().unwrap_or_default(),
+                        &Value::Null,
+                        &data,
+                    )
+                    .await?;
+                Ok(())
+            }
+            (
+                ObjectId::Role(new),
+                WriteOp::Rename {
+                    from: ObjectId::Role(old),
+                    desired: Object::Role(r),
+                    ..
+                },
+            ) => {
+                let g = self.group(&snap, &format!("{ROLE_PREFIX}{old}"))?;
+                let name = format!("{ROLE_PREFIX}{new}");
+                self.free(&snap, &name)?;
+                let permissions = permission_tree(&self.expand(&r.permissions));
+                // The holders' groups take the new id (and the permissions).
+                for (gname, mg) in &snap.groups {
+                    let GroupName::Member(ws, role) = group_name(gname) else {
+                        continue;
+                    };
+                    if role != *old {
+                        continue;
+                    }
+                    let to = format!("{ws}:{new}");
+                    self.free(&snap, &to)?;
+                    self.client
+                        .update_group(
+                            &mg.id,
+                            &to,
+                            &format!("holders of {new} in {ws} (managed by tenet)"),
+                            &permissions,
+                            &Value::Null,
+                        )
+                        .await?;
+                }
+                let data = json!({"tenet": {
+                    "labels": own(w.labels),
+                    "name": r.name,
+                    "permissions": r.permissions,
+                }});
+                let description = r.description.as_deref().unwrap_or_default();
+                self.client
+                    .update_group(&g.id, &name, description, &permissions, &data)
                     .await?;
                 Ok(())
             }

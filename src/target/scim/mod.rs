@@ -11,6 +11,8 @@
 //!   members are exactly the holders of that role there.
 //!
 //! Membership changes are PATCH add/remove on members, never a full replace.
+//! A workspace renamed in place renames its group and its role groups
+//! (displayName and tenet's `externalId`), keeping their members.
 //! SCIM has no place for anything else (custom roles' permissions, quotas,
 //! providers, settings, labels), no audit log, no locks and no archive:
 //! [`unholdable`] names what the files ask for that it cannot hold, and the
@@ -50,6 +52,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     keys_required: true,
     archive: false,
     global_permissions: false,
+    renames: &[Kind::Workspaces],
 };
 
 /// The `externalId` tenet writes on what it manages.
@@ -355,6 +358,55 @@ impl Scim {
         Ok(())
     }
 
+    /// Renames workspace `old` to `new`: each `old:<role>` group becomes
+    /// `new:<role>` (its members kept, tenet's `externalId` moved along),
+    /// then the workspace group itself, last, so that a group named `new`
+    /// means the rename is complete. A role group already renamed by an
+    /// earlier attempt is left as it is.
+    async fn rename_workspace(&self, old: &Slug, new: &Slug) -> Result<(), TargetError> {
+        let Some(ws) = self.group(old.as_str()).await? else {
+            return Err(TargetError::new(
+                super::ErrorKind::NotFound,
+                format!("SCIM: there is no group `{old}` to rename"),
+            ));
+        };
+        if self.group(new.as_str()).await?.is_some() {
+            return Err(TargetError::new(
+                super::ErrorKind::Conflict,
+                format!("SCIM: a group `{new}` exists already, so `{old}` cannot take its name"),
+            ));
+        }
+        let prefix = format!("{old}:");
+        let roles = self
+            .client
+            .find_groups(&format!("displayName sw {}", json_text(&prefix)))
+            .await?;
+        for g in roles {
+            let Some(role) = g.display_name.strip_prefix(&prefix) else {
+                continue;
+            };
+            let name = format!("{new}:{role}");
+            if self.group(&name).await?.is_some() {
+                return Err(duplicate_groups(&name, 2));
+            }
+            let mut ops = vec![json!({"op": "replace", "path": "displayName", "value": name})];
+            if g.external_id.as_deref() == Some(marker(&g.display_name).as_str()) {
+                ops.push(json!({"op": "replace", "path": "externalId", "value": marker(&name)}));
+            }
+            self.client
+                .patch_group_with(&g.id, &ops, g.version.as_deref())
+                .await?;
+        }
+        let ops = [
+            json!({"op": "replace", "path": "displayName", "value": new.as_str()}),
+            json!({"op": "replace", "path": "externalId", "value": marker(new.as_str())}),
+        ];
+        self.client
+            .patch_group_with(&ws.id, &ops, ws.version.as_deref())
+            .await?;
+        Ok(())
+    }
+
     async fn write_now(&self, w: &Write<'_>) -> Result<(), TargetError> {
         match (w.object, w.op) {
             (ObjectId::User(email), WriteOp::Create(Object::User(u))) => {
@@ -424,6 +476,13 @@ impl Scim {
                     .await?;
                 Ok(())
             }
+            (
+                ObjectId::Workspace(new),
+                WriteOp::Rename {
+                    from: ObjectId::Workspace(old),
+                    ..
+                },
+            ) => self.rename_workspace(old, new).await,
             (ObjectId::Workspace(slug), WriteOp::Delete) => {
                 let prefix = format!("{slug}:");
                 let roles = self
@@ -457,6 +516,7 @@ impl Scim {
                     match op {
                         WriteOp::Create(_) => "create",
                         WriteOp::Update { .. } => "update",
+                        WriteOp::Rename { .. } => "rename",
                         WriteOp::Archive => "archive",
                         WriteOp::Delete => "delete",
                     }
