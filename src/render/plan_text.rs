@@ -649,6 +649,25 @@ fn push_fields(out: &mut String, c: &Change, p: Paint) {
     }
 }
 
+/// One warning or refusal line: its tag, the object it is about, the
+/// message and its code.
+fn notice(
+    p: Paint,
+    tag: &str,
+    object: Option<&crate::model::ObjectId>,
+    message: &str,
+    code: &str,
+) -> String {
+    let at = object
+        .map(|r| format!("{}: ", clean(&r.to_string())))
+        .unwrap_or_default();
+    format!(
+        "{tag} {at}{} {}\n",
+        clean(message),
+        p.dim(&format!("[{}]", clean(code)))
+    )
+}
+
 /// One held change: what it would do, until when, and why.
 pub fn held_line(h: &crate::plan::Held) -> String {
     let a = &h.acknowledgement;
@@ -690,17 +709,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !plan.refusals.is_empty() {
         let mut b = String::new();
         for r in &plan.refusals {
-            let at = r
-                .object
-                .as_ref()
-                .map(|r| format!("{}: ", clean(&r.to_string())))
-                .unwrap_or_default();
-            b.push_str(&format!(
-                "{} {at}{} {}\n",
-                p.red(&p.bold("Refused:")),
-                clean(&r.message),
-                p.dim(&format!("[{}]", clean(&r.code)))
-            ));
+            let tag = p.red(&p.bold("Refused:"));
+            b.push_str(&notice(p, &tag, r.object.as_ref(), &r.message, &r.code));
             let how = match &r.lifted_by {
                 Some(flag) => format!("run with {} to apply anyway", clean(flag)),
                 None => "no flag lifts this; change the configuration".to_owned(),
@@ -750,17 +760,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !plan.warnings.is_empty() {
         let mut b = String::new();
         for w in &plan.warnings {
-            let at = w
-                .object
-                .as_ref()
-                .map(|r| format!("{}: ", clean(&r.to_string())))
-                .unwrap_or_default();
-            b.push_str(&format!(
-                "{} {at}{} {}\n",
-                p.yellow(&p.bold("Warning:")),
-                clean(&w.message),
-                p.dim(&format!("[{}]", clean(&w.code)))
-            ));
+            let tag = p.yellow(&p.bold("Warning:"));
+            b.push_str(&notice(p, &tag, w.object.as_ref(), &w.message, &w.code));
         }
         blocks.push(b);
     }
