@@ -249,12 +249,12 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         return Ok(Outcome::Changes);
     }
     eprint_diagnostics(&found, &loaded.sources);
-    println!(
+    super::out::println(&format!(
         "yes: {user} has {} in {} ({} way{})",
         args.permission,
         args.workspace,
         found.len(),
         if found.len() == 1 { "" } else { "s" }
-    );
+    ))?;
     Ok(Outcome::Clean)
 }

