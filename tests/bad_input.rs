@@ -198,3 +198,86 @@ fn a_closed_stdout_ends_init_export_and_token_create_quietly() {
         true,
     ));
 }
+
+// ------------------------------------------------------------ long lines
+
+/// A tree under a temporary directory: `(relative path, text)` files.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    for (rel, text) in files {
+        let path = tmp.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        }
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {rel}: {e}"));
+    }
+    tmp
+}
+
+/// `tenet validate .` inside `dir`, with `env`.
+fn validate_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = cmd_in(dir, &["validate", "."]);
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(c)
+}
+
+#[test]
+fn a_diagnostic_past_column_65535_is_windowed_and_names_file_line_and_column() {
+    let long = "a".repeat(65_600);
+    let text = format!("[workspaces.finance]\nname = \"{long}\" junk\n");
+    let tmp = tree(&[("tenet.toml", &text)]);
+    let r = validate_in(tmp.path(), &[], &[]);
+    r.code(1);
+    // `name = "` is 8 characters, then the string and `" `: junk starts
+    // at column 8 + 65,600 + 3.
+    r.stderr_has("tenet.toml:2:65611");
+    r.stderr_has("invalid TOML");
+    r.stderr_has("…");
+    assert!(
+        r.stderr.len() < 4_000,
+        "the line is shown as a window, not whole: {} bytes",
+        r.stderr.len()
+    );
+    // JSON and annotations say the same place.
+    let j = validate_in(tmp.path(), &["--format", "json"], &[]);
+    j.code(1);
+    let d = &j.json()["diagnostics"][0];
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(2), Some(65_611))
+    );
+    let g = validate_in(tmp.path(), &[], &[("GITHUB_ACTIONS", "true")]);
+    g.code(1);
+    g.stdout_has("line=2,col=65611");
+}
+
+#[test]
+fn labels_on_long_lines_in_two_files_are_windowed_each_with_its_own_position() {
+    let pad = format!("# {}", "x".repeat(70_000));
+    let first = format!("[workspaces.finance]  {pad}\nname = \"Finance\"\n");
+    let again = format!("name = \"x\"  {pad}\n[workspaces.finance]  {pad}\nname = \"Old\"\n")
+        .replacen("name = \"x\"", "[workspaces.other]\nname = \"x\"", 1);
+    let tmp = tree(&[
+        ("tenet.toml", "[platform]\nprofile = \"m3forge\"\n"),
+        ("finance.toml", &first),
+        ("legacy/finance.toml", &again),
+    ]);
+    let r = validate_in(tmp.path(), &[], &[]);
+    r.code(1);
+    r.stderr_has("workspace `finance` is declared twice");
+    r.stderr_has("legacy/finance.toml:3:13");
+    r.stderr_has("finance.toml:1:13");
+    r.stderr_has("first declared here");
+    assert!(r.stderr.len() < 6_000, "{} bytes", r.stderr.len());
+    // A 70,000-character key is cut in the message too.
+    let key = "k".repeat(70_000);
+    let tmp = tree(&[("tenet.toml", &format!("[workspaces.{key}]\nname = 5\n"))]);
+    let r = validate_in(tmp.path(), &[], &[]);
+    r.code(1);
+    r.stderr_has("is not a valid identifier");
+    r.stderr_has("tenet.toml:1:13");
+    assert!(r.stderr.len() < 6_000, "{} bytes", r.stderr.len());
+}
