@@ -281,3 +281,81 @@ fn labels_on_long_lines_in_two_files_are_windowed_each_with_its_own_position() {
     r.stderr_has("tenet.toml:1:13");
     assert!(r.stderr.len() < 6_000, "{} bytes", r.stderr.len());
 }
+
+// ------------------------------------------------------------ secret literals
+
+const BASE_TOML: &str = "[platform]\nprofile = \"m3forge\"\n\n[users.\"ada@acme.example\"]\nname = \"Ada\"\n\n[workspaces.finance]\nname = \"Finance\"\n\n[workspaces.finance.members]\n\"ada@acme.example\" = [\"administrator\"]\n";
+
+/// Every output of `tenet validate` on `dir`: text, JSON, annotations.
+fn every_output(dir: &Path) -> Vec<Run> {
+    vec![
+        validate_in(dir, &[], &[]),
+        validate_in(dir, &["--format", "json"], &[]),
+        validate_in(dir, &[], &[("GITHUB_ACTIONS", "true")]),
+    ]
+}
+
+#[test]
+fn a_literal_in_a_secret_field_is_never_shown_whatever_it_looks_like() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [\"my-openai-key-is-hunter2\"]\n",
+            "api_keys[0]",
+        ),
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [\"env:OK\", 'hunter2hunter2']\n",
+            "api_keys[1]",
+        ),
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [31415926535]\n",
+            "api_keys[0]",
+        ),
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = \"hunter2hunter2\"\n",
+            "api_keys",
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys env:OK \"hunter2 with spaces\"\n}\n",
+            "api_keys[1]",
+        ),
+    ];
+    for (file, text, field) in cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (file, text)]);
+        let outputs = every_output(tmp.path());
+        for r in &outputs {
+            r.code(1);
+            for canary in ["hunter2", "31415926535"] {
+                assert!(
+                    !r.all().contains(canary),
+                    "{canary} shown for {text:?}: {}",
+                    r.show()
+                );
+            }
+        }
+        outputs[0].stderr_has(&format!("`{field}` holds a literal value"));
+        outputs[0].stderr_has("literal value (hidden)");
+        assert!(!outputs[0].stderr.contains("`0`"), "{}", outputs[0].show());
+    }
+}
+
+#[test]
+fn a_literal_in_a_secret_field_is_hidden_even_when_the_file_does_not_parse() {
+    // The syntax error is on the next line: its context shows the key line.
+    let text = "[providers.openai]\nkind = \"openai\"\napi_keys = [\"my-openai-key-is-hunter2\"]\nmodels = [\"gpt-4o\" junk\n";
+    let tmp = tree(&[("tenet.toml", BASE_TOML), ("providers.toml", text)]);
+    for r in every_output(tmp.path()) {
+        r.code(1);
+        assert!(!r.all().contains("hunter2"), "{}", r.show());
+    }
+    let kdl = "provider openai {\n    api_keys \"my-openai-key-is-hunter2\"\n    models {{{\n}\n";
+    let tmp = tree(&[("tenet.toml", BASE_TOML), ("providers.kdl", kdl)]);
+    for r in every_output(tmp.path()) {
+        r.code(1);
+        assert!(!r.all().contains("hunter2"), "{}", r.show());
+    }
+}
