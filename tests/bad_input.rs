@@ -359,3 +359,53 @@ fn a_literal_in_a_secret_field_is_hidden_even_when_the_file_does_not_parse() {
         assert!(!r.all().contains("hunter2"), "{}", r.show());
     }
 }
+
+// ------------------------------------------------------------ bad tokens
+
+#[test]
+fn a_token_with_a_line_break_or_whitespace_is_named_as_the_problem_for_every_target() {
+    let (tmp, _) = acme();
+    let dir = tmp.path();
+    let db = dir.join("platform.db");
+    let token = support::token(&db, "ci", "write");
+    let server = support::ServeChild::start(&db, &[]);
+    copy_tree(&example("directory"), &dir.join("directory"));
+    copy_tree(&example("openwebui"), &dir.join("openwebui"));
+    // Nothing listens on port 9: before the check, that was all anyone saw.
+    let endpoints = [
+        (server.url.clone(), "acme"),
+        ("scim+http://127.0.0.1:9/v2".to_owned(), "directory"),
+        ("openwebui+http://127.0.0.1:9".to_owned(), "openwebui"),
+    ];
+    let bad = [
+        (format!("{token}\n"), "ends with a line break"),
+        (format!("{token}\r\n"), "ends with a line break"),
+        (format!(" {token}"), "starts or ends with whitespace"),
+        (format!("{token}\tx"), "contains a control character"),
+        (format!("tok en-{token}"), "contains whitespace"),
+    ];
+    for (endpoint, config) in &endpoints {
+        for (value, says) in &bad {
+            for command in ["plan", "drift"] {
+                let mut c = cmd_in(dir, &[command, config, "--endpoint", endpoint]);
+                c.env("TENET_TOKEN", value);
+                let r = run(c);
+                r.code(1);
+                r.stderr_has(&format!("TENET_TOKEN {says}"));
+                assert!(
+                    !r.all().contains(&token),
+                    "the token is shown: {}",
+                    r.show()
+                );
+                assert!(!r.all().contains("unreachable"), "{}", r.show());
+            }
+        }
+    }
+    // The same token without the line break works.
+    let mut c = cmd_in(dir, &["plan", "acme", "--endpoint", &server.url]);
+    c.env("TENET_TOKEN", &token);
+    for k in support::KEY_VARS {
+        c.env(k, "k");
+    }
+    run(c).code(2);
+}
