@@ -7,6 +7,11 @@
 //! platform. Dependencies point one way: `config -> model <- target`, `cli`
 //! on top of everything; ARCHITECTURE.md states the rules and
 //! `tests/architecture.rs` checks them.
+//!
+//! Nothing prints directly: every write to stdout or stderr goes through
+//! `cli::out`, which ends quietly on a closed pipe instead of panicking.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
 pub mod cli;

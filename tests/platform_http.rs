@@ -3911,3 +3911,388 @@ async fn latency_delays_v1_requests_but_not_healthz_or_refusals() {
     assert!(healthz.as_millis() < 400, "/healthz took {healthz:?}");
     assert!(refused.as_millis() < 400, "a 401 took {refused:?}");
 }
+
+// ------------------------------------------------------------ a strict oracle
+
+#[tokio::test]
+async fn bodies_declared_as_anything_but_json_are_415() {
+    let s = Server::standard();
+    s.workspace("fin").await;
+    let routes = [
+        (Method::POST, "/v1/workspaces", r#"{"slug": "ops"}"#),
+        (Method::POST, "/v1/users", r#"{"email": "a@b.example"}"#),
+        (
+            Method::POST,
+            "/v1/locks",
+            r#"{"name": "l", "holder": "h", "ttl_seconds": 60}"#,
+        ),
+        (
+            Method::PUT,
+            "/v1/locks/l",
+            r#"{"holder": "h", "ttl_seconds": 60}"#,
+        ),
+        (Method::PATCH, "/v1/workspaces/fin", r#"{"name": "x"}"#),
+        (Method::PUT, "/v1/workspaces/fin/quotas", r#"{}"#),
+        (Method::PUT, "/v1/settings", r#"{}"#),
+    ];
+    for (method, path, body) in routes {
+        for ct in [
+            None,
+            Some(""),
+            Some("text/plain"),
+            Some("text/x+json"),
+            Some("json"),
+        ] {
+            let mut rb = s
+                .request(method.clone(), path, Some(&s.write))
+                .header("If-Match", "*")
+                .body(body);
+            if let Some(c) = ct {
+                rb = rb.header("Content-Type", c);
+            }
+            s.send(format!("{method} {path} ({ct:?})"), rb)
+                .await
+                .problem(415, "unsupported-media-type");
+        }
+    }
+    s.get("/v1/workspaces/ops").await.problem(404, "not-found");
+    s.get("/v1/locks/l").await.problem(404, "not-found");
+}
+
+#[tokio::test]
+async fn duplicate_json_keys_are_400_at_any_depth() {
+    let s = Server::standard();
+    for raw in [
+        r#"{"slug": "fin", "name": "A", "name": "B"}"#,
+        r#"{"slug": "fin", "slug": "ops"}"#,
+        r#"{"slug": "fin", "labels": {"a": "1", "a": "2"}}"#,
+    ] {
+        let rb = s
+            .request(Method::POST, "/v1/workspaces", Some(&s.write))
+            .header("Content-Type", "application/json")
+            .body(raw);
+        let p = s
+            .send(format!("POST {raw}"), rb)
+            .await
+            .problem(400, "invalid-body");
+        assert!(
+            p["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("appears twice")),
+            "{p}"
+        );
+    }
+    assert_eq!(s.get("/v1/workspaces").await.ok(200)["items"], json!([]));
+}
+
+#[tokio::test]
+async fn control_characters_in_emails_names_and_lock_holders_are_refused() {
+    let s = Server::standard();
+    s.workspace("fin").await;
+    let bad = [
+        ("/v1/users", json!({"email": "a\u{0}@b.example"})),
+        (
+            "/v1/users",
+            json!({"email": "a@b.example", "name": "A\u{0}B"}),
+        ),
+        ("/v1/workspaces", json!({"slug": "ops", "name": "Ops\u{7}"})),
+        (
+            "/v1/workspaces",
+            json!({"slug": "ops", "labels": {"team": "a\nb"}}),
+        ),
+        (
+            "/v1/roles",
+            json!({"id": "r", "name": "R\u{1b}[31m", "permissions": []}),
+        ),
+        (
+            "/v1/locks",
+            json!({"name": "l", "holder": "h\u{0}", "ttl_seconds": 60}),
+        ),
+        (
+            "/v1/locks",
+            json!({"name": "l\u{0}", "holder": "h", "ttl_seconds": 60}),
+        ),
+    ];
+    for (path, body) in &bad {
+        let p = s.post(path, body).await.problem(400, "invalid-body");
+        assert!(
+            p["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("control character")),
+            "{p}"
+        );
+    }
+    // In the path, where no body check runs: the engine's rule.
+    s.put(
+        "/v1/locks/l%00",
+        None,
+        &json!({"holder": "h", "ttl_seconds": 60}),
+    )
+    .await
+    .problem(422, "invalid-value");
+    s.get("/v1/users").await.ok(200);
+    assert_eq!(s.get("/v1/users").await.ok(200)["items"], json!([]));
+    s.get("/v1/workspaces/ops").await.problem(404, "not-found");
+    // Releasing names its holder in the query: the same rule.
+    s.post(
+        "/v1/locks",
+        &json!({"name": "l", "holder": "h", "ttl_seconds": 60}),
+    )
+    .await
+    .ok(201);
+    s.delete("/v1/locks/l?holder=h%00", None)
+        .await
+        .problem(422, "invalid-value");
+    // Line breaks and tabs are text in a description.
+    s.post(
+        "/v1/workspaces",
+        &json!({"slug": "ops", "name": "Ops", "description": "line one\n\tline two"}),
+    )
+    .await
+    .ok(201);
+}
+
+#[tokio::test]
+async fn lock_names_and_holders_are_bounded() {
+    let s = Server::standard();
+    let huge = "l".repeat(900 * 1024);
+    s.post(
+        "/v1/locks",
+        &json!({"name": huge, "holder": "h", "ttl_seconds": 60}),
+    )
+    .await
+    .problem(422, "invalid-value");
+    let long = "l".repeat(129);
+    s.post(
+        "/v1/locks",
+        &json!({"name": long, "holder": "h", "ttl_seconds": 60}),
+    )
+    .await
+    .problem(422, "invalid-value");
+    let holder = "h".repeat(257);
+    s.post(
+        "/v1/locks",
+        &json!({"name": "l", "holder": holder, "ttl_seconds": 60}),
+    )
+    .await
+    .problem(422, "invalid-value");
+    let name = "l".repeat(128);
+    s.post(
+        "/v1/locks",
+        &json!({"name": name, "holder": "h".repeat(256), "ttl_seconds": 60}),
+    )
+    .await
+    .ok(201);
+}
+
+#[tokio::test]
+async fn cursors_not_issued_by_the_server_are_400() {
+    let s = Server::standard();
+    for slug in ["aa", "bb", "cc"] {
+        s.workspace(slug).await;
+    }
+    let page = s.get("/v1/workspaces?limit=1").await.ok(200);
+    let issued = page["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let next = s
+        .get(&format!("/v1/workspaces?limit=1&cursor={issued}"))
+        .await
+        .ok(200);
+    assert_eq!(next["items"][0]["slug"], json!("bb"));
+    // The key in hex (what a client might build), an edited tag, garbage.
+    let hex_of_aa = "6161";
+    let edited = format!("{}0", &issued[..issued.len() - 1]);
+    let edited = if edited == issued {
+        format!("{}1", &issued[..issued.len() - 1])
+    } else {
+        edited
+    };
+    for forged in [
+        hex_of_aa,
+        "6262.0000000000000000",
+        edited.as_str(),
+        "zz",
+        "%00",
+    ] {
+        s.get(&format!("/v1/workspaces?limit=1&cursor={forged}"))
+            .await
+            .problem(400, "invalid-cursor");
+    }
+}
+
+// ------------------------------------------------------------ raw connections
+
+/// Sends `bytes` on a fresh connection and reads the whole answer (the
+/// server closes after these).
+fn raw(url: &str, bytes: &[u8]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect: {e}"));
+    c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap_or_else(|e| panic!("timeout: {e}"));
+    // The server may answer (and close) before it has read everything.
+    let _ = c.write_all(bytes);
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// Asserts a raw answer is a problem with this status and code.
+#[track_caller]
+fn raw_problem(answer: &(u16, String, String), status: u16, code: &str) {
+    let (got, head, body) = answer;
+    assert_eq!(*got, status, "{head}\n{body}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
+    let p: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(p["status"], json!(status), "{body}");
+    assert_eq!(
+        p["type"],
+        json!(format!("https://tenet.dev/problems/{code}")),
+        "{body}"
+    );
+}
+
+#[test]
+fn long_uris_and_large_heads_are_problems_too() {
+    let s = Server::standard();
+    let auth = format!("Authorization: Bearer {}\r\n", s.write);
+    let get = |path: &str, extra: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}{extra}Connection: close\r\n\r\n")
+            .into_bytes()
+    };
+    let url = &s.serve_url();
+    // Over 8 KiB: the server's own 414.
+    raw_problem(
+        &raw(
+            url,
+            &get(&format!("/v1/workspaces/{}", "a".repeat(20_000)), ""),
+        ),
+        414,
+        "uri-too-long",
+    );
+    // Over what the HTTP layer holds at all (64 KiB): still a problem.
+    raw_problem(
+        &raw(
+            url,
+            &get(&format!("/v1/workspaces/{}", "a".repeat(70_000)), ""),
+        ),
+        431,
+        "header-too-large",
+    );
+    raw_problem(
+        &raw(
+            url,
+            &get(
+                "/v1/workspaces",
+                &format!("X-Big: {}\r\n", "a".repeat(70_000)),
+            ),
+        ),
+        431,
+        "header-too-large",
+    );
+    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    raw_problem(
+        &raw(url, &get("/v1/workspaces", &many)),
+        431,
+        "header-too-large",
+    );
+    // Not HTTP at all.
+    raw_problem(&raw(url, b"HELLO\r\n\r\n"), 400, "bad-request");
+    // The server is still there.
+    let (status, ..) = raw(url, &get("/healthz", ""));
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn slow_clients_are_timed_out_and_do_not_hold_the_server() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let s = Server::standard();
+    let url = s.serve_url();
+    let addr = url.trim_start_matches("http://").to_owned();
+    let started = Instant::now();
+    // 80 clients each sending a byte of a request head every 2 s, and 10
+    // sending a body that way after a complete head.
+    let mut clients = Vec::new();
+    for i in 0..90 {
+        let addr = addr.clone();
+        let token = s.write.clone();
+        clients.push(std::thread::spawn(move || {
+            let mut c = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{e}"));
+            c.set_read_timeout(Some(Duration::from_millis(200))).unwrap_or_else(|e| panic!("{e}"));
+            let body_client = i >= 80;
+            if body_client {
+                let head = format!("POST /v1/workspaces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{");
+                let _ = c.write_all(head.as_bytes());
+            }
+            let trickle = b"GET /v1/workspaces HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+            let t0 = Instant::now();
+            let mut answer = Vec::new();
+            let mut i = 0;
+            while t0.elapsed() < Duration::from_secs(40) {
+                let byte = if body_client { b" " } else { &trickle[i % trickle.len()..][..1] };
+                if c.write_all(byte).is_err() {
+                    break;
+                }
+                i += 1;
+                let mut buf = [0u8; 4096];
+                let deadline = Instant::now() + Duration::from_secs(2);
+                let mut closed = false;
+                while Instant::now() < deadline {
+                    match c.read(&mut buf) {
+                        Ok(0) => {
+                            closed = true;
+                            break;
+                        }
+                        Ok(n) => answer.extend_from_slice(&buf[..n]),
+                        Err(_) => {}
+                    }
+                }
+                if closed {
+                    break;
+                }
+            }
+            (body_client, t0.elapsed(), String::from_utf8_lossy(&answer).into_owned())
+        }));
+    }
+    // While they trickle, the server answers others at once.
+    std::thread::sleep(Duration::from_secs(1));
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let health = rt.block_on(s.get("/healthz"));
+    health.ok(200);
+    for c in clients {
+        let (body_client, took, answer) = c.join().unwrap_or_else(|_| panic!("client thread"));
+        assert!(
+            took < Duration::from_secs(20),
+            "a slow client stayed {took:?}"
+        );
+        if body_client {
+            assert!(
+                answer.contains(" 408 ") && answer.contains("request-timeout"),
+                "{answer}"
+            );
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // An idle kept-alive connection is closed too.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{e}"));
+    c.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = [0u8; 1024];
+    let n = c.read(&mut buf).unwrap_or(0);
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let t0 = Instant::now();
+    let rest = c.read(&mut buf).unwrap_or(0);
+    assert_eq!(rest, 0, "an idle connection is closed");
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+}

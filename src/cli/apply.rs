@@ -41,7 +41,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         return from_file(&args);
     }
     let (checked, target, plan, _) = make(&args.source, &args.common)?;
-    print(&plan, PlanFormat::Text)?;
+    // Applying is the point, not the output: a closed stdout does not stop it.
+    super::out::unless_closed(print(&plan, PlanFormat::Text))?;
     if plan.is_empty() {
         return Ok(Outcome::Clean);
     }
@@ -59,7 +60,7 @@ fn confirm() -> Result<(), CommandError> {
                 .with_hint("review the plan and pass --auto-approve, or apply a saved plan file"),
         );
     }
-    eprint!("Apply these changes? Only 'yes' will be accepted: ");
+    super::out::eprint("Apply these changes? Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
@@ -147,7 +148,7 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
     let fresh = fresh_plan(&target, &checked, &plan, &text, args)?;
     verify_saved(&plan, &fresh)?;
     if fresh.plan.is_empty() {
-        eprintln!("{}", crate::render::plan_text::NO_CHANGES);
+        super::out::eprintln(crate::render::plan_text::NO_CHANGES);
         return Ok(Outcome::Clean);
     }
     // The fresh plan's refusals: a saved file cannot talk them away.
@@ -258,8 +259,8 @@ fn execute(
             let flag = stop.clone();
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!(
-                        "\nInterrupted: finishing the changes in flight, starting no new ones..."
+                    super::out::eprintln(
+                        "\nInterrupted: finishing the changes in flight, starting no new ones...",
                     );
                     flag.store(true, Ordering::SeqCst);
                 }
@@ -269,15 +270,15 @@ fn execute(
         .map_err(|e| {
             let hint = (e.kind == crate::target::ErrorKind::Locked)
                 .then_some("another apply is running; wait for it, or ask its holder");
-            CommandError {
-                message: format!("cannot start the apply: {}", e.message),
-                hint: hint.map(str::to_owned),
-            }
+            CommandError::new(format!("cannot start the apply: {}", e.message))
+                .with_hint_opt(hint.map(str::to_owned))
         })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    print_report(&report);
+    // The platform has changed by now: a closed stdout loses the summary,
+    // not the outcome.
+    super::out::unless_closed(print_report(&report))?;
     Ok(if report.ok() {
         Outcome::Clean
     } else {
@@ -299,7 +300,7 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn print_report(report: &Report) {
+fn print_report(report: &Report) -> Result<(), CommandError> {
     use crate::apply::Outcome as O;
     for d in report.changes.iter().filter(|d| d.outcome != O::Applied) {
         let what = if d.outcome == O::Failed {
@@ -307,13 +308,13 @@ fn print_report(report: &Report) {
         } else {
             "skipped"
         };
-        eprintln!(
+        super::out::eprintln(&format!(
             "  {what}: #{} {} {}: {}",
             d.id,
             crate::render::plan_text::verb(d.action),
             d.object,
             d.reason.as_deref().unwrap_or("")
-        );
+        ));
     }
     let line = format!(
         "Apply {}: {} applied, {} failed, {} skipped.",
@@ -326,8 +327,9 @@ fn print_report(report: &Report) {
         report.count(O::Failed),
         report.count(O::Skipped)
     );
-    println!("{line}");
+    super::out::println(&line)?;
     if report.interrupted {
-        eprintln!("The apply was interrupted; run it again to finish.");
+        super::out::eprintln("The apply was interrupted; run it again to finish.");
     }
+    Ok(())
 }

@@ -12,11 +12,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "tenet",
-        &mut std::io::stdout(),
-    );
+    // clap_complete panics on a failed write: generate into memory, then
+    // write once (a closed stdout ends quietly, see `out`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "tenet", &mut script);
+    super::out::print(&String::from_utf8_lossy(&script))?;
     Ok(Outcome::Clean)
 }

@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         PlanFormat::Markdown => crate::render::drift::markdown(&report),
         PlanFormat::Json => crate::render::drift::json(&report),
     };
-    print!("{text}");
+    super::out::print(&text)?;
     Ok(if report.clean() {
         Outcome::Clean
     } else {

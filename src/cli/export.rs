@@ -141,10 +141,10 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .block_on(target.catalog())
         .map_err(pipeline::PipelineError::from)?;
     if let Some(p) = flag.filter(|p| *p != catalog.profile) {
-        eprintln!(
+        super::out::eprintln(&format!(
             "warning: the platform speaks the {} catalog; exporting with that profile, not {p}",
             catalog.profile
-        );
+        ));
     }
     let live = rt
         .block_on(target.read(args.parallelism.max(1)))
@@ -157,10 +157,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         profile: catalog.profile,
     };
     let exported = export::export(&live, &opts);
-    let removed = export::write(out, &exported, args.force).map_err(|e| CommandError {
-        message: e.message,
-        hint: e.hint,
-    })?;
+    let removed = export::write(out, &exported, args.force)
+        .map_err(|e| CommandError::new(e.message).with_hint_opt(e.hint))?;
 
     // The files must stand on their own: check them as `tenet validate` would.
     let mut checked = check_tree(out, None);
@@ -179,28 +177,31 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     }
 
     for path in &removed {
-        eprintln!("Removed {} (not part of the export).", path.display());
+        super::out::eprintln(&format!(
+            "Removed {} (not part of the export).",
+            path.display()
+        ));
     }
-    eprintln!(
+    super::out::eprintln(&format!(
         "Exported {} to {}.",
         exported.counts.summary(),
         out.display()
-    );
+    ));
     if !exported.key_vars.is_empty() {
-        eprintln!(
+        super::out::eprintln(&format!(
             "API keys are never exported: set {} to the key values before `tenet plan {}`.",
             and_list(&exported.key_vars),
             out.display()
-        );
+        ));
     }
     let n = unmanaged(&live, target.capabilities());
     if n > 0 {
-        eprintln!(
+        super::out::eprintln(&format!(
             "{n} live object{} not managed by tenet yet: after reviewing, `tenet apply {} --adopt` labels {} as managed.",
             if n == 1 { " is" } else { "s are" },
             out.display(),
             if n == 1 { "it" } else { "them" }
-        );
+        ));
     }
     Ok(Outcome::Clean)
 }

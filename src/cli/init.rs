@@ -8,7 +8,7 @@
 //! workflows in `examples/github/` are copies of them, kept equal by
 //! `tests/init.rs`.
 
-use std::io::Write;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CommandError, Outcome};
@@ -94,7 +94,9 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .with_hint("move them aside, or run `tenet init --force` to overwrite them"));
     }
 
-    let mut out = std::io::stdout().lock();
+    // Said once every file is written, so a closed stdout cannot leave a
+    // half-made scaffold.
+    let mut out = String::new();
     for t in TEMPLATES {
         let path = dir.join(t.path);
         if let Some(parent) = path.parent() {
@@ -117,7 +119,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         std::fs::write(&path, t.contents)
             .map_err(|e| CommandError::new(format!("cannot write {}: {e}", path.display())))?;
         let verb = if replaced { "Overwrote" } else { "Created" };
-        writeln!(out, "{verb} {}", shown(dir, t.path))?;
+        let _ = writeln!(out, "{verb} {}", shown(dir, t.path));
     }
 
     let target = if dir == Path::new(".") {
@@ -125,7 +127,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     } else {
         format!(" {}", dir.display())
     };
-    writeln!(
+    let _ = writeln!(
         out,
         "\nNext:\n  \
          tenet validate{target}   check the files\n  \
@@ -133,7 +135,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
          tenet apply{target}      make the sandbox match\n\
          For GitHub, add the secrets TENET_READ_TOKEN and TENET_WRITE_TOKEN and the variable\n\
          TENET_ENDPOINT to the repository (see tenet's docs/ci.md)."
-    )?;
+    );
+    super::out::print(&out)?;
     Ok(Outcome::Clean)
 }
 

@@ -8,6 +8,7 @@ pub mod completions;
 pub mod drift;
 pub mod export;
 pub mod init;
+pub mod out;
 pub mod plan;
 pub mod plan_base;
 pub mod schema;
@@ -105,6 +106,8 @@ impl Outcome {
 pub struct CommandError {
     pub message: String,
     pub hint: Option<String>,
+    /// Stdout is a closed pipe: the run ends quietly with exit 0.
+    pub closed: bool,
 }
 
 impl CommandError {
@@ -112,11 +115,27 @@ impl CommandError {
         Self {
             message: message.into(),
             hint: None,
+            closed: false,
+        }
+    }
+
+    /// Nobody reads stdout any more (`tenet plan | head -1`): not a failure
+    /// of tenet's, so it ends the run quietly with exit 0 (see [`out`]).
+    pub fn closed_stdout() -> Self {
+        Self {
+            closed: true,
+            ..Self::new("standard output is closed")
         }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the hint only when there is one.
+    pub fn with_hint_opt(mut self, hint: Option<String>) -> Self {
+        self.hint = hint.or(self.hint);
         self
     }
 }
@@ -171,10 +190,7 @@ pub fn width() -> usize {
 /// Renders diagnostics for people, on stderr.
 pub fn eprint_diagnostics(diags: &[Diagnostic], sources: &Sources) {
     let color = render::use_color(std::io::stderr().is_terminal());
-    eprint!(
-        "{}",
-        render::diagnostics::text(diags, sources, color, width())
-    );
+    out::eprint(&render::diagnostics::text(diags, sources, color, width()));
 }
 
 fn print_error(e: &CommandError) {
@@ -216,6 +232,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(outcome) => outcome.code(),
+        Err(e) if e.closed => ExitCode::SUCCESS,
         Err(e) => {
             print_error(&e);
             ExitCode::from(1)

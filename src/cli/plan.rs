@@ -3,7 +3,7 @@
 //! 2 when something would, 1 on error. `--out FILE` saves the plan for
 //! `tenet apply FILE`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::{CommandError, Outcome, ProfileArg, eprint_diagnostics};
@@ -68,10 +68,7 @@ pub struct Args {
 
 impl From<PipelineError> for CommandError {
     fn from(e: PipelineError) -> Self {
-        CommandError {
-            message: e.message,
-            hint: e.hint,
-        }
+        CommandError::new(e.message).with_hint_opt(e.hint)
     }
 }
 
@@ -131,12 +128,11 @@ pub fn print(plan: &Plan, format: PlanFormat) -> Result<(), CommandError> {
         PlanFormat::Markdown => render::plan_markdown::render(plan, 65_000),
         PlanFormat::Json => render::plan_json::render(plan),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        writeln!(out)?;
+    if text.ends_with('\n') {
+        super::out::print(&text)
+    } else {
+        super::out::println(&text)
     }
-    Ok(())
 }
 
 /// Refusals in force with the given overrides become the command's error
@@ -181,11 +177,11 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         std::fs::write(path, json + "\n").map_err(|e| {
             CommandError::new(format!("cannot write the plan to {}: {e}", path.display()))
         })?;
-        eprintln!(
+        super::out::eprintln(&format!(
             "Saved the plan to {}; apply it with `tenet apply {}`.",
             path.display(),
             path.display()
-        );
+        ));
     }
     Ok(if plan.is_empty() {
         Outcome::Clean

@@ -136,10 +136,10 @@ pub fn run(args: &Args, rev: &str) -> Result<Outcome, CommandError> {
                 change: crate::render::plan_json::json(&change),
                 platform,
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&out).map_err(|e| CommandError::new(e.to_string()))?
-            );
+            super::out::println(
+                &serde_json::to_string_pretty(&out)
+                    .map_err(|e| CommandError::new(e.to_string()))?,
+            )?;
         }
         format => {
             print(&change, format)?;
@@ -151,21 +151,21 @@ pub fn run(args: &Args, rev: &str) -> Result<Outcome, CommandError> {
                     } else {
                         "\nNot from this change: the platform also differs from the files:\n"
                     };
-                    print!("{note}");
+                    super::out::print(note)?;
                     let body = if md {
                         crate::render::drift::markdown(r)
                     } else {
                         crate::render::drift::text(r)
                     };
-                    print!("{body}");
+                    super::out::print(&body)?;
                 }
                 Some(_) => {}
                 None => {
                     let note = "No platform access here (no token or no sandbox database): this is the change in config terms only.";
                     if md {
-                        println!("\n> {note}");
+                        super::out::println(&format!("\n> {note}"))?;
                     } else {
-                        eprintln!("{note}");
+                        super::out::eprintln(note);
                     }
                 }
             }
@@ -184,12 +184,12 @@ pub fn run(args: &Args, rev: &str) -> Result<Outcome, CommandError> {
             std::fs::write(path, json + "\n").map_err(|e| {
                 CommandError::new(format!("cannot write the plan to {}: {e}", path.display()))
             })?;
-            eprintln!("Saved the platform plan to {}.", path.display());
+            super::out::eprintln(&format!("Saved the platform plan to {}.", path.display()));
         }
-        (Some(path), None) => eprintln!(
+        (Some(path), None) => super::out::eprintln(&format!(
             "No plan saved to {}: there is no platform access here.",
             path.display()
-        ),
+        )),
         _ => {}
     }
     Ok(if change.is_empty() {

@@ -1,8 +1,6 @@
 //! `tenet schema`: prints the JSON Schema of config files, exactly as shipped
 //! in `schema/tenet.schema.json`.
 
-use std::io::Write;
-
 use super::{CommandError, Outcome};
 use crate::config::schema::SCHEMA_TEXT;
 
@@ -10,6 +8,6 @@ use crate::config::schema::SCHEMA_TEXT;
 pub struct Args {}
 
 pub fn run(_args: Args) -> Result<Outcome, CommandError> {
-    std::io::stdout().write_all(SCHEMA_TEXT.as_bytes())?;
+    super::out::print(SCHEMA_TEXT)?;
     Ok(Outcome::Clean)
 }

@@ -100,11 +100,11 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         let token = engine.create_token(&name, scope).map_err(|e| {
             CommandError::new(e.detail).with_hint("token names are unique; pick another")
         })?;
-        println!("{token}");
-        eprintln!(
+        super::out::println(&token)?;
+        super::out::eprintln(&format!(
             "created {} token `{name}`; it is shown only once (the platform keeps a hash)",
             scope.as_str()
-        );
+        ));
         return Ok(Outcome::Clean);
     }
     let Some(db) = args.db else {
@@ -131,15 +131,15 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             .await
             .map_err(|e| CommandError::new(format!("cannot listen on {}: {e}", args.listen)).with_hint("is another server using the port? try --listen 127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
-        eprintln!("tenet serve: listening on http://{addr} (profile {profile}, database {})", db.display());
+        super::out::eprintln(&format!("tenet serve: listening on http://{addr} (profile {profile}, database {})", db.display()));
         if faults.fail_rate > 0.0 || faults.latency_ms > 0 || faults.rate_limit.is_some() {
-            eprintln!(
+            super::out::eprintln(&format!(
                 "tenet serve: fault injection on: fail rate {}, latency {} ms, rate limit {:?} rps, seed {}",
                 faults.fail_rate, faults.latency_ms, faults.rate_limit, faults.seed
-            );
+            ));
         }
         serve(listener, AppState::new(engine, faults), shutdown_signal()).await?;
-        eprintln!("tenet serve: stopped");
+        super::out::eprintln("tenet serve: stopped");
         Ok(Outcome::Clean)
     })
 }

@@ -3,12 +3,11 @@
 //! annotations when running in GitHub Actions. Exit 0 when clean (warnings
 //! allowed), 1 on any error.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{CommandError, Format, Outcome, ProfileArg, eprint_diagnostics};
+use super::{CommandError, Format, Outcome, ProfileArg, eprint_diagnostics, out};
 use crate::render::diagnostics as render;
 use crate::validate::{Checked, check_tree};
 
@@ -73,10 +72,9 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
 
     // Annotations go with text output only: JSON output stays one document.
     if args.format == Format::Text && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        print!("{}", render::github(&checked.diagnostics, sources));
+        out::print(&render::github(&checked.diagnostics, sources))?;
     }
     let shown: Vec<_> = checked.diagnostics.iter().map(render::redacted).collect();
-    let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
             let json = JsonOutput {
@@ -90,7 +88,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             };
             let text = serde_json::to_string_pretty(&json)
                 .map_err(|e| CommandError::new(e.to_string()))?;
-            writeln!(out, "{text}")?;
+            out::println(&text)?;
         }
         Format::Text => {
             eprint_diagnostics(&checked.diagnostics, sources);
@@ -101,24 +99,23 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
                 } else {
                     String::new()
                 };
-                eprintln!(
+                out::eprintln(&format!(
                     "error: `{dir}` is not valid: {}{also} ({} checked)",
                     plural(errors, "error", "errors"),
                     plural(sources.len(), "file", "files"),
-                );
+                ));
             } else {
                 let extra = if warnings > 0 {
                     format!(" ({})", plural(warnings, "warning", "warnings"))
                 } else {
                     String::new()
                 };
-                writeln!(
-                    out,
+                out::println(&format!(
                     "{dir} is valid{extra} [{}]: {}, {}",
                     checked.config.platform.profile,
                     state.summary(),
                     plural(checked.config.teams.len(), "team", "teams"),
-                )?;
+                ))?;
             }
         }
     }

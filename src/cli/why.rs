@@ -76,10 +76,10 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         );
     };
     if *workspace != args.workspace {
-        eprintln!(
+        super::out::eprintln(&format!(
             "note: workspace `{}` is now `{workspace}` (renamed with `previously`)",
             args.workspace
-        );
+        ));
     }
     let workspace = workspace.as_str();
     if !doc.users.contains_key(&user) {
@@ -268,12 +268,12 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         return Ok(Outcome::Changes);
     }
     eprint_diagnostics(&found, &loaded.sources);
-    println!(
+    super::out::println(&format!(
         "yes: {user} has {} in {} ({} way{})",
         args.permission,
         workspace,
         found.len(),
         if found.len() == 1 { "" } else { "s" }
-    );
+    ))?;
     Ok(Outcome::Clean)
 }

@@ -236,9 +236,11 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: &str) -> bool {
     load_bytes(loaded, path, display, bytes)
 }
 
-/// Registers a file's (redacted) text for diagnostics.
+/// Registers a file's (redacted) text for diagnostics: credential-looking
+/// tokens anywhere, and every literal in a secret field, are masked.
 fn add_source(loaded: &mut Loaded, path: &Path, display: &str, text: &str) -> FileId {
-    let redacted = secrets::redact_text(text);
+    let kdl = path.extension().is_some_and(|e| e == "kdl");
+    let redacted = secrets::redact_text(&secrets::redact_secret_fields(text, kdl));
     let id = loaded.sources.add(SourceFile::new(
         path.to_path_buf(),
         display.to_owned(),

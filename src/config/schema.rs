@@ -198,11 +198,35 @@ fn type_fix(t: &str, field: &str) -> String {
     }
 }
 
-/// The last reference token of a pointer: the field a value belongs to.
+/// The last reference token of a pointer that names a field (not a list
+/// index): the field a value belongs to, as written in a file.
 fn field_name(pointer: &str) -> String {
     tokens(pointer)
-        .pop()
+        .into_iter()
+        .rev()
+        .find(|t| t.parse::<usize>().is_err())
         .unwrap_or_else(|| "document".to_owned())
+}
+
+/// The field a value belongs to, with the indices of the lists it sits in:
+/// `api_keys[0]`, `models[2]`, `name`.
+fn field_label(root: &Value, pointer: &str) -> String {
+    let t = tokens(pointer);
+    let mut end = t.len();
+    let mut suffix = String::new();
+    while end > 0 {
+        let parent = t[..end - 1].iter().fold(String::new(), |p, k| push(&p, k));
+        if root.pointer(&parent).is_some_and(Value::is_array) {
+            suffix = format!("[{}]{suffix}", t[end - 1]);
+            end -= 1;
+        } else {
+            break;
+        }
+    }
+    match end {
+        0 => format!("document{suffix}"),
+        n => format!("{}{suffix}", t[n - 1]),
+    }
 }
 
 /// A short description of where a pointer lands, like "workspace `finance`".
@@ -296,7 +320,7 @@ pub fn validate(
                         "tenet::schema::type",
                         format!(
                             "`{}` must be {expected}, found {}",
-                            field_name(&pointer),
+                            field_label(value, &pointer),
                             json_type(err.instance())
                         ),
                     )
@@ -318,7 +342,7 @@ pub fn validate(
                         "tenet::schema::enum",
                         format!(
                             "`{found}` is not a valid value for `{}`",
-                            field_name(&pointer)
+                            field_label(value, &pointer)
                         ),
                     )
                     .with_label(
@@ -338,11 +362,11 @@ pub fn validate(
                         "use 1-63 lower-case letters, digits and hyphens, starting with a letter or digit".to_owned(),
                     ),
                     Some("secret_ref") => (
-                        format!("`{}` must be a secret reference", field_name(&pointer)),
+                        format!("`{}` must be a secret reference", field_label(value, &pointer)),
                         "write env:NAME to read an environment variable or file:PATH to read a file; never put a secret in the config".to_owned(),
                     ),
                     _ => (
-                        format!("`{found}` is not a valid value for `{}`", field_name(&pointer)),
+                        format!("`{found}` is not a valid value for `{}`", field_label(value, &pointer)),
                         here.and_then(|n| n.description()).unwrap_or("see the schema").to_owned(),
                     ),
                 };
@@ -359,7 +383,7 @@ pub fn validate(
                         "tenet::schema::range",
                         format!(
                             "`{}` is {}, {} the {} of {limit}",
-                            field_name(&pointer),
+                            field_label(value, &pointer),
                             err.instance(),
                             if below { "below" } else { "above" },
                             if below { "minimum" } else { "maximum" },
@@ -402,7 +426,10 @@ pub fn validate(
                 out.push(
                     Diagnostic::error(
                         "tenet::schema::duplicate-item",
-                        format!("`{}` lists the same item twice", field_name(&pointer)),
+                        format!(
+                            "`{}` lists the same item twice",
+                            field_label(value, &pointer)
+                        ),
                     )
                     .with_label(file, value_span, "duplicate item")
                     .with_help("remove the repeated item"),

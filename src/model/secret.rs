@@ -44,7 +44,8 @@ impl TryFrom<String> for SecretRef {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
         SecretRef::parse(&s)
-            .ok_or_else(|| format!("`{s}` is not a secret reference (env:NAME or file:PATH)"))
+            // Never the value: it may be the secret itself.
+            .ok_or_else(|| "a secret field holds something other than a secret reference (env:NAME or file:PATH)".to_owned())
     }
 }
 

@@ -1,10 +1,21 @@
 //! Diagnostics as miette reports (text), as versioned JSON, and as GitHub
 //! Actions `::error` annotations.
+//!
+//! A label on a very long line (minified or generated files, or a hostile
+//! 65,600-character string) is shown through a window: the lines around
+//! the labels, each long one cut to a stretch around its first label with
+//! `…` where text was left out. miette cannot render columns past 65,535,
+//! and nobody can read such a line anyway; the header still names the
+//! file, line and column in the whole file.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    NamedSource, SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, FileId, Severity, Sources};
@@ -17,9 +28,70 @@ struct Report {
     code: &'static str,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Snippet>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
+}
+
+/// Lines longer than this many bytes are windowed.
+const LONG_LINE: usize = 500;
+/// Bytes of a windowed line kept before its first label.
+const BEFORE: usize = 40;
+/// Bytes of a windowed line kept in all.
+const WINDOW: usize = 160;
+
+/// The text a report points into: the whole file, or a window of it.
+enum Snippet {
+    Whole(NamedSource<Arc<str>>),
+    Window(Window),
+}
+
+impl Snippet {
+    fn windowed(&self) -> bool {
+        matches!(self, Snippet::Window(_))
+    }
+}
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        match self {
+            Snippet::Whole(s) => s.read_span(span, before, after),
+            Snippet::Window(w) => w.read_span(span, before, after),
+        }
+    }
+}
+
+/// Some lines of a file, long ones cut, numbered as in the whole file.
+struct Window {
+    /// `file:line:column` of the first label, in the whole file.
+    name: String,
+    text: String,
+    /// 0-based number of the window's first line in the file.
+    first_line: usize,
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.as_str().read_span(span, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Report {
@@ -73,26 +145,137 @@ fn named(sources: &Sources, file: FileId) -> NamedSource<Arc<str>> {
     NamedSource::new(f.display.clone(), f.text.clone())
 }
 
-fn clamp(text: &str, span: &std::ops::Range<usize>) -> SourceSpan {
-    let mut start = span.start.min(text.len());
-    while !text.is_char_boundary(start) {
-        start -= 1;
+fn floor_char(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
     }
-    let mut end = span.end.clamp(start, text.len());
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
-    (start..end).into()
+    at
 }
 
-/// A copy of `d` whose texts have credential-looking values masked: messages
-/// quote keys and values from the files, and those may be secrets.
+fn ceil_char(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+fn clamp(text: &str, span: &Range<usize>) -> Range<usize> {
+    let start = floor_char(text, span.start);
+    start..ceil_char(text, span.end.max(start))
+}
+
+/// The source for labels in one file and their spans in it: the whole file,
+/// or a [`Window`] when a line they show is longer than [`LONG_LINE`].
+fn snippet(sources: &Sources, file: FileId, spans: &[Range<usize>]) -> (Snippet, Vec<SourceSpan>) {
+    let f = sources.get(file);
+    let text: &str = &f.text;
+    let spans: Vec<Range<usize>> = spans.iter().map(|s| clamp(text, s)).collect();
+    let first = spans
+        .iter()
+        .map(|s| f.line_index(s.start))
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(1);
+    let last = (spans.iter().map(|s| f.line_index(s.end)).max().unwrap_or(0) + 1)
+        .min(f.line_count().saturating_sub(1));
+    if (first..=last).all(|l| f.line_range(l).len() <= LONG_LINE) {
+        return (
+            Snippet::Whole(named(sources, file)),
+            spans.into_iter().map(Into::into).collect(),
+        );
+    }
+    // Each shown line: its number, the part of it kept, where that part
+    // starts in the window's text.
+    let mut kept: Vec<(usize, Range<usize>, usize)> = Vec::new();
+    let mut out = String::new();
+    for line in first..=last {
+        let r = f.line_range(line);
+        let (lo, hi) = if r.len() <= LONG_LINE {
+            (r.start, r.end)
+        } else {
+            let anchor = spans
+                .iter()
+                .flat_map(|s| [s.start, s.end])
+                .filter(|p| (r.start..=r.end).contains(p))
+                .min()
+                .unwrap_or(r.start);
+            let lo = floor_char(text, anchor.saturating_sub(BEFORE).max(r.start));
+            (lo, floor_char(text, (lo + WINDOW).min(r.end)).max(lo))
+        };
+        if lo > r.start {
+            out.push('…');
+        }
+        kept.push((line, lo..hi, out.len()));
+        out.push_str(&text[lo..hi]);
+        if hi < r.end {
+            out.push('…');
+        }
+        if line < last {
+            out.push('\n');
+        }
+    }
+    let map = |offset: usize| {
+        let line = f.line_index(offset);
+        kept.iter()
+            .find(|(l, ..)| *l == line)
+            .map_or(0, |(_, k, at)| at + offset.clamp(k.start, k.end) - k.start)
+    };
+    let mapped = spans
+        .iter()
+        .map(|s| {
+            let start = map(s.start);
+            (start..map(s.end).max(start)).into()
+        })
+        .collect();
+    let (line, column) = f.line_col(spans.first().map_or(0, |s| s.start));
+    let window = Window {
+        name: format!("{}:{line}:{column}", f.display),
+        text: out,
+        first_line: first,
+    };
+    (Snippet::Window(window), mapped)
+}
+
+/// Words of a message longer than this many characters are cut.
+const LONG_WORD: usize = 200;
+
+/// `text` with each word longer than [`LONG_WORD`] characters cut to its
+/// start and `…`: messages quote keys and values from the files, and a
+/// 65,600-character key helps nobody.
+fn shorten_words(text: &str) -> String {
+    if text.len() <= LONG_WORD {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len().min(4 * LONG_WORD));
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        if word.chars().count() > LONG_WORD {
+            out.extend(word.chars().take(LONG_WORD / 2));
+            out.push('…');
+        } else {
+            out.push_str(word);
+        }
+        let ws = tail.len() - tail.trim_start().len();
+        out.push_str(&tail[..ws]);
+        rest = &tail[ws..];
+    }
+    out
+}
+
+/// A copy of `d` fit to show: credential-looking values masked (messages
+/// quote keys and values from the files, and those may be secrets), and
+/// very long words cut.
 pub fn redacted(d: &Diagnostic) -> Diagnostic {
+    let show = |t: &str| shorten_words(&redact_text(t));
     let mut d = d.clone();
-    d.message = redact_text(&d.message);
-    d.help = d.help.map(|h| redact_text(&h));
+    d.message = show(&d.message);
+    d.help = d.help.map(|h| show(&h));
     for l in &mut d.labels {
-        l.message = redact_text(&l.message);
+        l.message = show(&l.message);
     }
     d
 }
@@ -100,30 +283,38 @@ pub fn redacted(d: &Diagnostic) -> Diagnostic {
 fn report(d: &Diagnostic, sources: &Sources) -> Report {
     let d = &redacted(d);
     let primary = d.primary().map(|(f, _)| f);
-    let mut labels = Vec::new();
+    let mut own = Vec::new();
     let mut related = Vec::new();
     for (i, l) in d.labels.iter().enumerate() {
-        let text = &sources.get(l.file).text;
-        let span = clamp(text, &l.span);
         if Some(l.file) == primary {
-            let ls = if i == 0 {
-                LabeledSpan::new_primary_with_span(Some(l.message.clone()), span)
-            } else {
-                LabeledSpan::new_with_span(Some(l.message.clone()), span)
-            };
-            labels.push(ls);
+            own.push((i, l));
         } else {
+            let (source, spans) = snippet(sources, l.file, std::slice::from_ref(&l.span));
             related.push(Report {
                 message: l.message.clone(),
                 code: "",
                 severity: miette::Severity::Advice,
                 help: None,
-                source: Some(named(sources, l.file)),
-                labels: vec![LabeledSpan::new_primary_with_span(
-                    Some(l.message.clone()),
-                    span,
-                )],
+                source: Some(source),
+                labels: spans
+                    .into_iter()
+                    .map(|s| LabeledSpan::new_primary_with_span(Some(l.message.clone()), s))
+                    .collect(),
                 related: Vec::new(),
+            });
+        }
+    }
+    let mut source = None;
+    let mut labels = Vec::new();
+    if let (Some(file), false) = (primary, own.is_empty()) {
+        let spans: Vec<Range<usize>> = own.iter().map(|(_, l)| l.span.clone()).collect();
+        let (snip, mapped) = snippet(sources, file, &spans);
+        source = Some(snip);
+        for ((i, l), span) in own.iter().zip(mapped) {
+            labels.push(if *i == 0 {
+                LabeledSpan::new_primary_with_span(Some(l.message.clone()), span)
+            } else {
+                LabeledSpan::new_with_span(Some(l.message.clone()), span)
             });
         }
     }
@@ -136,9 +327,7 @@ fn report(d: &Diagnostic, sources: &Sources) -> Report {
             Severity::Advice => miette::Severity::Advice,
         },
         help: d.help.clone(),
-        source: primary
-            .filter(|_| !d.labels.is_empty())
-            .map(|f| named(sources, f)),
+        source,
         labels,
         related,
     }
@@ -154,6 +343,8 @@ pub fn text(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize) 
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_links(false);
+    // A window's name carries the position in the whole file.
+    let windowed = handler.clone().without_primary_span_start();
     let mut out = String::new();
     for d in diags {
         let mut r = report(d, sources);
@@ -161,7 +352,12 @@ pub fn text(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize) 
         // file's snippet (miette's "related" rendering adds empty headings).
         let notes = std::mem::take(&mut r.related);
         for part in std::iter::once(&r).chain(&notes) {
-            if handler.render_report(&mut out, part).is_err() {
+            let h = if part.source.as_ref().is_some_and(Snippet::windowed) {
+                &windowed
+            } else {
+                &handler
+            };
+            if h.render_report(&mut out, part).is_err() {
                 out.push_str(&format!("{}\n", part.message));
             }
         }
@@ -203,11 +399,7 @@ pub struct JsonDiagnostic<'a> {
     pub help: Option<&'a str>,
 }
 
-fn json_span<'a>(
-    sources: &'a Sources,
-    file: FileId,
-    span: &std::ops::Range<usize>,
-) -> JsonSpan<'a> {
+fn json_span<'a>(sources: &'a Sources, file: FileId, span: &Range<usize>) -> JsonSpan<'a> {
     let f = sources.get(file);
     let (line, column) = f.line_col(span.start);
     let (end_line, end_column) = f.line_col(span.end);

@@ -117,9 +117,230 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
+/// The config fields whose values are secrets: they hold references
+/// (`env:NAME`, `file:PATH`) and any literal in them is hidden, whatever it
+/// looks like. A test keeps this in step with the schema (every field whose
+/// values are `secret_ref`s).
+pub const SECRET_FIELDS: &[&str] = &["api_keys"];
+
+/// `text` (a TOML file, or KDL when `kdl`) with the literal values of
+/// [`SECRET_FIELDS`] masked: every string or bare value after such a key
+/// that is not a secret reference becomes `*`s of the same byte length
+/// (line breaks kept, so offsets and lines stay valid). Lexical on purpose:
+/// it works on files that do not parse, whose source is shown around a
+/// syntax error. Comments in the value are masked too; hiding too much is
+/// the safe side.
+pub fn redact_secret_fields(text: &str, kdl: bool) -> String {
+    let mut mask: Vec<Range<usize>> = Vec::new();
+    for field in SECRET_FIELDS {
+        for (at, _) in text.match_indices(field) {
+            if let Some(value) = value_start(text, at, at + field.len(), kdl) {
+                secret_values(text, value, kdl, &mut mask);
+            }
+        }
+    }
+    if mask.is_empty() {
+        return text.to_owned();
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for r in mask {
+        for b in &mut bytes[r] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b'*';
+            }
+        }
+    }
+    // Whole characters were replaced byte for byte by ASCII.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Where the value of a key at `start..end` begins, if the text there is a
+/// key (at the start of a line, after `{`, `,`, `;` or a dotted `.`,
+/// perhaps quoted) and not part of a longer word.
+fn value_start(text: &str, start: usize, end: usize, kdl: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut start, mut end) = (start, end);
+    if bytes.get(end).is_some_and(|b| is_key_byte(*b)) {
+        return None;
+    }
+    if start > 0 && matches!(bytes[start - 1], b'"' | b'\'') {
+        if bytes.get(end) != Some(&bytes[start - 1]) {
+            return None;
+        }
+        start -= 1;
+        end += 1;
+    }
+    let before = text[..start].trim_end_matches([' ', '\t']);
+    let key_position = match before.as_bytes().last() {
+        None | Some(b'\n' | b'\r' | b'{' | b',' | b';' | b'.') => true,
+        Some(_) => false,
+    };
+    if !key_position {
+        return None;
+    }
+    let after = &text[end..];
+    let skipped = after.len() - after.trim_start_matches([' ', '\t']).len();
+    let mut at = end + skipped;
+    if !kdl {
+        if bytes.get(at) != Some(&b'=') {
+            return None;
+        }
+        at += 1;
+    }
+    Some(at)
+}
+
+/// Collects the spans to mask in the value starting at `at`: up to the end
+/// of the line (of the array, in TOML), the node (`;`, `{`, `}` in KDL) or
+/// an inline table entry (`,`, `}` in TOML).
+fn secret_values(text: &str, mut at: usize, kdl: bool, mask: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    while at < bytes.len() {
+        let b = bytes[at];
+        match b {
+            b' ' | b'\t' => at += 1,
+            b'\n' | b'\r' if depth == 0 => return,
+            b'\n' | b'\r' => at += 1,
+            b'[' => {
+                depth += 1;
+                at += 1;
+            }
+            b']' => {
+                if depth <= 1 && !kdl {
+                    return;
+                }
+                depth = depth.saturating_sub(1);
+                at += 1;
+            }
+            b',' | b'}' if depth == 0 => return,
+            b';' | b'{' if kdl && depth == 0 => return,
+            b',' => at += 1,
+            b'#' if !kdl => {
+                // A comment: to the end of the line, masked (it may quote
+                // the key it explains).
+                let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                mask.push(at..end);
+                at = end;
+            }
+            b'"' | b'\'' | b'#' => {
+                let (content, end) = string_at(text, at);
+                if crate::model::SecretRef::parse(&text[content.clone()]).is_none() {
+                    mask.push(content);
+                }
+                at = end;
+                if depth == 0 && !kdl {
+                    return;
+                }
+            }
+            _ => {
+                let end = text[at..]
+                    .find(|c: char| c.is_whitespace() || "[]{},;\"'".contains(c))
+                    .map_or(text.len(), |i| at + i);
+                let end = end.max(at + 1).min(text.len());
+                let end = (end..=text.len())
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(text.len());
+                if crate::model::SecretRef::parse(&text[at..end]).is_none() {
+                    mask.push(at..end);
+                }
+                at = end;
+                if depth == 0 && !kdl {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The content and end of a string starting at `at`: `"..."` with escapes,
+/// `'...'`, TOML's `"""..."""` and `'''...'''`, and KDL's raw `#"..."#`.
+/// An unterminated string runs to the end of its line (or of the text, for
+/// a multi-line one).
+fn string_at(text: &str, at: usize) -> (Range<usize>, usize) {
+    let rest = &text[at..];
+    let hashes = rest.len() - rest.trim_start_matches('#').len();
+    let open = &rest[hashes..];
+    let (delim, multi) = if open.starts_with("\"\"\"") {
+        ("\"\"\"", true)
+    } else if open.starts_with("\'\'\'") {
+        ("\'\'\'", true)
+    } else if open.starts_with('"') {
+        ("\"", false)
+    } else if open.starts_with('\'') {
+        ("\'", false)
+    } else {
+        // A lone `#` (a KDL keyword such as #true): one bare word.
+        let end = rest
+            .find(|c: char| c.is_whitespace() || ";{}".contains(c))
+            .map_or(text.len(), |i| at + i);
+        return (at..end, end);
+    };
+    let start = at + hashes + delim.len();
+    let close = format!("{delim}{}", "#".repeat(hashes));
+    let escapes = delim.starts_with('"') && hashes == 0;
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while i < bytes.len() {
+        if escapes && bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if !multi && bytes[i] == b'\n' {
+            return (start..i, i);
+        }
+        if text[i..].starts_with(&close) {
+            return (start..i, i + close.len());
+        }
+        i += 1;
+    }
+    let end = text.len();
+    (start.min(end)..end, end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_fields_are_masked_unless_references() {
+        let toml = "[providers.a]\napi_keys = [\"my-openai-key-is-hunter2\", \"env:OK_1\", # hunter4\n  'hunter3', 12345] # kept\nname = \"hunter5\"\n";
+        let red = redact_secret_fields(toml, false);
+        assert_eq!(red.len(), toml.len());
+        assert_eq!(red.lines().count(), toml.lines().count());
+        for gone in ["hunter2", "hunter3", "12345", "hunter4"] {
+            assert!(!red.contains(gone), "{gone} shown: {red}");
+        }
+        assert!(
+            red.contains("\"env:OK_1\"") && red.contains("hunter5"),
+            "{red}"
+        );
+        assert!(red.contains("] # kept"), "{red}");
+        // Dotted, quoted and inline-table keys; a syntax error after it.
+        for text in [
+            "providers.a.api_keys = \"hunter2\"\n",
+            "[providers.a]\n\"api_keys\" = [\"hunter2\"\n",
+            "providers = { a = { api_keys = [\"hunter2\"], kind = \"openai\" } }\n",
+            "api_keys = \"\"\"\nhunter2\n\"\"\"\n",
+        ] {
+            let red = redact_secret_fields(text, false);
+            assert!(!red.contains("hunter2"), "{red}");
+            assert!(
+                !text.contains("kind") || red.contains("kind = \"openai\""),
+                "{red}"
+            );
+        }
+        // Not a key: left alone.
+        let prose = "description = \"rotate api_keys often\"\n";
+        assert_eq!(redact_secret_fields(prose, false), prose);
+        let kdl =
+            "provider a {\n    api_keys \"hunter2\" env:OK hunter3 #\"hunter4\"#; name x\n}\n";
+        let red = redact_secret_fields(kdl, true);
+        for gone in ["hunter2", "hunter3", "hunter4"] {
+            assert!(!red.contains(gone), "{gone} shown: {red}");
+        }
+        assert!(red.contains("env:OK") && red.contains("name x"), "{red}");
+    }
 
     #[test]
     fn recognises_credentials() {

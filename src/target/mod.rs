@@ -102,6 +102,35 @@ impl TargetError {
     }
 }
 
+/// Checks a bearer token (`TENET_TOKEN`) before any request, so a bad one is
+/// said to be bad instead of failing later as "endpoint unreachable". The
+/// message says what is wrong, never the token.
+pub fn check_token(token: &str) -> Result<(), TargetError> {
+    let what = if token.ends_with(['\n', '\r']) {
+        Some("ends with a line break (as `$(cat FILE)` keeps it, or an editor adds it)")
+    } else if token.starts_with(char::is_whitespace) || token.ends_with(char::is_whitespace) {
+        Some("starts or ends with whitespace")
+    } else if token.contains(char::is_control) {
+        Some("contains a control character (a line break, tab or NUL)")
+    } else if token.contains(char::is_whitespace) {
+        Some("contains whitespace")
+    } else if !token.is_ascii() {
+        Some("contains non-ASCII characters")
+    } else {
+        None
+    };
+    match what {
+        None => Ok(()),
+        Some(w) => Err(TargetError::new(
+            ErrorKind::Unauthorized,
+            format!(
+                "TENET_TOKEN {w}: it is not a valid bearer token, so nothing was sent; \
+                 set it to the token alone"
+            ),
+        )),
+    }
+}
+
 /// A change as a target receives it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum WriteOp<'a> {

@@ -779,6 +779,11 @@ impl Server {
         format!("{}{path}", self.serve.url)
     }
 
+    /// `http://127.0.0.1:PORT`, for raw connections.
+    pub fn serve_url(&self) -> String {
+        self.serve.url.clone()
+    }
+
     /// A request with `Authorization: Bearer TOKEN` (none for `None`).
     pub fn request(
         &self,

@@ -18,7 +18,7 @@ pub(crate) fn is_slug(s: &str) -> bool {
 /// non-empty local part, a dot inside the domain (neither its first nor its
 /// last character), no whitespace (Unicode `White_Space`).
 pub(crate) fn is_email(s: &str) -> bool {
-    if s.len() > 254 || s.chars().any(char::is_whitespace) {
+    if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
     let mut parts = s.split('@');
@@ -30,6 +30,16 @@ pub(crate) fn is_email(s: &str) -> bool {
             .bytes()
             .enumerate()
             .any(|(i, b)| b == b'.' && i > 0 && i + 1 < domain.len())
+}
+
+/// Longest lock name, in bytes.
+pub(crate) const MAX_LOCK_NAME: usize = 128;
+/// Longest lock holder, in bytes.
+pub(crate) const MAX_LOCK_HOLDER: usize = 256;
+
+/// Text for names and holders: no control characters (NUL, line breaks...).
+pub(crate) fn is_printable(s: &str) -> bool {
+    !s.chars().any(char::is_control)
 }
 
 #[cfg(test)]

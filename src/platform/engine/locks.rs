@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::keys::{MAX_LOCK_HOLDER, MAX_LOCK_NAME, is_printable};
 use super::{Actor, Engine, Now};
 use crate::platform::ApiError;
 use crate::wire::Lock;
@@ -55,6 +56,31 @@ fn held(lock: &Lock) -> ApiError {
     }
 }
 
+/// A lock name and holder as the contract bounds them: printable text, at
+/// most 128 and 256 bytes.
+fn check_words(name: &str, holder: Option<&str>) -> Result<(), ApiError> {
+    if name.len() > MAX_LOCK_NAME {
+        return Err(ApiError::invalid_value(format!(
+            "a lock name is at most {MAX_LOCK_NAME} bytes, not {}",
+            name.len()
+        )));
+    }
+    if let Some(h) = holder
+        && h.len() > MAX_LOCK_HOLDER
+    {
+        return Err(ApiError::invalid_value(format!(
+            "a lock holder is at most {MAX_LOCK_HOLDER} bytes, not {}",
+            h.len()
+        )));
+    }
+    if !is_printable(name) || !holder.is_none_or(is_printable) {
+        return Err(ApiError::invalid_value(
+            "lock names and holders are printable text: no control characters (such as NUL)",
+        ));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Acquires `name` for `holder`; re-acquiring one's own lock renews it.
     /// Returns the lock and whether it was newly acquired.
@@ -66,6 +92,7 @@ impl Engine {
         ttl: u64,
     ) -> Result<(Lock, bool), ApiError> {
         check_ttl(ttl)?;
+        check_words(name, Some(holder))?;
         if name.is_empty() || holder.is_empty() {
             return Err(ApiError::invalid_value("a lock needs a name and a holder"));
         }
@@ -111,6 +138,7 @@ impl Engine {
         ttl: u64,
     ) -> Result<Lock, ApiError> {
         check_ttl(ttl)?;
+        check_words(name, Some(holder))?;
         if holder.is_empty() {
             return Err(ApiError::invalid_value(
                 "say who renews the lock: a non-empty holder",
@@ -143,6 +171,7 @@ impl Engine {
     }
 
     pub fn release_lock(&self, actor: &Actor, name: &str, holder: &str) -> Result<(), ApiError> {
+        check_words(name, Some(holder))?;
         if holder.is_empty() {
             return Err(ApiError::invalid_value(
                 "say who releases the lock: a non-empty holder",

@@ -96,7 +96,9 @@ impl PageRequest {
     /// The key to continue after, decoded from the opaque cursor.
     fn after(&self) -> Result<String, ApiError> {
         match &self.cursor {
+            // An empty cursor is the same as none.
             None => Ok(String::new()),
+            Some(c) if c.is_empty() => Ok(String::new()),
             Some(c) => decode_cursor(c).ok_or_else(|| {
                 ApiError::new(
                     400,
@@ -108,19 +110,52 @@ impl PageRequest {
     }
 }
 
+/// This process's key for cursor tags: a cursor is the key it continues
+/// after, in hex, and a tag only this platform can make, so a forged or
+/// edited cursor is refused (400) instead of read as a position.
+fn cursor_secret() -> &'static [u8; 32] {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| {
+        let mut s = [0u8; 32];
+        if getrandom::fill(&mut s).is_err() {
+            // No entropy: a time-derived key still refuses hand-made cursors.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            s[..16].copy_from_slice(&t.to_le_bytes());
+        }
+        s
+    })
+}
+
+fn cursor_tag(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(cursor_secret());
+    h.update(key.as_bytes());
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn encode_cursor(key: &str) -> String {
-    key.bytes().map(|b| format!("{b:02x}")).collect()
+    let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.{}", cursor_tag(key))
 }
 
 fn decode_cursor(c: &str) -> Option<String> {
-    if !c.len().is_multiple_of(2) {
+    let (hex, tag) = c.split_once('.')?;
+    if !hex.len().is_multiple_of(2) || hex.len() > 2048 {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..c.len())
+    let bytes: Option<Vec<u8>> = (0..hex.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(c.get(i..i + 2)?, 16).ok())
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
         .collect();
-    String::from_utf8(bytes?).ok()
+    let key = String::from_utf8(bytes?).ok()?;
+    (cursor_tag(&key) == tag).then_some(key)
 }
 
 /// Builds a page from rows fetched with `LIMIT limit + 1`.
@@ -465,6 +500,9 @@ mod tests {
         assert_eq!(decode_cursor(&c).as_deref(), Some("ada@acme.example"));
         assert_eq!(decode_cursor("zz"), None);
         assert_eq!(decode_cursor("abc"), None);
+        // A cursor made by hand (the key in hex, with or without a tag).
+        assert_eq!(decode_cursor("6164"), None);
+        assert_eq!(decode_cursor("6164.0000000000000000"), None);
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! HTTP plumbing shared by the handlers: problems as responses, `If-Match`,
-//! JSON bodies and query parameters.
+//! JSON bodies and query parameters. Bodies are read strictly, as the
+//! contract says: `Content-Type: application/json` (or another
+//! `application/*+json`), read within [`BODY_TIMEOUT`], one JSON
+//! object without duplicate keys, and no control characters in any string
+//! but line breaks and tabs in a `description`.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -74,6 +78,92 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     Ok(Some(inner.parse::<u64>().unwrap_or(0)))
 }
 
+/// Longest a client may take to send a request body.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A JSON value whose objects have no duplicate keys (serde_json keeps the
+/// last silently; a strict oracle refuses them).
+struct Unique(Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{}` appears twice in one object",
+                    key.escape_debug()
+                )));
+            }
+            let Unique(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The first string of `v` (keys included) holding a control character,
+/// as the field it is in; line breaks and tabs are fine in a `description`.
+fn control_character(v: &Value, field: &str) -> Option<String> {
+    let bad = |s: &str, field: &str| {
+        s.chars()
+            .any(|c| c.is_control() && !(field == "description" && matches!(c, '\n' | '\r' | '\t')))
+    };
+    match v {
+        Value::String(s) => bad(s, field).then(|| format!("`{field}`")),
+        Value::Array(items) => items.iter().find_map(|i| control_character(i, field)),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if bad(k, "") {
+                Some(format!("a key in `{field}`"))
+            } else {
+                control_character(v, k)
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// The request body as JSON: declared as JSON, and parseable.
 pub fn body(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, ApiError> {
     let ct = headers
@@ -86,20 +176,25 @@ pub fn body(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, ApiError> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if mime != "application/json" && !mime.ends_with("+json") {
+    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json"))
+    {
         return Err(ApiError::new(
             415,
             "unsupported-media-type",
             "send the body as JSON with Content-Type: application/json",
         ));
     }
-    let v: Value = serde_json::from_slice(bytes)
+    let Unique(v) = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::invalid_body(format!("the body is not valid JSON: {e}")))?;
-    if v.is_object() {
-        Ok(v)
-    } else {
-        Err(ApiError::invalid_body("the body must be a JSON object"))
+    if !v.is_object() {
+        return Err(ApiError::invalid_body("the body must be a JSON object"));
     }
+    if let Some(field) = control_character(&v, "body") {
+        return Err(ApiError::invalid_body(format!(
+            "{field} holds a control character (such as NUL); text fields take printable text only"
+        )));
+    }
+    Ok(v)
 }
 
 /// Reads a typed body strictly (unknown fields refused).
@@ -128,8 +223,20 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        Bytes::from_request(req, state)
+        // A client that trickles its body holds a connection; it gets
+        // BODY_TIMEOUT for all of it.
+        tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, state))
             .await
+            .map_err(|_| {
+                ApiError::new(
+                    408,
+                    "request-timeout",
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )
+            })?
             .map(Body)
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

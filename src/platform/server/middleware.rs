@@ -40,6 +40,23 @@ pub async fn log(req: Request, next: Next) -> Response {
     response
 }
 
+/// A request URI over the contract's bound is a 414 problem.
+pub async fn uri_limit(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if len > super::transport::MAX_URI_BYTES {
+        return ApiError::new(
+            414,
+            "uri-too-long",
+            format!(
+                "the request URI is {len} bytes, over the limit of {} KiB",
+                super::transport::MAX_URI_BYTES / 1024
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// Bearer token -> actor; read tokens may only read.
 pub async fn authenticate(
     State(s): State<Arc<AppState>>,

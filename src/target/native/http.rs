@@ -31,6 +31,9 @@ pub struct Http {
 
 impl Http {
     pub fn new(endpoint: &str, base: &str, token: Option<String>) -> Result<Http, TargetError> {
+        if let Some(t) = &token {
+            crate::target::check_token(t)?;
+        }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))

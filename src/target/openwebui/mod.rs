@@ -430,6 +430,9 @@ impl OpenWebUi {
         base: &str,
         token: Option<String>,
     ) -> Result<OpenWebUi, TargetError> {
+        if let Some(t) = &token {
+            crate::target::check_token(t)?;
+        }
         Ok(OpenWebUi {
             endpoint: endpoint.to_owned(),
             client: OwuiClient::new(base, token)?,

@@ -195,6 +195,9 @@ impl Scim {
         token: Option<String>,
         profile: Profile,
     ) -> Result<Scim, TargetError> {
+        if let Some(t) = &token {
+            crate::target::check_token(t)?;
+        }
         Ok(Scim {
             endpoint: endpoint.to_owned(),
             client: ScimClient::new(base, token)?,
