@@ -45,7 +45,7 @@ impl From<TargetError> for PipelineError {
 }
 
 /// The endpoint to use: `--endpoint`, else `TENET_ENDPOINT`, else the
-/// files'. Returns it as written and parsed; relative sandbox paths from the
+/// files'. Returns it as written (without user-info) and parsed; relative sandbox paths from the
 /// files are relative to the config root, from elsewhere to the current
 /// directory.
 pub fn endpoint(
@@ -79,7 +79,9 @@ pub fn endpoint(
         }
     };
     let parsed = Endpoint::parse(&text, &base).map_err(|e| PipelineError::new(e, None))?;
-    Ok((text, parsed))
+    // As written, but never with user-info: this text goes into plans and
+    // output.
+    Ok((crate::target::without_credentials(&text), parsed))
 }
 
 /// Connects to the endpoint. The sandbox is created on first use with the
@@ -317,14 +319,8 @@ pub async fn make_plan<T: Target>(
             .iter()
             .filter(|c| checked.config.acknowledged.contains_key(&c.object))
             .collect();
-        let former = crate::drift::former(&d.changes);
-        let mut audit = std::collections::BTreeMap::new();
-        if target.capabilities().audit {
-            for object in crate::drift::wanted_events(acked, &[], &live) {
-                let events = target.audit(&former.id(&object)).await?;
-                audit.insert(object, events);
-            }
-        }
+        let wanted = crate::drift::wanted_events(acked, &[], &live);
+        let audit = audit_events(target, wanted, &crate::drift::former(&d.changes)).await?;
         hold_acknowledged(d, checked, &live, &audit, target.capabilities(), &today)
     };
     let unsupported = Kind::ALL
@@ -336,7 +332,7 @@ pub async fn make_plan<T: Target>(
         catalog: &catalog,
         live: &live,
         diff: d,
-        endpoint: crate::target::without_credentials(&opts.endpoint),
+        endpoint: opts.endpoint.clone(),
         config_root: opts.config_root.clone(),
         config_digest: checked.loaded.digest(),
         git: crate::git::info(&checked.loaded.root),
@@ -369,6 +365,57 @@ pub async fn make_plan<T: Target>(
     Ok((plan, live))
 }
 
+/// The audit events of `objects`, keyed by object, read under the names
+/// they have on the platform now (`former`: a rename not applied yet).
+/// Nothing on a target without an audit log.
+pub async fn audit_events<T: Target>(
+    target: &T,
+    objects: std::collections::BTreeSet<ObjectId>,
+    former: &crate::model::rename::Renames,
+) -> Result<std::collections::BTreeMap<ObjectId, Vec<crate::model::audit::AuditEvent>>, PipelineError>
+{
+    let mut audit = std::collections::BTreeMap::new();
+    if !target.capabilities().audit {
+        return Ok(audit);
+    }
+    for object in objects {
+        let events = target.audit(&former.id(&object)).await?;
+        audit.insert(object, events);
+    }
+    Ok(audit)
+}
+
+/// The drift report of a plan: its changes and the acknowledged drift it
+/// holds back, classified with the audit log, and the access granted
+/// outside the files.
+pub async fn drift_report<T: Target>(
+    target: &T,
+    plan: &Plan,
+    live: &Live,
+    config: &crate::model::Config,
+    endpoint: &str,
+) -> Result<crate::drift::Report, PipelineError> {
+    let changes: Vec<diff::Change> = plan
+        .changes
+        .iter()
+        .map(|c| c.change.clone())
+        .chain(plan.acknowledged.iter().map(|h| h.change.clone()))
+        .collect();
+    let wanted = crate::drift::wanted_events(&changes, &plan.unmanaged_access, live);
+    let audit = audit_events(target, wanted, &crate::drift::former(&changes)).await?;
+    Ok(crate::drift::report(
+        endpoint,
+        &changes,
+        &plan.unmanaged_access,
+        live,
+        &config.acknowledged,
+        &audit,
+        &crate::drift::today(),
+        target.capabilities(),
+        &config.previously,
+    ))
+}
+
 /// Takes acknowledged drift out of a diff: a change of an object the files
 /// acknowledge until a day not yet passed is held (left alone) when it is
 /// drift, or cannot be told from drift on this target; a change the files
@@ -389,7 +436,7 @@ pub fn hold_acknowledged(
     }
     // A rename not applied yet: the object is live under its old name.
     let former = crate::drift::former(&d.changes);
-    let current = |id: &ObjectId| acks.get(id).filter(|a| a.until.as_str() >= today);
+    let current = |id: &ObjectId| acks.get(id).filter(|a| a.in_force(today));
     let mut held = Vec::new();
     let mut kept = Vec::with_capacity(d.changes.len());
     let mut held_ids = std::collections::BTreeSet::new();

@@ -3,13 +3,10 @@
 //! who, when and how from the audit log, apart from changes in the files not
 //! applied yet. Exit 0 when the platform matches, 2 when it does not.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::plan::{Common, PlanFormat, make, runtime};
 use super::{CommandError, Outcome};
-use crate::drift;
-use crate::target::Target;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,36 +22,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let (checked, target, plan, live) = make(&args.dir, &args.common)?;
-    let rt = runtime()?;
-    let mut audit = BTreeMap::new();
-    let logged = target.capabilities().audit;
-    // Acknowledged drift, which the plan holds back, is reported too.
-    let changes: Vec<_> = plan
-        .changes
-        .iter()
-        .map(|c| c.change.clone())
-        .chain(plan.acknowledged.iter().map(|h| h.change.clone()))
-        .collect();
-    // A rename not applied yet is read under its old name.
-    let former = drift::former(&changes);
-    let wanted = drift::wanted_events(&changes, &plan.unmanaged_access, &live);
-    for object in wanted.into_iter().filter(|_| logged) {
-        let events = rt
-            .block_on(target.audit(&former.id(&object)))
-            .map_err(crate::pipeline::PipelineError::from)?;
-        audit.insert(object, events);
-    }
-    let report = drift::report(
-        &plan.endpoint,
-        &changes,
-        &plan.unmanaged_access,
+    let report = runtime()?.block_on(crate::pipeline::drift_report(
+        &target,
+        &plan,
         &live,
-        &checked.config.acknowledged,
-        &audit,
-        &drift::today(),
-        target.capabilities(),
-        &checked.config.previously,
-    );
+        &checked.config,
+        &plan.endpoint,
+    ))?;
     let text = match args.format {
         PlanFormat::Text => crate::render::drift::text(&report),
         PlanFormat::Markdown => crate::render::drift::markdown(&report),

@@ -5,7 +5,7 @@
 //! the platform's own differences are shown apart: changes already pending
 //! on the base, and drift made outside tenet.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::plan::{Args, PlanFormat, checked, print, refuse_if_blocked, runtime};
 use super::{CommandError, Outcome, eprint_diagnostics};
@@ -74,34 +74,13 @@ fn platform_report(
     // Everything that differs on the platform: the pull request's own
     // objects count too when they drifted (a reviewer must see that), but
     // their pending changes are the pull request itself.
-    let all: Vec<_> = plan
-        .changes
-        .iter()
-        .map(|c| c.change.clone())
-        .chain(plan.acknowledged.iter().map(|h| h.change.clone()))
-        .collect();
-    let mut audit = BTreeMap::new();
-    let logged = target.capabilities().audit;
-    // A rename not applied yet is read under its old name.
-    let former = drift::former(&all);
-    let wanted = drift::wanted_events(&all, &plan.unmanaged_access, &live);
-    for object in wanted.into_iter().filter(|_| logged) {
-        let events = rt
-            .block_on(target.audit(&former.id(&object)))
-            .map_err(pipeline::PipelineError::from)?;
-        audit.insert(object, events);
-    }
-    let mut report = drift::report(
-        &text,
-        &all,
-        &plan.unmanaged_access,
+    let mut report = rt.block_on(pipeline::drift_report(
+        &target,
+        &plan,
         &live,
-        &head.config.acknowledged,
-        &audit,
-        &drift::today(),
-        target.capabilities(),
-        &head.config.previously,
-    );
+        &head.config,
+        &text,
+    ))?;
     report.pending.retain(|f| !ours.contains(&f.object));
     Ok(Some((plan, report)))
 }

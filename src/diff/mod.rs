@@ -283,11 +283,7 @@ impl<'a> Differ<'a> {
         } else {
             Action::Adopt
         };
-        let unset_labels = live_labels
-            .keys()
-            .filter(|k| !labels.contains_key(*k))
-            .cloned()
-            .collect();
+        let unset_labels = unset(&live_labels, &labels);
         self.out.changes.push(Change {
             object: path.clone(),
             from,
@@ -381,11 +377,7 @@ impl<'a> Differ<'a> {
         let (_, own) = split_labels(&live_labels);
         let protected = own.get(PREVENT_DESTROY_LABEL).is_some_and(|v| v == "true");
         let labels = self.labels_for(&object, &live.labels, protected);
-        let unset_labels = live_labels
-            .keys()
-            .filter(|k| !labels.contains_key(*k))
-            .cloned()
-            .collect();
+        let unset_labels = unset(&live_labels, &labels);
         self.out.changes.push(Change {
             from: None,
             object: path.clone(),
@@ -668,12 +660,7 @@ impl<'a> Differ<'a> {
             let fields = compare::membership(m, &desired);
             let object = Object::Membership(desired);
             let labels = self.labels_for(&object, &Labels::new(), false);
-            let unset_labels = self
-                .meta_labels(&id)
-                .keys()
-                .filter(|k| !labels.contains_key(*k))
-                .cloned()
-                .collect();
+            let unset_labels = unset(&self.meta_labels(&id), &labels);
             self.out.changes.push(Change {
                 from: None,
                 object: id.clone(),
@@ -740,6 +727,14 @@ impl<'a> Differ<'a> {
             cascades: Vec::new(),
         });
     }
+}
+
+/// Live label keys a write of `labels` removes.
+fn unset(live: &Labels, labels: &Labels) -> Vec<String> {
+    live.keys()
+        .filter(|k| !labels.contains_key(*k))
+        .cloned()
+        .collect()
 }
 
 /// The quotas to write: the desired limits, and the live value for every

@@ -365,7 +365,7 @@ pub fn report(
                 .collect(),
             acknowledged: acknowledged
                 .get(&g.object)
-                .filter(|a| a.until.as_str() >= today)
+                .filter(|a| a.in_force(today))
                 .cloned(),
         });
     }
@@ -410,7 +410,7 @@ pub fn report(
             .or_else(|| {
                 parents(&c.object)
                     .iter()
-                    .find_map(|p| acknowledged.get(p).filter(|a| a.until.as_str() >= today))
+                    .find_map(|p| acknowledged.get(p).filter(|a| a.in_force(today)))
             })
             .cloned();
         let finding = Finding {
@@ -424,8 +424,7 @@ pub fn report(
             acknowledged: ack.clone(),
         };
         match (class, ack) {
-            (Class::Drift, Some(a)) if a.until.as_str() >= today => out.acknowledged.push(finding),
-            (Class::Drift | Class::Differs, Some(a)) if a.until.as_str() >= today => {
+            (Class::Drift | Class::Differs, Some(a)) if a.in_force(today) => {
                 out.acknowledged.push(finding)
             }
             (Class::Drift, _) => out.drift.push(finding),

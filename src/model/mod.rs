@@ -146,6 +146,13 @@ pub struct Acknowledgement {
     pub reason: Option<String>,
 }
 
+impl Acknowledgement {
+    /// In force on `today` (`YYYY-MM-DD`): the `until` day is inclusive.
+    pub fn in_force(&self, today: &str) -> bool {
+        self.until.as_str() >= today
+    }
+}
+
 /// A whole config tree, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Config {

@@ -3,7 +3,7 @@
 //! compares it with the saved one, change by change (octoDNS's checksum
 //! idea, done per change), so an edited plan file, a key that resolves to
 //! another value, or a platform that moved is refused with what differs.
-//! Pure: the caller makes the fresh plan.
+//! Pure: the caller makes the fresh plan, with the saved plan's options.
 
 use std::collections::BTreeMap;
 
@@ -52,11 +52,6 @@ pub fn differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
                 "the plan sends keys of provider `{provider}`, a plan made now does not"
             ));
         }
-    }
-    if saved.options != fresh.options {
-        out.push(
-            "the plan was made with other options (--adopt, --include-acknowledged)".to_owned(),
-        );
     }
     out
 }
