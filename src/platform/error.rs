@@ -103,8 +103,30 @@ impl ApiError {
 }
 
 impl From<rusqlite::Error> for ApiError {
+    /// A full disk is `507 storage-full` and a failing one `500
+    /// storage-failed`: no write can succeed until an operator acts, so a
+    /// client stops at once instead of retrying.
     fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal(format!("database error: {e}"))
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::DiskFull) => ApiError::new(
+                507,
+                "storage-full",
+                format!("the platform's storage is full: {e}"),
+            ),
+            Some(
+                C::SystemIoFailure
+                | C::CannotOpen
+                | C::ReadOnly
+                | C::DatabaseCorrupt
+                | C::NotADatabase,
+            ) => ApiError::new(
+                500,
+                "storage-failed",
+                format!("the platform's storage failed: {e}"),
+            ),
+            _ => ApiError::internal(format!("database error: {e}")),
+        }
     }
 }
 

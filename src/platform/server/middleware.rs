@@ -18,11 +18,20 @@ use crate::platform::engine::{Actor, Scope};
 #[derive(Clone)]
 struct Caller(String);
 
-/// One structured line per request on stderr: never a header value or a body.
+/// One structured line per request on stderr: never a body, and of the
+/// headers only the precondition (`If-Match`, a version), so a client's
+/// use of preconditions can be checked from the log.
 pub async fn log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let if_match = req
+        .headers()
+        .get(header::IF_MATCH)
+        .map_or("-".to_owned(), |v| {
+            v.to_str()
+                .map_or("(not text)".to_owned(), |v| v.chars().take(40).collect())
+        });
     let response = next.run(req).await;
     let actor = response
         .extensions()
@@ -33,6 +42,7 @@ pub async fn log(req: Request, next: Next) -> Response {
         method = %method,
         path = %path,
         status = response.status().as_u16(),
+        if_match = %if_match,
         actor = %actor,
         duration_ms = started.elapsed().as_millis() as u64,
         "request"
