@@ -1253,7 +1253,8 @@ fn ctrl_c_stops_new_changes_releases_the_lock_and_reports() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("Interrupted"), "{stderr}");
     assert!(stdout.contains("Apply incomplete:"), "{stdout}");
-    assert!(stderr.contains("interrupted before it started"), "{stderr}");
+    assert!(stderr.contains("not started"), "{stderr}");
+    assert!(stderr.contains("interrupted by Ctrl-C"), "{stderr}");
     // The lock was released: a new apply runs at once and finishes the job.
     w.apply(&["--auto-approve"])
         .code(0)

@@ -1,19 +1,29 @@
 //! The executor: runs a plan's changes against a target, phase by phase,
-//! with at most `parallelism` writes in flight. Every write carries the
-//! stamp it was planned against: a target with versions sends it as
-//! `If-Match`; for one without, the object is re-read and its content
-//! compared right before the write. Transient failures (rate limits, server
-//! errors, no answer) are retried with backoff and jitter, honouring
-//! `Retry-After`, and a write whose answer was lost is checked on the
-//! platform before it is sent again, so nothing is created twice. A failed
+//! with at most `parallelism` writes in flight (a stream, no per-batch
+//! barrier). Every write carries the stamp it was planned against: a
+//! target with versions sends it as `If-Match`; for one without, the object
+//! is re-read and its content compared right before the write.
+//!
+//! Failure is bounded. Transient failures (rate limits, server errors, no
+//! answer) are retried with backoff and jitter, honouring `Retry-After`,
+//! within a retry budget per change. A write whose outcome is unknown (a
+//! timeout, a connection lost after the request left, a server error) is
+//! looked for on the platform before it is sent again, so nothing is
+//! created twice; a rate limit or a refused connection did nothing, so it
+//! is re-sent without looking. A circuit breaker stops the whole apply when
+//! the platform stops answering (or says its storage is full or failing):
+//! no new change starts, retries stop, and the report says why. A failed
 //! change skips its dependents and not the rest. Ctrl-C stops new changes
-//! from starting; those in flight finish.
+//! from starting; those in flight finish. The apply lock is taken by the
+//! caller, before planning (see [`lock`]).
+
+pub mod lock;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde::Serialize;
 
 use crate::diff::{Action, Change, Object};
@@ -22,18 +32,17 @@ use crate::model::{ObjectId, Slug};
 use crate::plan::{Plan, PlannedChange};
 use crate::target::{ErrorKind, Keys as KeyValues, Target, TargetError, Write, WriteOp, backoff};
 
-/// The lock every apply holds.
-pub const LOCK_NAME: &str = "tenet-apply";
-
 /// How an apply runs.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub parallelism: usize,
     /// Attempts per change for transient failures.
     pub attempts: u32,
-    /// Who holds the lock (shown to a concurrent apply).
-    pub holder: String,
-    pub lock_ttl: Duration,
+    /// The most time one change may spend retrying.
+    pub retry_budget: Duration,
+    /// The platform is taken for gone when nothing it answered for this
+    /// long, and the last requests in a row had no answer.
+    pub silence: Duration,
 }
 
 impl Default for Options {
@@ -41,9 +50,106 @@ impl Default for Options {
         Self {
             parallelism: 8,
             attempts: 6,
-            holder: "tenet".to_owned(),
-            lock_ttl: Duration::from_secs(600),
+            retry_budget: Duration::from_secs(60),
+            silence: Duration::from_secs(10),
         }
+    }
+}
+
+/// Why an apply stops early, shared by whoever may ask for it (Ctrl-C, the
+/// lock's renewal, the circuit breaker).
+#[derive(Debug, Default)]
+pub struct Stop {
+    state: Mutex<Option<(String, bool)>>,
+}
+
+impl Stop {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(String, bool)>> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// No new change starts; those in flight finish. The first reason
+    /// given is the one reported.
+    pub fn request(&self, reason: impl Into<String>) {
+        self.lock().get_or_insert((reason.into(), false));
+    }
+
+    /// No new change starts, and those in flight stop retrying.
+    pub fn abort(&self, reason: impl Into<String>) {
+        let mut s = self.lock();
+        match &mut *s {
+            Some((_, aborting)) => *aborting = true,
+            None => *s = Some((reason.into(), true)),
+        }
+    }
+
+    pub fn requested(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    fn aborting(&self) -> bool {
+        self.lock().as_ref().is_some_and(|(_, a)| *a)
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        self.lock().as_ref().map(|(r, _)| r.clone())
+    }
+}
+
+/// The circuit breaker: counts failures without an answer in a row across
+/// every change; a success or any other answer resets it.
+struct Breaker<'s> {
+    stop: &'s Stop,
+    silence: Duration,
+    state: Mutex<(u32, Instant)>,
+}
+
+impl<'s> Breaker<'s> {
+    fn new(stop: &'s Stop, silence: Duration) -> Self {
+        Self {
+            stop,
+            silence,
+            state: Mutex::new((0, Instant::now())),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, (u32, Instant)> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn answered(&self) {
+        *self.state() = (0, Instant::now());
+    }
+
+    fn saw(&self, e: &TargetError) {
+        match e.kind {
+            ErrorKind::Broken => self.stop.abort(format!(
+                "the platform cannot take writes: {}; the apply stopped at once",
+                e.reason()
+            )),
+            ErrorKind::Unavailable => {
+                let mut s = self.state();
+                s.0 += 1;
+                let quiet = s.1.elapsed();
+                if s.0 >= 2 && quiet >= self.silence {
+                    self.stop.abort(format!(
+                        "the platform stopped answering: nothing for {} s, {} requests in a row failed (last: {})",
+                        quiet.as_secs(),
+                        s.0,
+                        e.reason()
+                    ));
+                }
+            }
+            _ => self.answered(),
+        }
+    }
+
+    fn tripped(&self) -> bool {
+        self.stop.aborting()
     }
 }
 
@@ -67,11 +173,27 @@ pub struct Done {
     pub attempts: u32,
 }
 
+impl Done {
+    fn skipped(c: &PlannedChange, reason: String) -> Done {
+        Done {
+            id: c.id,
+            object: c.change.object.clone(),
+            action: c.change.action,
+            outcome: Outcome::Skipped,
+            reason: Some(reason),
+            attempts: 0,
+        }
+    }
+}
+
 /// The end of an apply.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub changes: Vec<Done>,
-    pub interrupted: bool,
+    /// Why the apply stopped before the end (interrupted, the platform
+    /// gone, the lock lost), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl Report {
@@ -80,7 +202,9 @@ impl Report {
     }
 
     pub fn ok(&self) -> bool {
-        self.count(Outcome::Failed) == 0 && self.count(Outcome::Skipped) == 0 && !self.interrupted
+        self.count(Outcome::Failed) == 0
+            && self.count(Outcome::Skipped) == 0
+            && self.stopped.is_none()
     }
 }
 
@@ -90,130 +214,59 @@ pub type Keys = BTreeMap<Slug, Vec<String>>;
 /// Called as each change finishes (for progress bars and logs).
 pub type Progress = Arc<dyn Fn(&Done) + Send + Sync>;
 
-/// Runs `plan` against `target` while holding the platform lock.
+/// Runs `plan` against `target`. The caller holds the apply lock.
 pub async fn run<T: Target>(
     target: &T,
     plan: &Plan,
     keys: &Keys,
     opts: &Options,
-    stop: Arc<AtomicBool>,
-    progress: Progress,
-) -> Result<Report, TargetError> {
-    // Without locks (the plan warned) there is nothing to take.
-    if !target.capabilities().locks {
-        return Ok(execute(target, plan, keys, opts, stop, progress).await);
-    }
-    // Re-acquiring our own lock is a renewal, so a lost answer is harmless.
-    retrying(opts.attempts, || {
-        target.lock(LOCK_NAME, &opts.holder, opts.lock_ttl)
-    })
-    .await?;
-    let report = execute(target, plan, keys, opts, stop, progress).await;
-    let released = retrying(opts.attempts, || async {
-        match target.unlock(LOCK_NAME, &opts.holder).await {
-            // Released by an attempt whose answer was lost.
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            other => other,
-        }
-    })
-    .await;
-    if let Err(e) = released {
-        tracing::warn!("could not release the apply lock: {e}");
-    }
-    Ok(report)
-}
-
-/// Runs `f` until it succeeds or fails for good, backing off between tries.
-async fn retrying<F, Fut>(attempts: u32, mut f: F) -> Result<(), TargetError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), TargetError>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match f().await {
-            Err(e) if e.retryable() && attempt < attempts => {
-                tokio::time::sleep(backoff(attempt, e.retry_after)).await
-            }
-            other => return other,
-        }
-    }
-}
-
-async fn execute<T: Target>(
-    target: &T,
-    plan: &Plan,
-    keys: &Keys,
-    opts: &Options,
-    stop: Arc<AtomicBool>,
+    stop: &Stop,
     progress: Progress,
 ) -> Report {
+    let breaker = Breaker::new(stop, opts.silence);
     let mut report = Report::default();
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let phases: BTreeSet<u8> = plan.changes.iter().map(|c| c.phase).collect();
     for phase in phases {
-        let batch: Vec<&PlannedChange> = plan.changes.iter().filter(|c| c.phase == phase).collect();
         let mut runnable = Vec::new();
-        for c in batch {
-            if stop.load(Ordering::SeqCst) {
-                report.interrupted = true;
-            }
+        for c in plan.changes.iter().filter(|c| c.phase == phase) {
             let blocked = c.depends_on.iter().find(|d| failed.contains(d));
-            let reason = if report.interrupted {
-                Some("interrupted before it started".to_owned())
-            } else {
-                blocked.map(|d| format!("skipped: it needs change #{d}, which did not apply"))
+            let reason = match (stop.reason(), blocked) {
+                (Some(why), _) => Some(format!("not started: {why}")),
+                (None, Some(d)) => Some(format!(
+                    "skipped: it needs change #{d}, which did not apply"
+                )),
+                (None, None) => None,
             };
             match reason {
                 Some(reason) => {
                     failed.insert(c.id);
-                    let done = Done {
-                        id: c.id,
-                        object: c.change.object.clone(),
-                        action: c.change.action,
-                        outcome: Outcome::Skipped,
-                        reason: Some(reason),
-                        attempts: 0,
-                    };
+                    let done = Done::skipped(c, reason);
                     progress(&done);
                     report.changes.push(done);
                 }
                 None => runnable.push(c),
             }
         }
-        // Bounded concurrency within the phase.
-        for chunk in runnable.chunks(opts.parallelism.max(1)) {
-            if stop.load(Ordering::SeqCst) {
-                report.interrupted = true;
-            }
-            let mut futs = Vec::new();
-            for c in chunk {
-                if report.interrupted {
-                    failed.insert(c.id);
-                    let done = Done {
-                        id: c.id,
-                        object: c.change.object.clone(),
-                        action: c.change.action,
-                        outcome: Outcome::Skipped,
-                        reason: Some("interrupted before it started".to_owned()),
-                        attempts: 0,
-                    };
-                    progress(&done);
-                    report.changes.push(done);
-                    continue;
+        // At most `parallelism` in flight; each starts as another ends.
+        let breaker = &breaker;
+        let mut finished = futures::stream::iter(runnable)
+            .map(|c| async move {
+                match stop.reason() {
+                    Some(why) => Done::skipped(c, format!("not started: {why}")),
+                    None => one(target, c, keys, opts, breaker).await,
                 }
-                futs.push(one(target, c, keys, opts));
+            })
+            .buffer_unordered(opts.parallelism.max(1));
+        while let Some(done) = finished.next().await {
+            if done.outcome != Outcome::Applied {
+                failed.insert(done.id);
             }
-            for done in futures::future::join_all(futs).await {
-                if done.outcome != Outcome::Applied {
-                    failed.insert(done.id);
-                }
-                progress(&done);
-                report.changes.push(done);
-            }
+            progress(&done);
+            report.changes.push(done);
         }
     }
+    report.stopped = stop.reason();
     report.changes.sort_by_key(|d| d.id);
     report
 }
@@ -308,11 +361,19 @@ pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [Stri
     }
 }
 
-async fn one<T: Target>(target: &T, pc: &PlannedChange, keys: &Keys, opts: &Options) -> Done {
+async fn one<T: Target>(
+    target: &T,
+    pc: &PlannedChange,
+    keys: &Keys,
+    opts: &Options,
+    breaker: &Breaker<'_>,
+) -> Done {
     let c = &pc.change;
     let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
     let write = write_of(c, &fields, keys_for(c, keys));
+    let started = Instant::now();
     let mut attempts = 0;
+    // An earlier attempt's outcome is unknown: it may have landed.
     let mut maybe_landed = false;
     let result = loop {
         attempts += 1;
@@ -320,38 +381,59 @@ async fn one<T: Target>(target: &T, pc: &PlannedChange, keys: &Keys, opts: &Opti
             Ok(()) => target.write(&write).await,
             Err(e) => Err(e),
         };
-        match sent {
-            Ok(()) => break Ok(()),
-            Err(e) => {
-                // After a lost answer, a conflict on retry may be our own
-                // earlier write: look before calling it a failure.
-                let lost = e.retryable()
-                    || (maybe_landed
-                        && matches!(
-                            e.kind,
-                            ErrorKind::Conflict
-                                | ErrorKind::PreconditionFailed
-                                | ErrorKind::NotFound
-                        ));
-                if lost {
-                    match landed(target, c).await {
-                        Ok(true) => break Ok(()),
-                        Ok(false) if e.retryable() && attempts < opts.attempts => {
-                            maybe_landed = true;
-                            tokio::time::sleep(backoff(attempts, e.retry_after)).await;
-                            continue;
-                        }
-                        Ok(false) => break Err(e),
-                        Err(probe) if attempts < opts.attempts => {
-                            maybe_landed = true;
-                            tokio::time::sleep(backoff(attempts, probe.retry_after)).await;
-                            continue;
-                        }
-                        Err(_) => break Err(e),
-                    }
-                }
-                break Err(e);
+        let e = match sent {
+            Ok(()) => {
+                breaker.answered();
+                break Ok(());
             }
+            Err(e) => e,
+        };
+        breaker.saw(&e);
+        // Look before sending again only when the write may have happened:
+        // its outcome is unknown, or a retry after an unknown outcome is
+        // refused as if it had.
+        let look = e.outcome_unknown()
+            || (maybe_landed
+                && matches!(
+                    e.kind,
+                    ErrorKind::Conflict | ErrorKind::PreconditionFailed | ErrorKind::NotFound
+                ));
+        // Whether it landed is still unknown: the look itself failed.
+        let mut unknown = false;
+        if look && !breaker.tripped() {
+            match landed(target, c).await {
+                Ok(true) => {
+                    breaker.answered();
+                    break Ok(());
+                }
+                Ok(false) => breaker.answered(),
+                Err(probe) => {
+                    breaker.saw(&probe);
+                    unknown = true;
+                }
+            }
+        }
+        maybe_landed |= e.outcome_unknown();
+        if !e.retryable() && !unknown {
+            break Err(e);
+        }
+        let wait = backoff(attempts, e.retry_after);
+        let spent = started.elapsed();
+        if breaker.tripped() {
+            break Err(e);
+        }
+        if attempts >= opts.attempts || spent + wait > opts.retry_budget {
+            let mut e = e;
+            e.message = format!(
+                "{} (gave up after {attempts} attempt(s) in {} s)",
+                e.message,
+                spent.as_secs()
+            );
+            break Err(e);
+        }
+        tokio::time::sleep(wait).await;
+        if breaker.tripped() {
+            break Err(e);
         }
     };
     match &result {

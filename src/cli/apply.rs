@@ -1,20 +1,27 @@
-//! `tenet apply [DIR | PLAN_FILE]`: make the platform match. From a
-//! directory it plans, shows the plan and asks for confirmation (or takes
-//! `--auto-approve`); from a saved plan it applies exactly that plan, and
-//! refuses if the files or the platform moved since. Exit 0 when everything
+//! `tenet apply [DIR | PLAN_FILE]`: make the platform match. It takes the
+//! apply lock first, then reads and plans under it (so it never plans
+//! against another apply's half-applied state), and holds it, renewed,
+//! until the last write. From a directory it shows the plan and asks for
+//! confirmation (or takes `--auto-approve`); from a saved plan it plans
+//! again and applies only if that is exactly the saved plan. Ctrl-C or
+//! SIGTERM stops new changes and releases the lock. Exit 0 when everything
 //! applied, 1 otherwise.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use super::plan::{Common, PlanFormat, checked, make, print, refuse_if_blocked, runtime};
+use super::plan::{
+    Common, PlanFormat, checked, connect, plan_on, print, refuse_if_blocked, runtime,
+};
 use super::{CommandError, Outcome};
-use crate::apply::{self, Done, Options, Report};
+use crate::apply::lock::{self, Holder, LockOptions};
+use crate::apply::{self, Done, Options, Report, Stop};
 use crate::pipeline::{self, AnyTarget};
 use crate::plan::{FORMAT_VERSION, Plan};
-use crate::target::Target;
+use crate::target::{ErrorKind, Target, TargetError};
 use crate::validate::Checked;
 
 #[derive(Debug, clap::Args)]
@@ -34,23 +41,168 @@ pub struct Args {
     /// changes.
     #[arg(long)]
     pub allow_dirty: bool,
+    /// Wait up to this long (`30s`, `10m`) for a lock another apply holds,
+    /// instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "0s")]
+    pub lock_timeout: Duration,
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
     if args.source.is_file() {
         return from_file(&args);
     }
-    let (checked, target, plan, _) = make(&args.source, &args.common)?;
-    // Applying is the point, not the output: a closed stdout does not stop it.
-    super::out::unless_closed(print(&plan, PlanFormat::Text))?;
-    if plan.is_empty() {
-        return Ok(Outcome::Clean);
+    let checked = checked(&args.source, &args.common)?;
+    let (text, target) = connect(&args.source, &args.common, &checked)?;
+    let target = Arc::new(target);
+    let rt = runtime()?;
+    under_lock(&rt, &target, &args, |stop, executing| {
+        let (plan, _) = plan_on(&rt, &target, &checked, &args.common, &args.source, text)?;
+        // Applying is the point, not the output: a closed stdout does not
+        // stop it.
+        super::out::unless_closed(print(&plan, PlanFormat::Text))?;
+        if plan.is_empty() {
+            return Ok(Outcome::Clean);
+        }
+        refuse_if_blocked(&plan, args.allow_destroy, "nothing was changed")?;
+        if !args.auto_approve {
+            confirm()?;
+        }
+        execute(&rt, &target, &plan, &checked, &args, stop, executing)
+    })
+}
+
+/// Runs `body` holding the apply lock (when the target has locks), with
+/// Ctrl-C and SIGTERM handled, and releases the lock however `body` ends.
+fn under_lock(
+    rt: &tokio::runtime::Runtime,
+    target: &Arc<AnyTarget>,
+    args: &Args,
+    body: impl FnOnce(&Arc<Stop>, &Arc<AtomicBool>) -> Result<Outcome, CommandError>,
+) -> Result<Outcome, CommandError> {
+    let stop = Arc::new(Stop::default());
+    let executing = Arc::new(AtomicBool::new(false));
+    let holder = Holder::this_process();
+    let held = if target.capabilities().locks {
+        let opts = LockOptions {
+            ttl: lock_ttl()?,
+            wait: args.lock_timeout,
+        };
+        let held = rt
+            .block_on(lock::acquire(target.clone(), &holder, &opts, stop.clone()))
+            .map_err(not_locked)?;
+        if let Some(dead) = &held.broke {
+            super::out::eprintln(&format!(
+                "Released the apply lock of `{dead}`: that tenet process on this host is no longer running."
+            ));
+        }
+        tracing::info!(holder = %held.holder(), "took the apply lock");
+        Some(held)
+    } else {
+        None
+    };
+    let lock_holder = held.as_ref().map(|h| h.holder().to_owned());
+    let signals = rt.spawn(on_signals(
+        target.clone(),
+        lock_holder,
+        stop.clone(),
+        executing.clone(),
+    ));
+    let result = body(&stop, &executing);
+    signals.abort();
+    if let Some(held) = held {
+        rt.block_on(held.release());
     }
-    refuse_if_blocked(&plan, args.allow_destroy, "nothing was changed")?;
-    if !args.auto_approve {
-        confirm()?;
+    result
+}
+
+/// The lock's time to live: `TENET_LOCK_TTL` (`90s`, or seconds), else
+/// one minute.
+fn lock_ttl() -> Result<Duration, CommandError> {
+    let Some(text) = std::env::var("TENET_LOCK_TTL")
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(lock::DEFAULT_TTL);
+    };
+    let ttl = text
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .or_else(|_| humantime::parse_duration(&text))
+        .ok()
+        .filter(|d| (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(d));
+    ttl.ok_or_else(|| {
+        CommandError::new(format!(
+            "TENET_LOCK_TTL is `{text}`, not a time to live between 1 s and 1 h"
+        ))
+        .with_hint("write it in seconds (`90`) or with a unit (`2m`)")
+    })
+}
+
+/// The lock could not be taken: say who has it and how to go on.
+fn not_locked(e: TargetError) -> CommandError {
+    if e.kind != ErrorKind::Locked {
+        return CommandError::new(format!(
+            "cannot take the apply lock: {}; nothing was changed",
+            e.message
+        ));
     }
-    execute(&target, &plan, &checked, &args)
+    let holder = e.holder.clone().unwrap_or_else(|| "?".to_owned());
+    CommandError::new(format!(
+        "another apply holds the lock: {}; nothing was changed",
+        e.message
+    ))
+    .with_hint(format!(
+        "wait for it (`--lock-timeout 10m` waits up to ten minutes); if that apply died on another machine, release its lock with `tenet unlock '{holder}'` (a lock left behind also expires within its time to live, a minute by default)"
+    ))
+}
+
+/// Ctrl-C or SIGTERM: while changes run, the first one stops new changes
+/// (those in flight finish, then the lock is released as usual); before
+/// that, or a second time, the lock is released and tenet exits at once.
+async fn on_signals(
+    target: Arc<AnyTarget>,
+    holder: Option<String>,
+    stop: Arc<Stop>,
+    executing: Arc<AtomicBool>,
+) {
+    let mut asked = 0;
+    loop {
+        let Some(name) = signal().await else {
+            return;
+        };
+        asked += 1;
+        if executing.load(Ordering::SeqCst) && asked == 1 {
+            super::out::eprintln(&format!(
+                "\nInterrupted ({name}): finishing the changes in flight, starting no new ones..."
+            ));
+            stop.request(format!("interrupted by {name}"));
+            continue;
+        }
+        if let Some(h) = &holder {
+            let _ = target.unlock(lock::LOCK_NAME, h).await;
+        }
+        super::out::eprintln(&format!(
+            "\nInterrupted ({name}); the apply lock was released."
+        ));
+        std::process::exit(1);
+    }
+}
+
+/// The next Ctrl-C or SIGTERM, by name; `None` when they cannot be watched.
+async fn signal() -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok()?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+            _ = term.recv() => Some("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
 }
 
 fn confirm() -> Result<(), CommandError> {
@@ -144,16 +296,25 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
     }
     let text = args.common.endpoint.as_deref().unwrap_or(&plan.endpoint);
     let (text, endpoint) = pipeline::endpoint(Some(text), None, &root)?;
-    let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;
-    let fresh = fresh_plan(&target, &checked, &plan, &text, args)?;
-    verify_saved(&plan, &fresh)?;
-    if fresh.plan.is_empty() {
-        super::out::eprintln(crate::render::plan_text::NO_CHANGES);
-        return Ok(Outcome::Clean);
-    }
-    // The fresh plan's refusals: a saved file cannot talk them away.
-    refuse_if_blocked(&fresh.plan, args.allow_destroy, "nothing was changed")?;
-    execute(&target, &fresh.plan, &checked, args)
+    let target = Arc::new(pipeline::connect(
+        &text,
+        &endpoint,
+        checked.config.platform.profile,
+    )?);
+    let rt = runtime()?;
+    // The comparison runs under the lock: nothing moves between it and
+    // the writes.
+    under_lock(&rt, &target, args, |stop, executing| {
+        let fresh = fresh_plan(&rt, &target, &checked, &plan, &text, args)?;
+        verify_saved(&plan, &fresh)?;
+        if fresh.plan.is_empty() {
+            super::out::eprintln(crate::render::plan_text::NO_CHANGES);
+            return Ok(Outcome::Clean);
+        }
+        // The fresh plan's refusals: a saved file cannot talk them away.
+        refuse_if_blocked(&fresh.plan, args.allow_destroy, "nothing was changed")?;
+        execute(&rt, &target, &fresh.plan, &checked, args, stop, executing)
+    })
 }
 
 /// The plan made again, now, from the same files with the same options,
@@ -164,6 +325,7 @@ struct Fresh {
 }
 
 fn fresh_plan(
+    rt: &tokio::runtime::Runtime,
     target: &AnyTarget,
     checked: &Checked,
     saved: &Plan,
@@ -178,7 +340,7 @@ fn fresh_plan(
         endpoint: endpoint.to_owned(),
     };
     let sandbox = !target.capabilities().keys_required;
-    let (plan, live) = runtime()?.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?;
+    let (plan, live) = rt.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?;
     Ok(Fresh { plan, live })
 }
 
@@ -228,23 +390,19 @@ fn short(commit: &str) -> &str {
 }
 
 fn execute(
+    rt: &tokio::runtime::Runtime,
     target: &AnyTarget,
     plan: &Plan,
     checked: &Checked,
     args: &Args,
+    stop: &Stop,
+    executing: &AtomicBool,
 ) -> Result<Outcome, CommandError> {
     let keys = pipeline::keys_for_plan(plan, checked, !target.capabilities().keys_required)?;
-    let holder = format!(
-        "tenet@{} (pid {})",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
-        std::process::id()
-    );
     let opts = Options {
         parallelism: args.common.parallelism.max(1),
-        holder,
         ..Options::default()
     };
-    let stop = Arc::new(AtomicBool::new(false));
     let bar = progress_bar(plan.changes.len());
     let shown = bar.clone();
     let progress: apply::Progress = Arc::new(move |d: &Done| {
@@ -253,26 +411,9 @@ fn execute(
             b.set_message(d.object.to_string());
         }
     });
-    let rt = runtime()?;
-    let report: Report = rt
-        .block_on(async {
-            let flag = stop.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    super::out::eprintln(
-                        "\nInterrupted: finishing the changes in flight, starting no new ones...",
-                    );
-                    flag.store(true, Ordering::SeqCst);
-                }
-            });
-            apply::run(target, plan, &keys, &opts, stop.clone(), progress).await
-        })
-        .map_err(|e| {
-            let hint = (e.kind == crate::target::ErrorKind::Locked)
-                .then_some("another apply is running; wait for it, or ask its holder");
-            CommandError::new(format!("cannot start the apply: {}", e.message))
-                .with_hint_opt(hint.map(str::to_owned))
-        })?;
+    executing.store(true, Ordering::SeqCst);
+    let report: Report = rt.block_on(apply::run(target, plan, &keys, &opts, stop, progress));
+    executing.store(false, Ordering::SeqCst);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -302,7 +443,20 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
 
 fn print_report(report: &Report) -> Result<(), CommandError> {
     use crate::apply::Outcome as O;
+    let mut not_started = 0;
     for d in report.changes.iter().filter(|d| d.outcome != O::Applied) {
+        // Changes the stop kept from starting are counted, not listed:
+        // the reason is the same for all and said once below.
+        if d.outcome == O::Skipped
+            && report.stopped.is_some()
+            && d.attempts == 0
+            && d.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("not started: "))
+        {
+            not_started += 1;
+            continue;
+        }
         let what = if d.outcome == O::Failed {
             "failed"
         } else {
@@ -314,6 +468,11 @@ fn print_report(report: &Report) -> Result<(), CommandError> {
             crate::render::plan_text::verb(d.action),
             d.object,
             d.reason.as_deref().unwrap_or("")
+        ));
+    }
+    if not_started > 0 {
+        super::out::eprintln(&format!(
+            "  skipped: {not_started} change(s) not started, because the apply stopped early"
         ));
     }
     let line = format!(
@@ -328,8 +487,10 @@ fn print_report(report: &Report) -> Result<(), CommandError> {
         report.count(O::Skipped)
     );
     super::out::println(&line)?;
-    if report.interrupted {
-        super::out::eprintln("The apply was interrupted; run it again to finish.");
+    if let Some(why) = &report.stopped {
+        super::out::eprintln(&format!(
+            "The apply stopped early: {why}. Run it again to finish."
+        ));
     }
     Ok(())
 }

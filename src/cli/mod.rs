@@ -13,6 +13,7 @@ pub mod plan;
 pub mod plan_base;
 pub mod schema;
 pub mod serve;
+pub mod unlock;
 pub mod validate;
 pub mod why;
 
@@ -66,6 +67,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Make the platform match the files, or apply a saved plan.
     Apply(apply::Args),
+    /// Release the apply lock a dead apply left behind, by its holder id.
+    Unlock(unlock::Args),
     /// Report what changed on the platform outside tenet (read-only; exit 2 on drift).
     Drift(drift::Args),
     /// Write a config tree describing the live platform (to adopt it).
@@ -223,6 +226,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Unlock(args) => unlock::run(args),
         Command::Drift(args) => drift::run(args),
         Command::Why(args) => why::run(args),
         Command::Schema(args) => schema::run(args),

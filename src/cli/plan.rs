@@ -93,23 +93,44 @@ pub fn make(
     common: &Common,
 ) -> Result<(Checked, pipeline::AnyTarget, Plan, crate::model::Live), CommandError> {
     let checked = checked(dir, common)?;
+    let (text, target) = connect(dir, common, &checked)?;
+    let (plan, live) = plan_on(&runtime()?, &target, &checked, common, dir, text)?;
+    Ok((checked, target, plan, live))
+}
+
+/// The target the flags and files name, and its endpoint as written.
+pub fn connect(
+    dir: &std::path::Path,
+    common: &Common,
+    checked: &Checked,
+) -> Result<(String, pipeline::AnyTarget), CommandError> {
     let (text, endpoint) = pipeline::endpoint(
         common.endpoint.as_deref(),
         checked.config.platform.endpoint.as_deref(),
         dir,
     )?;
     let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;
+    Ok((text, target))
+}
+
+/// Reads the live state and plans the files against it.
+pub fn plan_on(
+    rt: &tokio::runtime::Runtime,
+    target: &pipeline::AnyTarget,
+    checked: &Checked,
+    common: &Common,
+    dir: &std::path::Path,
+    endpoint: String,
+) -> Result<(Plan, crate::model::Live), CommandError> {
     let opts = PlanOptions {
         adopt: common.adopt,
         include_acknowledged: common.include_acknowledged,
         parallelism: common.parallelism,
         config_root: dir.display().to_string(),
-        endpoint: text,
+        endpoint,
     };
     let sandbox = !target.capabilities().keys_required;
-    let (plan, live) =
-        runtime()?.block_on(pipeline::make_plan(&target, &checked, sandbox, &opts))?;
-    Ok((checked, target, plan, live))
+    Ok(rt.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?)
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {

@@ -64,6 +64,10 @@ impl Target for AnyTarget {
         each!(self, t => t.lock(name, holder, ttl).await)
     }
 
+    async fn renew_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
+        each!(self, t => t.renew_lock(name, holder, ttl).await)
+    }
+
     async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
         each!(self, t => t.unlock(name, holder).await)
     }

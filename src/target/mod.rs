@@ -51,6 +51,10 @@ pub enum ErrorKind {
     Locked,
     /// The platform refused the write for a reason it gave.
     Rejected,
+    /// The platform cannot take any write (its storage is full or
+    /// failing): every other write would fail the same way, so the apply
+    /// stops at once instead of retrying.
+    Broken,
 }
 
 /// A failed read or write.
@@ -64,6 +68,11 @@ pub struct TargetError {
     /// The platform's own words for the failure, for reports (`409
     /// role-in-use`); the engine decides on `kind` only.
     pub code: Option<String>,
+    /// The request never left (the connection was refused): nothing can
+    /// have happened, so there is nothing to look for before a retry.
+    pub unsent: bool,
+    /// For [`ErrorKind::Locked`]: who holds the lock, as the platform said.
+    pub holder: Option<String>,
 }
 
 impl TargetError {
@@ -73,6 +82,8 @@ impl TargetError {
             message: message.into(),
             retry_after: None,
             code: None,
+            unsent: false,
+            holder: None,
         }
     }
 
@@ -92,13 +103,32 @@ impl TargetError {
         }
     }
 
+    /// No answer, or a server error: the write may or may not have
+    /// happened.
     pub fn transport(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
+    }
+
+    /// No answer because the request was never sent.
+    pub fn unsent(message: impl Into<String>) -> Self {
+        Self {
+            unsent: true,
+            ..Self::transport(message)
+        }
     }
 
     /// Worth retrying: rate limited, a server error, or no answer at all.
     pub fn retryable(&self) -> bool {
         matches!(self.kind, ErrorKind::RateLimited | ErrorKind::Unavailable)
+    }
+
+    /// Whether a write that failed so may still have happened, and must be
+    /// looked for before it is sent again: only when the platform's answer
+    /// is truly unknown (a timeout, a connection lost after the request
+    /// left, a server error). A rate limit or a refused connection means
+    /// nothing was done.
+    pub fn outcome_unknown(&self) -> bool {
+        self.kind == ErrorKind::Unavailable && !self.unsent
     }
 }
 
@@ -230,7 +260,20 @@ pub trait Target: Send + Sync {
         async move { Err(e) }
     }
 
-    /// Releases it.
+    /// Extends the lock `holder` holds by `ttl` from now; an error of kind
+    /// [`ErrorKind::Locked`] when it is not (or no longer) held by `holder`.
+    fn renew_lock(
+        &self,
+        name: &str,
+        _holder: &str,
+        _ttl: Duration,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        let e = lacks(self.capabilities(), "locks", name.to_owned());
+        async move { Err(e) }
+    }
+
+    /// Releases it; [`ErrorKind::NotFound`] when nobody holds it, and
+    /// [`ErrorKind::Locked`] (naming the holder) when someone else does.
     fn unlock(
         &self,
         name: &str,

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+// Re-exported for the test files that use the harness; not each uses all.
+#[allow(unused_imports)]
 pub use crate::support::{
     Answer, Api, KEY_VARS, Run, ServeChild, copy_tree, edit, example, git, run, tenet, token,
 };

@@ -59,25 +59,30 @@ impl Http {
         version: Option<u64>,
         body: Option<&Value>,
     ) -> Result<reqwest::Response, TargetError> {
+        let read = method == Method::GET;
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
         if let Some(v) = version {
             req = req.header(reqwest::header::IF_MATCH, format!("\"{v}\""));
-        } else if body.is_some() || req.try_clone().is_some() {
-            // Writes need a precondition; `None` means "any version".
+        } else if !read {
+            // Writes need a precondition; `None` means "any version". A
+            // read carries none (a strict server answers 412, not 404).
             req = req.header(reqwest::header::IF_MATCH, "*");
         }
         if let Some(b) = body {
             req = req.json(b);
         }
         let resp = req.send().await.map_err(|e| {
-            TargetError::transport(format!(
-                "{} is unreachable: {}",
-                self.endpoint,
-                without_url(&e)
-            ))
+            let message = format!("{} is unreachable: {}", self.endpoint, without_url(&e));
+            // A refused connection sent nothing; a timeout or a connection
+            // lost later leaves the outcome unknown.
+            if e.is_connect() {
+                TargetError::unsent(message)
+            } else {
+                TargetError::transport(message)
+            }
         })?;
         if resp.status().is_success() {
             return Ok(resp);
@@ -85,18 +90,20 @@ impl Http {
         Err(problem(resp).await)
     }
 
+    /// One GET.
+    async fn get_once<T: DeserializeOwned>(&self, path: &str) -> Result<T, TargetError> {
+        let resp = self.send(Method::GET, path, None, None).await?;
+        resp.json::<T>()
+            .await
+            .map_err(|e| TargetError::transport(format!("unexpected answer to GET {path}: {e}")))
+    }
+
     /// A GET, retried while the failure is transient.
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, TargetError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = match self.send(Method::GET, path, None, None).await {
-                Ok(resp) => resp.json::<T>().await.map_err(|e| {
-                    TargetError::transport(format!("unexpected answer to GET {path}: {e}"))
-                }),
-                Err(e) => Err(e),
-            };
-            match result {
+            match self.get_once(path).await {
                 Err(e) if e.retryable() && attempt < READ_ATTEMPTS => {
                     tokio::time::sleep(backoff(attempt, e.retry_after)).await;
                 }
@@ -156,18 +163,24 @@ async fn problem(resp: reqwest::Response) -> TargetError {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let text = resp.text().await.unwrap_or_default();
-    let (code, message) = match serde_json::from_str::<Problem>(&text) {
+    let (code, message, holder) = match serde_json::from_str::<Problem>(&text) {
         Ok(p) => (
             p.kind
                 .strip_prefix(wire::PROBLEM_BASE)
                 .unwrap_or(&p.kind)
                 .to_owned(),
             p.detail,
+            p.holder,
         ),
-        Err(_) => ("http".to_owned(), format!("the platform answered {status}")),
+        Err(_) => (
+            "http".to_owned(),
+            format!("the platform answered {status}"),
+            None,
+        ),
     };
     let mut e = super::error(status.as_u16(), &code, message);
     e.retry_after = retry_after;
+    e.holder = holder;
     e
 }
 
@@ -241,7 +254,8 @@ impl Target for Http {
             #[serde(default)]
             labels: Labels,
         }
-        match self.get::<Versioned>(&convert::path(id)).await {
+        // Once: the executor that asks decides about retries.
+        match self.get_once::<Versioned>(&convert::path(id)).await {
             Ok(v) => Ok(Some(Meta {
                 stamp: Stamp::Version(v.version),
                 labels: v.labels,
@@ -253,16 +267,7 @@ impl Target for Http {
 
     async fn audit(&self, id: &ObjectId) -> Result<Vec<AuditEvent>, TargetError> {
         let resource = convert::path(id);
-        let q: String = resource
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_./@".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
+        let q: String = url::form_urlencoded::byte_serialize(resource.as_bytes()).collect();
         let events: Vec<wire::AuditEvent> = self.all(&format!("audit?resource={q}")).await?;
         Ok(events
             .into_iter()
@@ -306,24 +311,33 @@ impl Target for Http {
             .map(drop)
     }
 
-    async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
-        let holder: String = holder
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        self.send(
-            Method::DELETE,
-            &format!("locks/{name}?holder={holder}"),
-            None,
-            None,
-        )
-        .await
-        .map(drop)
+    async fn renew_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
+        let body = serde_json::json!({"holder": holder, "ttl_seconds": ttl.as_secs().max(1)});
+        self.send(Method::PUT, &lock_path(name, None)?, None, Some(&body))
+            .await
+            .map(drop)
     }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
+        self.send(Method::DELETE, &lock_path(name, Some(holder))?, None, None)
+            .await
+            .map(drop)
+    }
+}
+
+/// `locks/NAME`, with `?holder=` when given, each part encoded.
+fn lock_path(name: &str, holder: Option<&str>) -> Result<String, TargetError> {
+    let segment: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let mut path = format!("locks/{}", segment.replace('+', "%20"));
+    if let Some(h) = holder {
+        let query = serde_urlencoded::to_string([("holder", h)]).map_err(|e| {
+            TargetError::new(
+                crate::target::ErrorKind::Rejected,
+                format!("a lock holder that cannot be sent: {e}"),
+            )
+        })?;
+        path.push('?');
+        path.push_str(&query);
+    }
+    Ok(path)
 }

@@ -51,7 +51,8 @@ pub const SANDBOX: Capabilities = Capabilities {
 /// types.
 pub fn error(status: u16, code: &str, message: String) -> TargetError {
     let kind = match (status, code) {
-        (_, "lock-held") => ErrorKind::Locked,
+        (_, "lock-held" | "lock-not-held") => ErrorKind::Locked,
+        (507, _) | (_, "storage-full" | "storage-failed") => ErrorKind::Broken,
         (401, _) => ErrorKind::Unauthorized,
         (403, _) => ErrorKind::Forbidden,
         (404, _) => ErrorKind::NotFound,
@@ -66,6 +67,8 @@ pub fn error(status: u16, code: &str, message: String) -> TargetError {
 
 impl From<crate::platform::ApiError> for TargetError {
     fn from(e: crate::platform::ApiError) -> Self {
-        error(e.status, e.code, e.detail)
+        let mut t = error(e.status, e.code, e.detail);
+        t.holder = e.holder;
+        t
     }
 }

@@ -256,6 +256,12 @@ impl Target for Sandbox {
         Ok(())
     }
 
+    async fn renew_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
+        self.engine
+            .renew_lock(&self.actor, name, holder, ttl.as_secs().max(1))?;
+        Ok(())
+    }
+
     async fn unlock(&self, name: &str, holder: &str) -> Result<(), TargetError> {
         Ok(self.engine.release_lock(&self.actor, name, holder)?)
     }
