@@ -356,7 +356,7 @@ pub async fn make_plan<T: Target>(
         })
         .collect();
     tracing::info!(
-        objects = plan.live_versions.len(),
+        objects = plan.live_objects,
         changes = plan.changes.len(),
         read_ms = read.as_millis() as u64,
         diff_and_plan_ms = started.elapsed().as_millis() as u64,
@@ -501,14 +501,13 @@ pub struct Moved {
 /// changed, that appeared where the plan creates one, or that vanished,
 /// each marked when what moved it is this plan's own change.
 pub fn moved(plan: &Plan, live: &Live) -> Vec<Moved> {
-    let changes: std::collections::BTreeMap<&ObjectId, &diff::Change> = plan
-        .changes
-        .iter()
-        .map(|c| (&c.change.object, &c.change))
-        .collect();
-    let ours = |id: &ObjectId| changes.get(id).is_some_and(|c| applied(c, live));
     let mut out = Vec::new();
-    for (id, v) in &plan.live_versions {
+    // What the changes write: each against the stamp it was planned with.
+    for c in &plan.changes {
+        let Some(v) = &c.change.version else {
+            continue;
+        };
+        let id = c.change.from.as_ref().unwrap_or(&c.change.object);
         let line = match live.meta.get(id) {
             Some(m) if m.stamp != *v => format!("{id}: {v} -> {}", m.stamp),
             None => format!("{id}: deleted"),
@@ -516,7 +515,17 @@ pub fn moved(plan: &Plan, live: &Live) -> Vec<Moved> {
         };
         out.push(Moved {
             line,
-            by_this_plan: ours(id),
+            by_this_plan: applied(&c.change, live),
+        });
+    }
+    // Everything else it read: one digest.
+    if crate::plan::others_digest(live, &plan.changes) != plan.others_digest {
+        out.push(Moved {
+            line: format!(
+                "objects this plan does not write changed (the plan read {}; their versions differ now)",
+                plan.live_objects
+            ),
+            by_this_plan: false,
         });
     }
     for c in &plan.changes {

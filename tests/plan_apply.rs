@@ -345,6 +345,27 @@ fn saved_plan_applies_exactly_and_refuses_when_anything_moved() {
         "Invoice processing and accounts-payable automation."
     );
 
+    // A new plan; an object it does not write moves out of band: refused
+    // too (the plan holds one digest of everything else it read).
+    let p2b = w.path("plan2b.json");
+    w.plan(&["--out", p2b.to_str().unwrap()]).code(2);
+    let grace = "users/grace.hopper@acme.example";
+    api.patch_current(grace, &json!({"name": "Grace B. Hopper"}))
+        .expect(200);
+    w.apply_file(&p2b, &[])
+        .code(1)
+        .stderr_has("objects this plan does not write changed")
+        .stderr_has("nothing was changed");
+    assert_eq!(
+        api.audit(None).len(),
+        before + 1,
+        "only the out-of-band edit"
+    );
+    // Put back as it was: the same content, no drift.
+    api.patch_current(grace, &json!({"name": "Grace Hopper"}))
+        .expect(200);
+    let before = api.audit(None).len();
+
     // A new plan, then a file changes: refused.
     let p3 = w.path("plan3.json");
     w.plan(&["--out", p3.to_str().unwrap()]).code(2);
@@ -1277,4 +1298,60 @@ fn a_plan_file_of_the_old_format_is_refused_by_name() {
         .has("tenet plan --out FILE");
     // Nothing was applied: the platform is still empty.
     w.plan(&[]).code(2);
+}
+
+/// A saved plan of one change is small whatever the platform's size: no
+/// per-object list, one digest for what it does not write.
+#[test]
+fn a_one_change_plan_file_stays_small_on_a_big_platform() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = tmp.path().join("cfg");
+    let generated = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/gen-config.py"
+        ))
+        .arg(&cfg)
+        .args(["3000", "300"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("python3 scripts/gen-config.py");
+    assert!(generated.success());
+    let endpoint = format!("sandbox:{}", tmp.path().join("p.db").display());
+    let mut apply = e2e::tenet();
+    apply
+        .arg("apply")
+        .arg(&cfg)
+        .args(["--auto-approve", "--endpoint", &endpoint])
+        .stdout(Stdio::null());
+    run(apply).code(0);
+    e2e::edit(
+        &cfg.join("workspaces/ws-0000.toml"),
+        "name = \"Workspace 0\"",
+        "name = \"Workspace Zero\"",
+    );
+    let out = tmp.path().join("plan.json");
+    let mut plan = e2e::tenet();
+    plan.arg("plan")
+        .arg(&cfg)
+        .args(["--endpoint", &endpoint, "--out"])
+        .arg(&out);
+    run(plan).code(2).stdout_has("1 to update");
+    let saved = read_json(&out);
+    assert!(
+        saved["live_objects"].as_u64().is_some_and(|n| n > 7000),
+        "the plan read the whole platform: {}",
+        saved["live_objects"]
+    );
+    let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+    assert!(
+        size < 16 * 1024,
+        "a one-change plan file of a {}-object platform is {size} bytes",
+        saved["live_objects"]
+    );
+    let mut apply = e2e::tenet();
+    apply.arg("apply").arg(&out);
+    run(apply)
+        .code(0)
+        .stdout_has("Apply complete: 1 applied, 0 failed, 0 skipped.");
 }

@@ -453,8 +453,9 @@ impl<'a> Differ<'a> {
                         action: Action::Update,
                         workspace: Some(slug.clone()),
                         fields,
-                        // A new workspace's quotas start at version 1.
-                        version: self.version(&qpath).or(Some(Stamp::Version(1))),
+                        // A new workspace's quotas were not read: none
+                        // (its workspace is created in the same plan).
+                        version: self.version(&qpath),
                         desired: Some(object),
                         labels,
                         unset_labels: Vec::new(),

@@ -24,7 +24,7 @@ pub use order::phase;
 
 /// Version of the plan file format; readers refuse other versions.
 /// 2: typed object ids, stamps (versions or content digests).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Where the config came from in git, when it is in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,9 +99,14 @@ pub struct Plan {
     pub config_digest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitInfo>,
-    /// The stamp of every live object read (its version, or its content
-    /// digest where the target has no versions).
-    pub live_versions: BTreeMap<ObjectId, Stamp>,
+    /// How many live objects the plan read.
+    pub live_objects: usize,
+    /// A digest of the stamps (versions, or content digests where the
+    /// target has no versions) of every live object read that no change
+    /// writes: one string, whatever the platform's size. The objects the
+    /// changes write carry their own stamp (`version`). Together they
+    /// detect exactly whether anything moved since the plan was made.
+    pub others_digest: String,
     pub changes: Vec<PlannedChange>,
     /// Live objects tenet does not manage, left alone.
     pub unmanaged: Vec<ObjectId>,
@@ -234,11 +239,8 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         profile: catalog.profile,
         config_digest,
         git,
-        live_versions: live
-            .meta
-            .iter()
-            .map(|(k, m)| (k.clone(), m.stamp.clone()))
-            .collect(),
+        live_objects: live.meta.len(),
+        others_digest: others_digest(live, &changes),
         changes,
         unmanaged: diff.unmanaged,
         unmanaged_access,
@@ -251,4 +253,26 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         key_fingerprints: BTreeMap::new(),
         options: PlanFlags::default(),
     }
+}
+
+/// The digest of the stamps of every live object that none of `changes`
+/// writes (under its name or, for a rename, its former one), in key order.
+pub fn others_digest(live: &Live, changes: &[PlannedChange]) -> String {
+    use sha2::{Digest, Sha256};
+    let written: std::collections::BTreeSet<&ObjectId> = changes
+        .iter()
+        .flat_map(|c| std::iter::once(&c.change.object).chain(c.change.from.as_ref()))
+        .collect();
+    let mut h = Sha256::new();
+    for (id, m) in live.meta.iter().filter(|(id, _)| !written.contains(id)) {
+        h.update(id.to_string().as_bytes());
+        h.update([0]);
+        match &m.stamp {
+            Stamp::Version(v) => h.update(v.to_le_bytes()),
+            Stamp::Digest(d) => h.update(d.as_bytes()),
+        }
+        h.update([0]);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
