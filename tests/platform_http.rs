@@ -1202,6 +1202,78 @@ async fn pagination_walks_every_list_once_in_order() {
 }
 
 #[tokio::test]
+async fn collections_across_workspaces_hold_every_item_once_by_workspace_then_key() {
+    let s = Server::standard();
+    // Created in this order: the collections follow creation order of the
+    // workspaces, then keys within each.
+    let workspaces = ["c-ws", "a-ws", "b-ws"];
+    for w in workspaces {
+        s.workspace(w).await;
+    }
+    let emails = ["a@acme.example", "b@acme.example", "c@acme.example"];
+    for e in emails {
+        s.user(e).await;
+    }
+    s.provider("p1", &["m"]).await;
+    s.provider("p2", &["m"]).await;
+    for w in workspaces {
+        for e in emails.iter().rev() {
+            s.member(w, e, &["member"]).await;
+        }
+        for p in ["p2", "p1"] {
+            s.assign(w, p, json!({})).await.ok(201);
+        }
+    }
+    let pairs = |items: &[Value], key: &str| -> Vec<String> {
+        items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}/{}",
+                    i["workspace"].as_str().unwrap_or("?"),
+                    i[key].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    };
+    let expect = |keys: &[&str]| -> Vec<String> {
+        workspaces
+            .iter()
+            .flat_map(|w| keys.iter().map(move |k| format!("{w}/{k}")))
+            .collect()
+    };
+    // Walked two at a time, so pages end inside a workspace and between two.
+    let got = s.walk("/v1/memberships", 2).await;
+    assert_eq!(pairs(&got, "user"), expect(&emails));
+    // Each item is the one the workspace's own list holds.
+    let own = s.walk("/v1/workspaces/a-ws/memberships", 1000).await;
+    let from_all: Vec<&Value> = got.iter().filter(|m| m["workspace"] == "a-ws").collect();
+    assert_eq!(from_all, own.iter().collect::<Vec<_>>());
+    let got = s.walk("/v1/assignments", 2).await;
+    assert_eq!(pairs(&got, "provider"), expect(&["p1", "p2"]));
+    let got = s.walk("/v1/quotas", 2).await;
+    assert_eq!(field_list(&got, "workspace"), workspaces);
+    let q = s.get("/v1/workspaces/b-ws/quotas").await.ok(200);
+    assert_eq!(got[2], q);
+    let got = s.walk("/v1/usage", 1).await;
+    assert_eq!(field_list(&got, "workspace"), workspaces);
+    assert!(got.iter().all(|u| u["users"] == 3), "{got:?}");
+    // A cursor of another list is not one of this collection's.
+    let page = s.get("/v1/workspaces?limit=1").await.ok(200);
+    let cursor = page["next_cursor"].as_str().unwrap_or_default().to_owned();
+    s.get(&format!("/v1/memberships?limit=1&cursor={cursor}"))
+        .await
+        .problem(400, "invalid-cursor");
+    // Deleting a workspace takes its items out of every collection.
+    s.delete("/v1/workspaces/a-ws", Some("*"))
+        .await
+        .status_is(204);
+    let got = s.walk("/v1/memberships", 1000).await;
+    assert!(got.iter().all(|m| m["workspace"] != "a-ws"), "{got:?}");
+    assert_eq!(got.len(), 6);
+}
+
+#[tokio::test]
 async fn bad_limits_and_cursors_are_400() {
     let s = Server::standard();
     s.workspace("fin").await;
@@ -1213,6 +1285,10 @@ async fn bad_limits_and_cursors_are_400() {
         "/v1/workspaces/fin/memberships",
         "/v1/workspaces/fin/assignments",
         "/v1/audit",
+        "/v1/memberships",
+        "/v1/assignments",
+        "/v1/quotas",
+        "/v1/usage",
     ];
     for path in lists {
         for l in ["0", "1001", "abc", "-1", "2.5"] {

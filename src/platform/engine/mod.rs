@@ -10,6 +10,7 @@
 mod assignments;
 mod audit;
 mod catalog;
+mod collections;
 mod keys;
 mod locks;
 mod memberships;

@@ -145,6 +145,10 @@ pub fn routes() -> Router<Arc<AppState>> {
                 .patch(update_assignment)
                 .delete(delete_assignment),
         )
+        .route("/v1/memberships", get(list_all_memberships))
+        .route("/v1/assignments", get(list_all_assignments))
+        .route("/v1/quotas", get(list_all_quotas))
+        .route("/v1/usage", get(list_all_usage))
         .route("/v1/users", get(list_users).post(create_user))
         .route(
             "/v1/users/{email}",
@@ -263,6 +267,28 @@ async fn put_usage(
 }
 
 // --------------------------------------------------------------- memberships
+
+async fn list_all_memberships(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_all_memberships(&q.page()?)?,
+    ))
+}
+
+async fn list_all_assignments(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_all_assignments(&q.page()?)?,
+    ))
+}
+
+async fn list_all_quotas(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.list_all_quotas(&q.page()?)?))
+}
+
+async fn list_all_usage(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(StatusCode::OK, &s.engine.list_all_usage(&q.page()?)?))
+}
 
 async fn list_memberships(State(s): S, P(slug): P<String>, Q(q): Q<ListQuery>) -> R {
     Ok(json(

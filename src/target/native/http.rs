@@ -1,17 +1,15 @@
 //! The HTTP target: the platform API contract over reqwest (rustls), with a
-//! bearer token from `TENET_TOKEN`. Reads follow cursors and run at most
-//! `parallelism` requests at once, retrying rate limits, server errors and
+//! bearer token from `TENET_TOKEN`. Reads list each collection across all
+//! workspaces, following cursors, all collections at once, retrying rate limits, server errors and
 //! timeouts with backoff and jitter (honouring `Retry-After`). Writes are
 //! tried once here: the executor decides about retries, because a write
 //! whose answer was lost must be checked before it is sent again.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 use super::convert::{self, Op, Raw, live};
 use crate::model::audit::AuditEvent;
@@ -197,7 +195,9 @@ impl Target for Http {
         self.get("catalog").await
     }
 
-    async fn read(&self, parallelism: usize) -> Result<Live, TargetError> {
+    async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {
+        // Every collection at once, each followed page by page: about one
+        // request per thousand objects, whatever the number of workspaces.
         let (workspaces, users, roles, providers, settings) = tokio::try_join!(
             self.all::<wire::Workspace>("workspaces"),
             self.all::<wire::User>("users"),
@@ -205,46 +205,23 @@ impl Target for Http {
             self.all::<wire::Provider>("providers"),
             self.get::<wire::Settings>("settings"),
         )?;
-        let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-        let per_workspace = workspaces.iter().map(|w| {
-            let limit = limit.clone();
-            let slug = w.slug.clone();
-            async move {
-                let _permit = limit
-                    .acquire()
-                    .await
-                    .map_err(|_| TargetError::transport("reader stopped"))?;
-                let (q, u, m, a) = (
-                    format!("workspaces/{slug}/quotas"),
-                    format!("workspaces/{slug}/usage"),
-                    format!("workspaces/{slug}/memberships"),
-                    format!("workspaces/{slug}/assignments"),
-                );
-                tokio::try_join!(
-                    self.get::<wire::Quotas>(&q),
-                    self.get::<wire::Usage>(&u),
-                    self.all::<wire::Membership>(&m),
-                    self.all::<wire::Assignment>(&a),
-                )
-            }
-        });
-        let results = futures::future::join_all(per_workspace).await;
-        let mut raw = Raw {
+        let (quotas, usage, memberships, assignments) = tokio::try_join!(
+            self.all::<wire::Quotas>("quotas"),
+            self.all::<wire::Usage>("usage"),
+            self.all::<wire::Membership>("memberships"),
+            self.all::<wire::Assignment>("assignments"),
+        )?;
+        Ok(live(Raw {
+            workspaces,
             users,
             roles,
             providers,
             settings: Some(settings),
-            ..Raw::default()
-        };
-        for r in results {
-            let (q, u, m, a) = r?;
-            raw.quotas.push(q);
-            raw.usage.push(u);
-            raw.memberships.extend(m);
-            raw.assignments.extend(a);
-        }
-        raw.workspaces = workspaces;
-        Ok(live(raw))
+            quotas,
+            usage,
+            memberships,
+            assignments,
+        }))
     }
 
     async fn probe(&self, id: &ObjectId) -> Result<Option<Meta>, TargetError> {

@@ -1,0 +1,184 @@
+//! Collection reads across every workspace: all memberships, assignments,
+//! quotas and usage, each one keyset-paginated list in workspace creation
+//! order (then by key), so a client reads a whole platform in about one
+//! request per thousand objects instead of four per workspace. Each page is
+//! one range scan of the table's primary key.
+
+use rusqlite::params;
+
+use super::{Engine, PageRequest, page, parse, to_u64};
+use crate::platform::ApiError;
+use crate::wire::{Assignment, Membership, Page, Quotas, Usage};
+
+/// A cursor key: the workspace's internal id, and the key inside it.
+fn key(id: i64, inner: &str) -> String {
+    format!("{id}\n{inner}")
+}
+
+/// The position after which a page starts (the start for no cursor).
+fn position(req: &PageRequest) -> Result<(i64, String), ApiError> {
+    let after = req.after()?;
+    if after.is_empty() {
+        return Ok((0, String::new()));
+    }
+    let (id, inner) = after.split_once('\n').unwrap_or((after.as_str(), ""));
+    let id = id.parse().map_err(|_| {
+        ApiError::new(
+            400,
+            "invalid-cursor",
+            "the cursor is not one of this collection's",
+        )
+    })?;
+    Ok((id, inner.to_owned()))
+}
+
+impl Engine {
+    /// Every membership of every workspace.
+    pub fn list_all_memberships(&self, req: &PageRequest) -> Result<Page<Membership>, ApiError> {
+        let (id, email) = position(req)?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.workspace_id, w.slug, m.user_email, m.spec, m.version, m.created_at, m.updated_at
+                 FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+                 WHERE (m.workspace_id, m.user_email) > (?1, ?2)
+                 ORDER BY m.workspace_id, m.user_email LIMIT ?3",
+            )?;
+            let mut items = Vec::new();
+            let rows = stmt.query_map(params![id, email, (req.limit + 1) as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })?;
+            for r in rows {
+                let (id, workspace, user, spec, version, created_at, updated_at) = r?;
+                items.push((
+                    key(id, &user),
+                    Membership {
+                        workspace,
+                        user,
+                        spec: parse(&spec)?,
+                        version: to_u64(version),
+                        created_at,
+                        updated_at,
+                    },
+                ));
+            }
+            Ok(page(items, req.limit))
+        })
+    }
+
+    /// Every provider assignment of every workspace.
+    pub fn list_all_assignments(&self, req: &PageRequest) -> Result<Page<Assignment>, ApiError> {
+        let (id, provider) = position(req)?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT a.workspace_id, w.slug, a.provider, a.spec, a.version, a.created_at, a.updated_at
+                 FROM assignments a JOIN workspaces w ON w.id = a.workspace_id
+                 WHERE (a.workspace_id, a.provider) > (?1, ?2)
+                 ORDER BY a.workspace_id, a.provider LIMIT ?3",
+            )?;
+            let mut items = Vec::new();
+            let rows = stmt.query_map(params![id, provider, (req.limit + 1) as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })?;
+            for r in rows {
+                let (id, workspace, provider, spec, version, created_at, updated_at) = r?;
+                items.push((
+                    key(id, &provider),
+                    Assignment {
+                        workspace,
+                        provider,
+                        spec: parse(&spec)?,
+                        version: to_u64(version),
+                        created_at,
+                        updated_at,
+                    },
+                ));
+            }
+            Ok(page(items, req.limit))
+        })
+    }
+
+    /// The quotas of every workspace.
+    pub fn list_all_quotas(&self, req: &PageRequest) -> Result<Page<Quotas>, ApiError> {
+        let (id, _) = position(req)?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT q.workspace_id, w.slug, q.spec, q.version, q.updated_at
+                 FROM quotas q JOIN workspaces w ON w.id = q.workspace_id
+                 WHERE q.workspace_id > ?1 ORDER BY q.workspace_id LIMIT ?2",
+            )?;
+            let mut items = Vec::new();
+            let rows = stmt.query_map(params![id, (req.limit + 1) as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            for r in rows {
+                let (id, workspace, spec, version, updated_at) = r?;
+                items.push((
+                    key(id, ""),
+                    Quotas {
+                        workspace,
+                        spec: parse(&spec)?,
+                        version: to_u64(version),
+                        updated_at,
+                    },
+                ));
+            }
+            Ok(page(items, req.limit))
+        })
+    }
+
+    /// The usage of every workspace, with its members counted live.
+    pub fn list_all_usage(&self, req: &PageRequest) -> Result<Page<Usage>, ApiError> {
+        let (id, _) = position(req)?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT u.workspace_id, w.slug, u.spec,
+                        (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = u.workspace_id)
+                 FROM usage u JOIN workspaces w ON w.id = u.workspace_id
+                 WHERE u.workspace_id > ?1 ORDER BY u.workspace_id LIMIT ?2",
+            )?;
+            let mut items = Vec::new();
+            let rows = stmt.query_map(params![id, (req.limit + 1) as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            for r in rows {
+                let (id, workspace, spec, users) = r?;
+                items.push((
+                    key(id, ""),
+                    Usage {
+                        workspace,
+                        spec: parse(&spec)?,
+                        users: to_u64(users),
+                    },
+                ));
+            }
+            Ok(page(items, req.limit))
+        })
+    }
+}
