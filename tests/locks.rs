@@ -497,3 +497,26 @@ fn requests_of_a_plan(w: &World) -> usize {
     std::thread::sleep(Duration::from_millis(300));
     requests(&w.server_stderr()).len() - before
 }
+
+#[test]
+fn paced_writes_stay_under_the_platform_rate_limit() {
+    let w = World::with_server_flags("acme", Target::Http, &["--rate-limit", "10"]);
+    w.apply(&["--auto-approve", "--max-writes-per-second", "9"])
+        .code(0)
+        .stdout_has(", 0 failed, 0 skipped.");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = requests(&w.server_stderr());
+    let writes: Vec<_> = log
+        .iter()
+        .filter(|r| r.0 != "GET" && !r.1.starts_with("/v1/locks"))
+        .collect();
+    assert!(writes.len() >= 70, "{} writes", writes.len());
+    let limited: Vec<_> = writes.iter().filter(|r| r.2 == "429").collect();
+    assert!(
+        limited.is_empty(),
+        "paced writes met the limit: {limited:?}"
+    );
+    w.apply(&["--auto-approve", "--max-writes-per-second", "0"])
+        .code(1)
+        .stderr_has("not a positive number");
+}

@@ -18,6 +18,7 @@
 //! caller, before planning (see [`lock`]).
 
 pub mod lock;
+pub mod pace;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,8 @@ pub struct Options {
     /// The platform is taken for gone when nothing it answered for this
     /// long, and the last requests in a row had no answer.
     pub silence: Duration,
+    /// At most this many requests a second (writes and their checks).
+    pub max_writes_per_second: Option<f64>,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             attempts: 6,
             retry_budget: Duration::from_secs(60),
             silence: Duration::from_secs(10),
+            max_writes_per_second: None,
         }
     }
 }
@@ -224,6 +228,7 @@ pub async fn run<T: Target>(
     progress: Progress,
 ) -> Report {
     let breaker = Breaker::new(stop, opts.silence);
+    let pacer = pace::Pacer::new(opts.max_writes_per_second);
     let mut report = Report::default();
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let phases: BTreeSet<u8> = plan.changes.iter().map(|c| c.phase).collect();
@@ -249,12 +254,12 @@ pub async fn run<T: Target>(
             }
         }
         // At most `parallelism` in flight; each starts as another ends.
-        let breaker = &breaker;
+        let (breaker, pacer) = (&breaker, &pacer);
         let mut finished = futures::stream::iter(runnable)
             .map(|c| async move {
                 match stop.reason() {
                     Some(why) => Done::skipped(c, format!("not started: {why}")),
-                    None => one(target, c, keys, opts, breaker).await,
+                    None => one(target, c, keys, opts, breaker, pacer).await,
                 }
             })
             .buffer_unordered(opts.parallelism.max(1));
@@ -281,7 +286,12 @@ fn keys_for<'k>(change: &Change, keys: &'k Keys) -> Option<&'k [String]> {
 
 /// Did a write whose answer was lost happen? Compares the live object with
 /// what the change would have left.
-async fn landed<T: Target>(target: &T, c: &Change) -> Result<bool, TargetError> {
+async fn landed<T: Target>(
+    target: &T,
+    c: &Change,
+    pacer: &pace::Pacer,
+) -> Result<bool, TargetError> {
+    pacer.turn().await;
     let probe = target.probe(&c.object).await?;
     let labelled = target.capabilities().ownership(c.kind) == crate::target::Ownership::Labels;
     Ok(match (c.action, probe) {
@@ -310,10 +320,15 @@ async fn landed<T: Target>(target: &T, c: &Change) -> Result<bool, TargetError> 
 
 /// For a target without versions: the object is re-read right before the
 /// write, and must still be what the plan saw.
-async fn unchanged<T: Target>(target: &T, c: &Change) -> Result<(), TargetError> {
+async fn unchanged<T: Target>(
+    target: &T,
+    c: &Change,
+    pacer: &pace::Pacer,
+) -> Result<(), TargetError> {
     if target.capabilities().versions {
         return Ok(());
     }
+    pacer.turn().await;
     // A rename reads the object under its old name.
     let now = target.probe(c.from.as_ref().unwrap_or(&c.object)).await?;
     let moved = match (&c.version, &now) {
@@ -367,6 +382,7 @@ async fn one<T: Target>(
     keys: &Keys,
     opts: &Options,
     breaker: &Breaker<'_>,
+    pacer: &pace::Pacer,
 ) -> Done {
     let c = &pc.change;
     let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
@@ -377,8 +393,11 @@ async fn one<T: Target>(
     let mut maybe_landed = false;
     let result = loop {
         attempts += 1;
-        let sent = match unchanged(target, c).await {
-            Ok(()) => target.write(&write).await,
+        let sent = match unchanged(target, c, pacer).await {
+            Ok(()) => {
+                pacer.turn().await;
+                target.write(&write).await
+            }
             Err(e) => Err(e),
         };
         let e = match sent {
@@ -389,6 +408,12 @@ async fn one<T: Target>(
             Err(e) => e,
         };
         breaker.saw(&e);
+        // A rate limit holds every writer, not only this one.
+        if e.kind == ErrorKind::RateLimited
+            && let Some(d) = e.retry_after
+        {
+            pacer.hold(d);
+        }
         // Look before sending again only when the write may have happened:
         // its outcome is unknown, or a retry after an unknown outcome is
         // refused as if it had.
@@ -401,7 +426,7 @@ async fn one<T: Target>(
         // Whether it landed is still unknown: the look itself failed.
         let mut unknown = false;
         if look && !breaker.tripped() {
-            match landed(target, c).await {
+            match landed(target, c, pacer).await {
                 Ok(true) => {
                     breaker.answered();
                     break Ok(());

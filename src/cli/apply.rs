@@ -45,9 +45,22 @@ pub struct Args {
     /// instead of failing at once.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "0s")]
     pub lock_timeout: Duration,
+    /// Send at most RATE requests a second while applying (writes and the
+    /// reads that check them), across all changes in flight. Set it a
+    /// little under the platform's limit: reads and lock renewals share it.
+    #[arg(long, value_name = "RATE")]
+    pub max_writes_per_second: Option<f64>,
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
+    if let Some(r) = args.max_writes_per_second
+        && !(r.is_finite() && r > 0.0)
+    {
+        return Err(CommandError::new(format!(
+            "--max-writes-per-second is {r}, not a positive number of requests a second"
+        ))
+        .with_hint("for example `--max-writes-per-second 9` under a limit of 10 a second"));
+    }
     if args.source.is_file() {
         return from_file(&args);
     }
@@ -401,6 +414,7 @@ fn execute(
     let keys = pipeline::keys_for_plan(plan, checked, !target.capabilities().keys_required)?;
     let opts = Options {
         parallelism: args.common.parallelism.max(1),
+        max_writes_per_second: args.max_writes_per_second,
         ..Options::default()
     };
     let bar = progress_bar(plan.changes.len());
