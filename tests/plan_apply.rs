@@ -1355,3 +1355,30 @@ fn a_one_change_plan_file_stays_small_on_a_big_platform() {
         .code(0)
         .stdout_has("Apply complete: 1 applied, 0 failed, 0 skipped.");
 }
+
+/// Moving a workspace's default to another provider: the old default gives
+/// it up first (the platform allows one default per workspace).
+#[test]
+fn the_default_provider_moves_in_one_apply() {
+    let w = World::new("acme", Target::Http);
+    w.apply_ok();
+    let f = w.file("workspaces/production.toml");
+    e2e::edit(
+        &f,
+        "models = [\"gpt-4o\", \"gpt-4\"]\ndefault = true",
+        "models = [\"gpt-4o\", \"gpt-4\"]",
+    );
+    e2e::edit(
+        &f,
+        "models = [\"claude-3-5-sonnet\", \"claude-3-haiku\"]",
+        "models = [\"claude-3-5-sonnet\", \"claude-3-haiku\"]\ndefault = true",
+    );
+    w.plan(&[]).code(2).stdout_has("2 to update");
+    w.apply_ok();
+    w.assert_clean();
+    let api = w.api();
+    let a = api
+        .get("workspaces/production/assignments/anthropic")
+        .expect(200);
+    assert_eq!(a.body["default"], true);
+}

@@ -128,133 +128,152 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
     // Stable: phase, then resource path.
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.object.cmp(&b.1.object)));
 
-    let by_object: BTreeMap<&ObjectId, usize> = ranked
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| (&c.object, i))
-        .collect();
-    // Administrator grants per workspace, for revocations and suspensions.
-    let mut grants: BTreeMap<&Slug, Vec<usize>> = BTreeMap::new();
-    for (i, (_, c)) in ranked.iter().enumerate() {
-        if c.kind == Kind::Memberships
-            && grants_admin(c, live, catalog)
-            && let Some((ws, _)) = membership_key(c)
-        {
-            grants.entry(ws).or_default().push(i);
-        }
-    }
-
-    // Workspaces where each live user is an administrator.
-    let mut admin_of: BTreeMap<&Email, Vec<&Slug>> = BTreeMap::new();
-    for ((w, u), m) in &live.state.memberships {
-        if is_admin(&m.roles, catalog) {
-            admin_of.entry(u).or_default().push(w);
-        }
-    }
-
-    // Live holders of each custom role the plan deletes.
-    let mut holders: BTreeMap<&Slug, Vec<(&Slug, &Email)>> = BTreeMap::new();
-    let deleted: std::collections::BTreeSet<&Slug> = ranked
-        .iter()
-        .filter_map(|(_, c)| match (&c.object, c.action) {
-            (ObjectId::Role(r), Action::Delete) => Some(r),
-            _ => None,
-        })
-        .collect();
-    if !deleted.is_empty() {
-        for ((w, u), m) in &live.state.memberships {
-            for r in m.roles.iter().filter(|r| deleted.contains(r)) {
-                holders.entry(r).or_default().push((w, u));
-            }
-        }
-    }
-
-    let mut out = Vec::with_capacity(ranked.len());
-    for (i, (p, c)) in ranked.iter().enumerate() {
-        let mut deps: Vec<usize> = Vec::new();
-        let mut need = |id: ObjectId| {
-            if let Some(&j) = by_object.get(&id)
-                && ranked[j].0 < *p
+    // What each change needs, computed over borrowed changes, which are
+    // then moved (not cloned) into the plan.
+    let all_deps: Vec<Vec<usize>> = {
+        let by_object: BTreeMap<&ObjectId, usize> = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, (_, c))| (&c.object, i))
+            .collect();
+        // Administrator grants per workspace, for revocations and suspensions.
+        let mut grants: BTreeMap<&Slug, Vec<usize>> = BTreeMap::new();
+        for (i, (_, c)) in ranked.iter().enumerate() {
+            if c.kind == Kind::Memberships
+                && grants_admin(c, live, catalog)
+                && let Some((ws, _)) = membership_key(c)
             {
-                deps.push(j);
+                grants.entry(ws).or_default().push(i);
             }
-        };
-        match &c.desired {
-            Some(Object::Membership(m)) => {
-                need(ObjectId::User(m.user.clone()));
-                need(ObjectId::Workspace(m.workspace.clone()));
-                need(ObjectId::Quotas(m.workspace.clone()));
-                for r in &m.roles {
-                    need(ObjectId::Role(r.clone()));
+        }
+
+        // Workspaces where each live user is an administrator.
+        let mut admin_of: BTreeMap<&Email, Vec<&Slug>> = BTreeMap::new();
+        for ((w, u), m) in &live.state.memberships {
+            if is_admin(&m.roles, catalog) {
+                admin_of.entry(u).or_default().push(w);
+            }
+        }
+
+        // Live holders of each custom role the plan deletes.
+        let mut holders: BTreeMap<&Slug, Vec<(&Slug, &Email)>> = BTreeMap::new();
+        let deleted: std::collections::BTreeSet<&Slug> = ranked
+            .iter()
+            .filter_map(|(_, c)| match (&c.object, c.action) {
+                (ObjectId::Role(r), Action::Delete) => Some(r),
+                _ => None,
+            })
+            .collect();
+        if !deleted.is_empty() {
+            for ((w, u), m) in &live.state.memberships {
+                for r in m.roles.iter().filter(|r| deleted.contains(r)) {
+                    holders.entry(r).or_default().push((w, u));
                 }
             }
-            Some(Object::Assignment(a)) => {
-                need(ObjectId::Workspace(a.workspace.clone()));
-                need(ObjectId::Provider(a.provider.clone()));
-                if a.default {
-                    for ((w, other), l) in &live.state.assignments {
-                        if *w == a.workspace && *other != a.provider && l.default {
-                            need(ObjectId::Assignment(w.clone(), other.clone()));
+        }
+
+        // The live default assignment of each workspace, for a change that
+        // makes another provider the default.
+        let mut live_defaults: BTreeMap<&Slug, Vec<&Slug>> = BTreeMap::new();
+        for ((w, provider), l) in &live.state.assignments {
+            if l.default {
+                live_defaults.entry(w).or_default().push(provider);
+            }
+        }
+
+        let mut all = Vec::with_capacity(ranked.len());
+        for (p, c) in &ranked {
+            let mut deps: Vec<usize> = Vec::new();
+            let mut need = |id: ObjectId| {
+                if let Some(&j) = by_object.get(&id)
+                    && ranked[j].0 < *p
+                {
+                    deps.push(j);
+                }
+            };
+            match &c.desired {
+                Some(Object::Membership(m)) => {
+                    need(ObjectId::User(m.user.clone()));
+                    need(ObjectId::Workspace(m.workspace.clone()));
+                    need(ObjectId::Quotas(m.workspace.clone()));
+                    for r in &m.roles {
+                        need(ObjectId::Role(r.clone()));
+                    }
+                }
+                Some(Object::Assignment(a)) => {
+                    need(ObjectId::Workspace(a.workspace.clone()));
+                    need(ObjectId::Provider(a.provider.clone()));
+                    if a.default {
+                        for other in live_defaults.get(&a.workspace).into_iter().flatten() {
+                            if **other != a.provider {
+                                need(ObjectId::Assignment(a.workspace.clone(), (*other).clone()));
+                            }
                         }
                     }
                 }
+                Some(Object::Quotas(w, _)) => need(ObjectId::Workspace(w.clone())),
+                _ => {}
             }
-            Some(Object::Quotas(w, _)) => need(ObjectId::Workspace(w.clone())),
-            _ => {}
-        }
-        // A custom role goes once its live holders gave it up.
-        if let (ObjectId::Role(role), Action::Delete) = (&c.object, c.action) {
-            for (w, u) in holders.get(role).into_iter().flatten() {
-                need(ObjectId::Membership((*w).clone(), (*u).clone()));
-                need(ObjectId::User((*u).clone()));
+            // A custom role goes once its live holders gave it up.
+            if let (ObjectId::Role(role), Action::Delete) = (&c.object, c.action) {
+                for (w, u) in holders.get(role).into_iter().flatten() {
+                    need(ObjectId::Membership((*w).clone(), (*u).clone()));
+                    need(ObjectId::User((*u).clone()));
+                }
             }
-        }
-        // What lives under a renamed workspace or provider waits for the
-        // rename, whatever it does (a deletion included).
-        for parent in parents(&c.object) {
-            if let Some(&j) = by_object.get(&parent)
-                && ranked[j].1.action == Action::Rename
-                && ranked[j].0 < *p
+            // What lives under a renamed workspace or provider waits for the
+            // rename, whatever it does (a deletion included).
+            for parent in parents(&c.object) {
+                if let Some(&j) = by_object.get(&parent)
+                    && ranked[j].1.action == Action::Rename
+                    && ranked[j].0 < *p
+                {
+                    deps.push(j);
+                }
+            }
+            if c.kind == Kind::Memberships
+                && revokes_admin(c, live, catalog)
+                && let Some((ws, _)) = membership_key(c)
             {
-                deps.push(j);
-            }
-        }
-        if c.kind == Kind::Memberships
-            && revokes_admin(c, live, catalog)
-            && let Some((ws, _)) = membership_key(c)
-        {
-            deps.extend(
-                grants
-                    .get(ws)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(|&j| ranked[j].0 < *p),
-            );
-        }
-        if c.kind == Kind::Users
-            && (c.action == Action::Delete || suspends(c))
-            && let ObjectId::User(user) = &c.object
-        {
-            for w in admin_of.get(user).into_iter().flatten() {
                 deps.extend(
                     grants
-                        .get(w)
+                        .get(ws)
                         .into_iter()
                         .flatten()
                         .copied()
                         .filter(|&j| ranked[j].0 < *p),
                 );
             }
+            if c.kind == Kind::Users
+                && (c.action == Action::Delete || suspends(c))
+                && let ObjectId::User(user) = &c.object
+            {
+                for w in admin_of.get(user).into_iter().flatten() {
+                    deps.extend(
+                        grants
+                            .get(w)
+                            .into_iter()
+                            .flatten()
+                            .copied()
+                            .filter(|&j| ranked[j].0 < *p),
+                    );
+                }
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            all.push(deps);
         }
-        deps.sort_unstable();
-        deps.dedup();
-        out.push(PlannedChange {
-            id: i,
-            phase: *p,
-            depends_on: deps,
-            change: c.clone(),
-        });
-    }
-    out
+        all
+    };
+    ranked
+        .into_iter()
+        .zip(all_deps)
+        .enumerate()
+        .map(|(id, ((phase, change), depends_on))| PlannedChange {
+            id,
+            phase,
+            depends_on,
+            change,
+        })
+        .collect()
 }
