@@ -409,3 +409,67 @@ fn a_token_with_a_line_break_or_whitespace_is_named_as_the_problem_for_every_tar
     }
     run(c).code(2);
 }
+
+/// A secret-field literal with multi-byte characters next to it (or after a
+/// `\` escape) is masked whole; the masker used to slice inside a character
+/// and panic (exit 101).
+#[test]
+fn a_multi_byte_character_in_a_secret_field_is_masked_not_a_panic() {
+    let cases: [(&str, &str); 4] = [
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [\"a\\é hunter2\"]\n",
+        ),
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [\"é漢😀hunter2😀\"]\n",
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys \"\\😀hunter2\"\n}\n",
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys hunter2é\n}\n",
+        ),
+    ];
+    for (file, text) in cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (file, text)]);
+        for r in every_output(tmp.path()) {
+            r.code(1);
+            assert!(!r.all().contains("panicked"), "{}", r.show());
+            assert!(!r.all().contains("hunter2"), "{text:?}: {}", r.show());
+        }
+    }
+}
+
+/// Wherever a literal sits in a secret field, it is hidden: in a TOML inline
+/// table, in a comment after the value on its line, in a KDL children block.
+#[test]
+fn a_secret_literal_in_an_inline_table_a_trailing_comment_or_a_children_block_is_hidden() {
+    let provider = "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\n";
+    let cases = [
+        ("providers.toml", format!("{provider}api_keys = {{ x = \"hunter2\" }}\n")),
+        (
+            "providers.toml",
+            format!("{provider}api_keys = [\"env:OK\"] # was hunter2\nname = 5\n"),
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys { - \"hunter2\" }\n}\n"
+                .to_owned(),
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys {\n        - hunter2\n    }\n}\n"
+                .to_owned(),
+        ),
+    ];
+    for (file, text) in &cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (file, text)]);
+        for r in every_output(tmp.path()) {
+            r.code(1);
+            assert!(!r.all().contains("hunter2"), "{text:?}: {}", r.show());
+        }
+    }
+}
