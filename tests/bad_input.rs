@@ -473,3 +473,59 @@ fn a_secret_literal_in_an_inline_table_a_trailing_comment_or_a_children_block_is
         }
     }
 }
+
+// ------------------------------------------------------------ hostile text
+
+/// Deep nesting, long runs of one character and floods of characters KDL
+/// cannot read made the `kdl` parser overflow its stack (a signal, not an
+/// exit code) or crawl; they are refused before parsing, with the limit,
+/// the file, line and column.
+#[test]
+fn hostile_kdl_is_refused_before_parsing_with_file_line_and_column() {
+    let cases = [
+        (
+            format!("a {}\n", "/*".repeat(10_000)),
+            "block comments are nested more than 64 levels deep",
+            "deep.kdl:1:131",
+        ),
+        (
+            format!("{}\n", "a { ".repeat(10_000)),
+            "nodes are nested more than 64 levels deep",
+            "deep.kdl:1:259",
+        ),
+        (
+            format!("x {}\n", "\"".repeat(60_000)),
+            "a run of 60000 `\"` characters",
+            "deep.kdl:1:3",
+        ),
+        (
+            format!("x {}\n", "}".repeat(20_000)),
+            "a run of 20000 `}` characters",
+            "deep.kdl:1:3",
+        ),
+        (
+            format!("x\n{}\n", "= ".repeat(20_000)),
+            "characters that cannot start or continue a node",
+            "deep.kdl:2:1",
+        ),
+        (
+            format!("x \"{}\"\n", "\\".repeat(10_000)),
+            "a run of 10000 `\\` characters",
+            "deep.kdl:1:4",
+        ),
+    ];
+    for (text, says, place) in &cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), ("deep.kdl", text)]);
+        let started = std::time::Instant::now();
+        let r = validate_in(tmp.path(), &[], &[]);
+        r.code(1);
+        r.stderr_has("tenet::syntax::too-deep")
+            .stderr_has(says)
+            .stderr_has(place);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{says}: took {:?}",
+            started.elapsed()
+        );
+    }
+}
