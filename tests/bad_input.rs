@@ -529,3 +529,38 @@ fn hostile_kdl_is_refused_before_parsing_with_file_line_and_column() {
         );
     }
 }
+
+/// A file with thousands of problems shows the first 200 and one line with
+/// how many more there are, in every format; the counts stay whole.
+#[test]
+fn thousands_of_problems_in_one_file_show_200_and_how_many_more() {
+    let mut many = String::new();
+    for i in 0..3_000 {
+        many.push_str(&format!("[workspaces.w{i}]\nnmae = 1\n"));
+    }
+    let tmp = tree(&[("tenet.toml", BASE_TOML), ("many.toml", &many)]);
+    let r = validate_in(tmp.path(), &[], &[]);
+    r.code(1);
+    let reports = r.stderr.matches("tenet::schema::unknown-field").count();
+    assert_eq!(reports, 200, "{} bytes", r.stderr.len());
+    r.stderr_has("more problems in many.toml");
+    r.stderr_has("is not valid: ");
+    let j = validate_in(tmp.path(), &["--format", "json"], &[]);
+    j.code(1);
+    let doc = j.json();
+    let in_file = doc["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["file"] == "many.toml")
+        .count();
+    assert_eq!(in_file, 201, "200 and the summary");
+    assert!(
+        doc["errors"].as_u64().unwrap_or(0) >= 3_000,
+        "{}",
+        doc["errors"]
+    );
+    let g = validate_in(tmp.path(), &[], &[("GITHUB_ACTIONS", "true")]);
+    assert!(g.stdout.matches("::error file=many.toml").count() <= 201);
+    g.stdout_has("more problems in many.toml");
+}
