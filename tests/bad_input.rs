@@ -478,7 +478,8 @@ fn a_secret_literal_in_an_inline_table_a_trailing_comment_or_a_children_block_is
 
 /// Deep nesting, long runs of one character and floods of characters KDL
 /// cannot read made the `kdl` parser overflow its stack (a signal, not an
-/// exit code) or crawl; they are refused before parsing, with the limit,
+/// exit code); chains of `/-` and unclosed raw strings made it take minutes
+/// (quadratic or worse). They are refused before parsing, with the limit,
 /// the file, line and column.
 #[test]
 fn hostile_kdl_is_refused_before_parsing_with_file_line_and_column() {
@@ -512,6 +513,16 @@ fn hostile_kdl_is_refused_before_parsing_with_file_line_and_column() {
             format!("x \"{}\"\n", "\\".repeat(10_000)),
             "a run of 10000 `\\` characters",
             "deep.kdl:1:4",
+        ),
+        (
+            format!("x {}\n", "/- ".repeat(2_000)),
+            "2000 `/-` in a row",
+            "deep.kdl:1:3",
+        ),
+        (
+            format!("x {}\n", "#\"a ".repeat(2_000)),
+            "a raw string opened here is never closed",
+            "deep.kdl:1:3",
         ),
     ];
     for (text, says, place) in &cases {

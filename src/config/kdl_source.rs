@@ -31,10 +31,14 @@ pub const MAX_DEPTH: usize = 64;
 /// (`""""…`, `####…`, `\\\\…`, `}}}}…`): nothing in a config needs one.
 pub const MAX_RUN: usize = 64;
 /// Most characters a file may hold that no KDL node can start or continue
-/// with (an unmatched `}` or `)`, `[`, a `=` with no key, a `;` after `;`):
+/// with (an unmatched `}` or `)`, `[`, a `=` with no key, a `;` after `;`,
+/// a `\` line continuation with more on its line):
 /// the parser recovers from each one by recursing, and reports each; past
 /// this many nobody reads the reports anyway.
 pub const MAX_STRAY: usize = 200;
+/// Longest chain of `/-` (slashdash) accepted with nothing but space
+/// between them.
+pub const MAX_SLASHDASH: usize = 3;
 /// The stack of the thread the `kdl` parser runs on: it recurses once per
 /// level of nesting and once per error it recovers from, which the limits
 /// above bound well within this (the memory is only used as deep as it
@@ -96,10 +100,12 @@ struct Hostile {
 }
 
 /// The first thing in `text` past the limits ([`MAX_DEPTH`], [`MAX_RUN`],
-/// [`MAX_STRAY`]), found by a cheap lexical scan that knows KDL's strings
-/// (quoted, multi-line, raw) and comments (line, nested block, slashdash).
-/// The `kdl` parser recurses per level and per recovered error; this guard
-/// keeps a hostile file from exhausting the stack or the parser's time.
+/// [`MAX_STRAY`], [`MAX_SLASHDASH`]) or a raw string never closed, found by
+/// a cheap lexical scan that knows KDL's strings (quoted, multi-line, raw)
+/// and comments (line, nested block, slashdash). The `kdl` parser recurses
+/// per level and per recovered error, and takes quadratic time or worse on
+/// slashdash chains and unclosed raw strings; this guard keeps a hostile
+/// file from exhausting the stack or the parser's time.
 fn hostile(text: &str) -> Option<Hostile> {
     let b = text.as_bytes();
     let (mut i, mut depth, mut parens) = (0usize, 0usize, 0usize);
@@ -152,7 +158,29 @@ fn hostile(text: &str) -> Option<Hostile> {
                 }
                 continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'-') => i += 1,
+            b'/' if b.get(i + 1) == Some(&b'-') => {
+                // `/- /- /- …`: the parser backtracks through a chain in
+                // time quadratic in its length.
+                let (mut j, mut chain) = (i, 0usize);
+                while b[j..].starts_with(b"/-") {
+                    chain += 1;
+                    j += 2;
+                    while j < b.len() && b[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                }
+                if chain > MAX_SLASHDASH {
+                    return Some(Hostile {
+                        span: i..i + 2,
+                        message: format!(
+                            "{chain} `/-` in a row (at most {MAX_SLASHDASH} are accepted)"
+                        ),
+                        label: "the first of them",
+                        help: "`/-` comments out the one node, argument or children block after it; one is enough".to_owned(),
+                    });
+                }
+                i += 1;
+            }
             b'"' => {
                 match quoted_end(b, i) {
                     Ok(end) => i = end,
@@ -164,7 +192,22 @@ fn hostile(text: &str) -> Option<Hostile> {
             b'#' => {
                 let n = b[i..].iter().take_while(|x| **x == b'#').count();
                 if b.get(i + n) == Some(&b'"') {
-                    i = raw_end(b, i + n, n);
+                    // Unclosed, the parser retries it at every later
+                    // opening in time more than quadratic.
+                    match raw_end(b, i + n, n) {
+                        Some(end) => i = end,
+                        None => {
+                            return Some(Hostile {
+                                span: i..i + n + 1,
+                                message: format!(
+                                    "a raw string opened here is never closed (by `\"{}`)",
+                                    "#".repeat(n)
+                                ),
+                                label: "opened here",
+                                help: "end the raw string with a quote and as many `#` as opened it, or quote the text with \"...\" instead".to_owned(),
+                            });
+                        }
+                    }
                 } else {
                     // A keyword: #true, #null, #inf...
                     i += n;
@@ -187,6 +230,17 @@ fn hostile(text: &str) -> Option<Hostile> {
             b')' if parens == 0 => stray.push(i),
             b')' => parens -= 1,
             b'[' | b']' => stray.push(i),
+            // A line continuation: only space or a comment may follow it.
+            b'\\' => {
+                let rest = &b[i + 1..];
+                let gap = rest
+                    .iter()
+                    .take_while(|x| matches!(x, b' ' | b'\t'))
+                    .count();
+                if !matches!(rest.get(gap), None | Some(b'\n' | b'\r' | b'/')) {
+                    stray.push(i);
+                }
+            }
             b'=' if matches!(prev, b'\n' | b'{' | b'}' | b';' | b'=') => stray.push(i),
             b';' if matches!(prev, b'\n' | b'{' | b';') => stray.push(i),
             b'\n' | b'\r' | 0x0b | 0x0c => {
@@ -215,7 +269,7 @@ fn hostile(text: &str) -> Option<Hostile> {
             ),
             label: "cannot be read here",
             help:
-                "unmatched `}` or `)`, `[`, `]`, a `=` without a key, `;;` or control characters: \
+                "unmatched `}` or `)`, `[`, `]`, a `=` without a key, `;;`, text after a `\\` line continuation or control characters: \
                    check that this is a KDL file and that nothing was pasted into it"
                     .to_owned(),
         });
@@ -263,8 +317,8 @@ fn quoted_end(b: &[u8], at: usize) -> Result<usize, Hostile> {
 }
 
 /// The end of the raw string whose quote is at `at`, opened by `hashes`
-/// `#`s (`#"..."#`, `##"""..."""##`), or the end of the text.
-fn raw_end(b: &[u8], at: usize, hashes: usize) -> usize {
+/// `#`s (`#"..."#`, `##"""..."""##`); `None` when it is never closed.
+fn raw_end(b: &[u8], at: usize, hashes: usize) -> Option<usize> {
     let quotes = if b[at..].starts_with(b"\"\"\"") { 3 } else { 1 };
     let mut close = vec![b'"'; quotes];
     close.extend(std::iter::repeat_n(b'#', hashes));
@@ -274,7 +328,7 @@ fn raw_end(b: &[u8], at: usize, hashes: usize) -> usize {
             rest.windows(close.len())
                 .position(|w| w == close.as_slice())
         })
-        .map_or(b.len(), |p| from + p + close.len())
+        .map(|p| from + p + close.len())
 }
 
 fn is_word(c: u8) -> bool {
@@ -736,6 +790,19 @@ settings { security require_2fa=#true { ip_allowlist { - "10.0.0.0/8" } } }
         let (m, at) = refused(&format!("x \"{}\"\n", "\\".repeat(100)));
         assert!(m.contains("a run of 100 `\\`"), "{m}");
         assert_eq!(at.start, 3);
+        let (m, at) = refused(&format!("node {}\n", "/- ".repeat(800)));
+        assert!(m.contains("800 `/-` in a row"), "{m}");
+        assert_eq!(at, 5..7);
+        let (m, at) = refused(&format!("node {}\n", "#\"a ".repeat(8_000)));
+        assert!(
+            m.contains("a raw string opened here is never closed"),
+            "{m}"
+        );
+        assert_eq!(at, 5..7);
+        let (m, _) = refused("node ##\"a\"# x\n");
+        assert!(m.contains("(by `\"##`)"), "{m}");
+        let (m, _) = refused(&format!("a {}\n", "\\ x ".repeat(1_000)));
+        assert!(m.contains("1000 characters that cannot start"), "{m}");
         let (m, at) = refused(&format!("a\n{}", "} ".repeat(5_000)));
         assert!(m.contains("5000 characters that cannot start"), "{m}");
         assert_eq!(at, 2..3);
@@ -752,5 +819,7 @@ settings { security require_2fa=#true { ip_allowlist { - "10.0.0.0/8" } } }
         assert!(hostile(&text).is_none(), "{:?}", hostile(&text));
         // Odd but valid: spaces around `=`, `;` between nodes, a type.
         assert!(hostile("a key = 1; b (t)\"x\" c=#true\n").is_none());
+        assert!(hostile("a b \\ // more\n  c \\\n  d \\  \n e\n").is_none());
+        assert!(hostile("a /- b /- { c } d\n/- e\nf #\"\"\"\nx\n\"\"\"#\n").is_none());
     }
 }
