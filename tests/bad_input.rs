@@ -575,3 +575,32 @@ fn thousands_of_problems_in_one_file_show_200_and_how_many_more() {
     assert!(g.stdout.matches("::error file=many.toml").count() <= 201);
     g.stdout_has("more problems in many.toml");
 }
+
+/// A file name with a line break or a bidirectional override is shown
+/// escaped: it used to split the `file:line:column` header of every
+/// diagnostic in the file over two lines.
+#[test]
+fn a_file_name_with_a_line_break_is_shown_escaped() {
+    let text = "[workspaces.finance]\nnmae = \"Finance\"\n";
+    for (name, shown) in [
+        ("new\nline.toml", "new\\nline.toml:2:1"),
+        ("evil\u{202e}lmot.toml", "evil\\u{202e}lmot.toml:2:1"),
+    ] {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (name, text)]);
+        let r = validate_in(tmp.path(), &[], &[]);
+        r.code(1);
+        r.stderr_has(&format!("╭─[{shown}]"));
+        let j = validate_in(tmp.path(), &["--format", "json"], &[]);
+        assert!(
+            j.json()["diagnostics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d["file"]
+                    .as_str()
+                    .is_some_and(|f| !f.contains(['\n', '\u{202e}']))),
+            "{}",
+            j.show()
+        );
+    }
+}

@@ -7,9 +7,10 @@
 //! or `\`, invalid UTF-8, NUL and control characters, multi-byte characters
 //! next to secrets and at line ends, values swapped between fields, types
 //! confused, keys renamed, huge numbers, references to undeclared objects,
-//! and secret-looking literals), writes it to a temporary directory and runs
-//! `tenet validate` (text, and sometimes JSON or GitHub annotations), for
-//! some cases `tenet plan --endpoint sandbox:...` and, when the tree is
+//! files copied or moved to odd names, and secret-looking literals), writes
+//! it to a temporary directory and runs `tenet validate` (text, and
+//! sometimes JSON or GitHub annotations), for some cases `tenet plan
+//! --endpoint sandbox:...` (text, Markdown or JSON) and, when the tree is
 //! valid, `apply`, `export` and `validate` of the export. It checks the
 //! invariant "bad input never panics": every exit code is 0, 1 or 2 (never
 //! 101, a signal, or a hang past [`TIMEOUT`]), nothing says "panicked", an
@@ -285,6 +286,7 @@ const MUTATIONS: &[(&str, Mutation)] = &[
     ("undeclared reference", undeclared_reference),
     ("many problems", many_problems),
     ("copy file", copy_file),
+    ("move file", move_file),
 ];
 
 /// Mutations that keep the syntax, so more trees get past parsing into
@@ -817,6 +819,33 @@ fn copy_file(rng: &mut fastrand::Rng, t: &mut Tree, f: usize) -> Option<String> 
     Some(msg)
 }
 
+/// Moves a file (never `tenet.toml`) to a name with spaces, multi-byte
+/// characters, a line break, a colon, a leading dash, non-UTF-8 bytes, 250
+/// characters, or into a hidden directory.
+fn move_file(rng: &mut fastrand::Rng, t: &mut Tree, f: usize) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    if t.files[f].0 == Path::new("tenet.toml") {
+        return None;
+    }
+    let ext = if t.is_kdl(f) { "kdl" } else { "toml" };
+    let stem: Vec<u8> = match rng.u8(0..8) {
+        0 => b"with space".to_vec(),
+        1 => "é漢 dir/😀".as_bytes().to_vec(),
+        2 => b"new\nline".to_vec(),
+        3 => b"a:b,c%d".to_vec(),
+        4 => b"-dash".to_vec(),
+        5 => vec![b'x', 0xff, 0xfe],
+        6 => vec![b'n'; 250],
+        _ => b".hidden/x".to_vec(),
+    };
+    let mut name = stem;
+    name.extend_from_slice(format!(".{ext}").as_bytes());
+    let to = PathBuf::from(std::ffi::OsStr::from_bytes(&name));
+    let msg = format!("{} moved to {to:?}", t.files[f].0.display());
+    t.files[f].0 = to;
+    Some(msg)
+}
+
 /// A literal that does not look like a key, so only the secret-field rule
 /// can hide it.
 fn secret_canary(rng: &mut fastrand::Rng) -> String {
@@ -1218,10 +1247,14 @@ fn run_case(
     if o.code == Some(0) || rng.u8(0..4) == 0 {
         let db = tmp.join("platform.db");
         let endpoint = format!("sandbox:{}", db.display());
+        let format = *pick(rng, &["text", "markdown", "json"]);
         let p = run_bounded(
-            tenet_in(&root, &["plan", ".", "--endpoint", &endpoint]),
+            tenet_in(
+                &root,
+                &["plan", ".", "--endpoint", &endpoint, "--format", format],
+            ),
             tmp,
-            "tenet plan . --endpoint sandbox:DB",
+            &format!("tenet plan . --endpoint sandbox:DB --format {format}"),
         );
         stats.plans.fetch_add(1, Ordering::Relaxed);
         bad.extend(problems(&p, case, files));
