@@ -236,7 +236,8 @@ pub const MAX_SHOWN_PER_FILE: usize = 200;
 
 /// `diags` (sorted) with at most `limit` per file: the rest of a file's are
 /// replaced by one "… and N more problems in FILE" at the first of them,
-/// as severe as the worst. Problems in no file are all kept.
+/// as severe as the worst. Problems in no file (unreadable files, for
+/// example) are bounded the same way, with one "… and N more problems".
 pub fn bounded(diags: &[Diagnostic], sources: &Sources, limit: usize) -> Vec<Diagnostic> {
     use std::collections::BTreeMap;
     let mut shown: BTreeMap<FileId, usize> = BTreeMap::new();
@@ -244,9 +245,15 @@ pub fn bounded(diags: &[Diagnostic], sources: &Sources, limit: usize) -> Vec<Dia
     // index in `out` after which the summary goes.
     let mut hidden: BTreeMap<FileId, (usize, Diagnostic, Severity, usize)> = BTreeMap::new();
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len().min(4 * limit));
+    let (mut fileless, mut fileless_hidden) = (0usize, Vec::new());
     for d in diags {
         let Some(file) = d.file else {
-            out.push(d.clone());
+            if fileless < limit {
+                fileless += 1;
+                out.push(d.clone());
+            } else {
+                fileless_hidden.push(d.severity);
+            }
             continue;
         };
         let n = shown.entry(file).or_default();
@@ -292,6 +299,18 @@ pub fn bounded(diags: &[Diagnostic], sources: &Sources, limit: usize) -> Vec<Dia
     summaries.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     for (at, d) in summaries {
         out.insert(at.min(out.len()), d);
+    }
+    if let Some(worst) = fileless_hidden.iter().min() {
+        let n = fileless_hidden.len();
+        let mut d = Diagnostic::error(
+            "tenet::files::more-problems",
+            format!("… and {n} more problem{}", if n == 1 { "" } else { "s" }),
+        )
+        .with_help(format!(
+            "only the first {limit} problems outside any file are shown; fix those and run again"
+        ));
+        d.severity = *worst;
+        out.push(d);
     }
     out
 }
@@ -346,6 +365,9 @@ mod tests {
         diags.push(Diagnostic::error("e", "a5").with_label(a, 5..6, "x"));
         diags.push(Diagnostic::error("e", "b0").with_label(b, 0..1, "x"));
         diags.push(Diagnostic::error("e", "nowhere"));
+        for i in 0..3 {
+            diags.push(Diagnostic::warning("w", format!("nowhere {i}")));
+        }
         let out = bounded(&diags, &sources, 2);
         let messages: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
@@ -355,9 +377,12 @@ mod tests {
                 "a1",
                 "… and 4 more problems in a.toml",
                 "b0",
-                "nowhere"
+                "nowhere",
+                "nowhere 0",
+                "… and 2 more problems"
             ]
         );
+        assert_eq!(out[6].severity, Severity::Warning);
         assert_eq!(out[2].severity, Severity::Error);
         assert_eq!(out[2].labels[0].span, 2..3);
         assert_eq!(bounded(&diags, &sources, 10), diags);

@@ -604,3 +604,56 @@ fn a_file_name_with_a_line_break_is_shown_escaped() {
         );
     }
 }
+
+/// A directory without `tenet.toml` is not a config root, and nothing below
+/// it is read: `tenet validate /`, or a saved plan whose `config_root` was
+/// edited to `/` or `/proc`, used to walk the whole disk (20,000 problems
+/// about files under /proc, and minutes).
+#[test]
+fn a_directory_without_tenet_toml_is_not_walked() {
+    let started = std::time::Instant::now();
+    let r = run(cmd_in(Path::new("."), &["validate", "/"]));
+    r.code(1);
+    r.stderr_has("no tenet.toml in `/`")
+        .stderr_has("(0 files checked)");
+    let (tmp, endpoint) = acme();
+    let dir = tmp.path();
+    run(cmd_in(
+        dir,
+        &[
+            "plan",
+            "acme",
+            "--endpoint",
+            &endpoint,
+            "--out",
+            "plan.json",
+        ],
+    ))
+    .code(2);
+    let plan = dir.join("plan.json");
+    let text = std::fs::read_to_string(&plan).unwrap_or_else(|e| panic!("read plan: {e}"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("plan JSON: {e}"));
+    let root = doc["config_root"].as_str().unwrap_or_default().to_owned();
+    for elsewhere in ["/", "/proc"] {
+        let edited = text.replacen(
+            &format!(
+                "\"config_root\": {}",
+                serde_json::Value::String(root.clone())
+            ),
+            &format!("\"config_root\": \"{elsewhere}\""),
+            1,
+        );
+        assert_ne!(edited, text, "config_root not found in the plan");
+        std::fs::write(&plan, edited).unwrap_or_else(|e| panic!("write plan: {e}"));
+        let r = run(cmd_in(dir, &["apply", "plan.json"]));
+        r.code(1);
+        r.stderr_has(&format!("no tenet.toml in `{elsewhere}`"));
+        assert!(r.stderr.matches("tenet::").count() < 5, "{}", r.show());
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}

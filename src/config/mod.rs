@@ -195,7 +195,14 @@ pub fn load(root: &Path) -> Loaded {
         }
         Ok(_) => {}
     }
-    let (found, mut diags) = discover::discover(root, &show);
+    // Not a config root: nothing below it is walked (`tenet validate /`, or
+    // a saved plan naming another directory, would read the whole disk).
+    let root_file = root.join(ROOT_FILE);
+    let (found, mut diags) = if root_file.is_file() {
+        discover::discover(root, &show)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     loaded.diagnostics.append(&mut diags);
     if !found.iter().any(|f| f.relative == Path::new(ROOT_FILE)) {
         loaded.diagnostics.push(
