@@ -229,6 +229,92 @@ pub fn sort(diags: &mut [Diagnostic]) {
     });
 }
 
+/// Diagnostics shown per file at most: past these, one more says how many
+/// were left out, so output stays bounded (a file of 3,000 broken lines
+/// makes 3,000 problems, and nobody reads past the first few).
+pub const MAX_SHOWN_PER_FILE: usize = 200;
+
+/// `diags` (sorted) with at most `limit` per file: the rest of a file's are
+/// replaced by one "… and N more problems in FILE" at the first of them,
+/// as severe as the worst. Problems in no file (unreadable files, for
+/// example) are bounded the same way, with one "… and N more problems".
+pub fn bounded(diags: &[Diagnostic], sources: &Sources, limit: usize) -> Vec<Diagnostic> {
+    use std::collections::BTreeMap;
+    let mut shown: BTreeMap<FileId, usize> = BTreeMap::new();
+    // Per file: left out, the first left out, the worst severity, and the
+    // index in `out` after which the summary goes.
+    let mut hidden: BTreeMap<FileId, (usize, Diagnostic, Severity, usize)> = BTreeMap::new();
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len().min(4 * limit));
+    let (mut fileless, mut fileless_hidden) = (0usize, Vec::new());
+    for d in diags {
+        let Some(file) = d.file else {
+            if fileless < limit {
+                fileless += 1;
+                out.push(d.clone());
+            } else {
+                fileless_hidden.push(d.severity);
+            }
+            continue;
+        };
+        let n = shown.entry(file).or_default();
+        if *n < limit {
+            *n += 1;
+            out.push(d.clone());
+            if let Some(h) = hidden.get_mut(&file) {
+                h.3 = out.len();
+            }
+            continue;
+        }
+        let h = hidden
+            .entry(file)
+            .or_insert_with(|| (0, d.clone(), d.severity, out.len()));
+        h.0 += 1;
+        h.2 = h.2.min(d.severity);
+    }
+    let mut summaries: Vec<(usize, Diagnostic)> = hidden
+        .into_iter()
+        .filter(|(file, _)| *file < sources.len())
+        .map(|(file, (n, first, worst, at))| {
+            let name = &sources.get(file).display;
+            let mut d = Diagnostic::error(
+                "tenet::files::more-problems",
+                format!(
+                    "… and {n} more problem{} in {name}",
+                    if n == 1 { "" } else { "s" }
+                ),
+            )
+            .in_file(file);
+            d.severity = worst;
+            if let Some(l) = first.labels.first() {
+                d = d.with_label(file, l.span.clone(), "the next one is here");
+            }
+            (
+                at,
+                d.with_help(format!(
+                    "only the first {limit} problems of a file are shown; fix those (the rest often follow from them) and run again"
+                )),
+            )
+        })
+        .collect();
+    summaries.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    for (at, d) in summaries {
+        out.insert(at.min(out.len()), d);
+    }
+    if let Some(worst) = fileless_hidden.iter().min() {
+        let n = fileless_hidden.len();
+        let mut d = Diagnostic::error(
+            "tenet::files::more-problems",
+            format!("… and {n} more problem{}", if n == 1 { "" } else { "s" }),
+        )
+        .with_help(format!(
+            "only the first {limit} problems outside any file are shown; fix those and run again"
+        ));
+        d.severity = *worst;
+        out.push(d);
+    }
+    out
+}
+
 /// "did you mean `x`?" for the closest candidate, if any is close enough.
 pub fn did_you_mean<'a>(
     word: &str,
@@ -258,6 +344,48 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(6), (2, 3));
         assert_eq!(f.line_col(999), (3, 1));
+    }
+
+    #[test]
+    fn at_most_a_bounded_number_of_problems_per_file_are_kept() {
+        let mut sources = Sources::default();
+        let a = sources.add(SourceFile::new(
+            "a".into(),
+            "a.toml".into(),
+            Arc::from("x\n"),
+        ));
+        let b = sources.add(SourceFile::new(
+            "b".into(),
+            "b.toml".into(),
+            Arc::from("y\n"),
+        ));
+        let mut diags: Vec<Diagnostic> = (0..5)
+            .map(|i| Diagnostic::warning("w", format!("a{i}")).with_label(a, i..i + 1, "x"))
+            .collect();
+        diags.push(Diagnostic::error("e", "a5").with_label(a, 5..6, "x"));
+        diags.push(Diagnostic::error("e", "b0").with_label(b, 0..1, "x"));
+        diags.push(Diagnostic::error("e", "nowhere"));
+        for i in 0..3 {
+            diags.push(Diagnostic::warning("w", format!("nowhere {i}")));
+        }
+        let out = bounded(&diags, &sources, 2);
+        let messages: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "a0",
+                "a1",
+                "… and 4 more problems in a.toml",
+                "b0",
+                "nowhere",
+                "nowhere 0",
+                "… and 2 more problems"
+            ]
+        );
+        assert_eq!(out[6].severity, Severity::Warning);
+        assert_eq!(out[2].severity, Severity::Error);
+        assert_eq!(out[2].labels[0].span, 2..3);
+        assert_eq!(bounded(&diags, &sources, 10), diags);
     }
 
     #[test]

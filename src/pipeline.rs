@@ -134,7 +134,45 @@ pub fn fit(checked: &mut Checked, flag: Option<&str>, root: &Path) -> Result<(),
     if flag.is_none() && configured.is_none() && !from_env {
         return Ok(());
     }
-    let (_, endpoint) = endpoint(flag, configured, root)?;
+    let (_, endpoint) = match endpoint(flag, configured, root) {
+        Ok(e) => e,
+        // The files' own endpoint: a problem at its line, like any other.
+        Err(e) if flag.is_none() && !from_env => {
+            let d = crate::diagnostic::Diagnostic::error(
+                "tenet::platform::endpoint",
+                format!("[platform] endpoint: {}", e.message),
+            )
+            .with_help_opt(e.hint.or_else(|| {
+                Some("write sandbox:PATH, an https:// URL of the platform API, scim+https://HOST/BASE or openwebui+https://HOST".to_owned())
+            }));
+            let d = match &checked.loaded.document.platform {
+                Some(p) => {
+                    let pointer = crate::config::spans::push(&p.pointer, "endpoint");
+                    d.with_label(
+                        p.file,
+                        checked.loaded.value_span(p.file, &pointer),
+                        "not an endpoint",
+                    )
+                }
+                None => d,
+            };
+            // Once is enough: the schema may have refused the value already.
+            let said = d.labels.first().is_some_and(|m| {
+                checked.diagnostics.iter().any(|o| {
+                    o.is_error()
+                        && o.labels
+                            .first()
+                            .is_some_and(|l| l.file == m.file && l.span == m.span)
+                })
+            });
+            if !said {
+                checked.diagnostics.push(d);
+            }
+            crate::diagnostic::sort(&mut checked.diagnostics);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     let caps = endpoint.capabilities();
     if !caps.holds(Kind::Assignments) {
         // Which models a workspace may use is not this platform's business.

@@ -409,3 +409,251 @@ fn a_token_with_a_line_break_or_whitespace_is_named_as_the_problem_for_every_tar
     }
     run(c).code(2);
 }
+
+/// A secret-field literal with multi-byte characters next to it (or after a
+/// `\` escape) is masked whole; the masker used to slice inside a character
+/// and panic (exit 101).
+#[test]
+fn a_multi_byte_character_in_a_secret_field_is_masked_not_a_panic() {
+    let cases: [(&str, &str); 4] = [
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [\"a\\é hunter2\"]\n",
+        ),
+        (
+            "providers.toml",
+            "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\napi_keys = [\"é漢😀hunter2😀\"]\n",
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys \"\\😀hunter2\"\n}\n",
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys hunter2é\n}\n",
+        ),
+    ];
+    for (file, text) in cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (file, text)]);
+        for r in every_output(tmp.path()) {
+            r.code(1);
+            assert!(!r.all().contains("panicked"), "{}", r.show());
+            assert!(!r.all().contains("hunter2"), "{text:?}: {}", r.show());
+        }
+    }
+}
+
+/// Wherever a literal sits in a secret field, it is hidden: in a TOML inline
+/// table, in a comment after the value on its line, in a KDL children block.
+#[test]
+fn a_secret_literal_in_an_inline_table_a_trailing_comment_or_a_children_block_is_hidden() {
+    let provider = "[providers.openai]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\n";
+    let cases = [
+        ("providers.toml", format!("{provider}api_keys = {{ x = \"hunter2\" }}\n")),
+        (
+            "providers.toml",
+            format!("{provider}api_keys = [\"env:OK\"] # was hunter2\nname = 5\n"),
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys { - \"hunter2\" }\n}\n"
+                .to_owned(),
+        ),
+        (
+            "providers.kdl",
+            "provider openai {\n    kind openai\n    models gpt-4o\n    api_keys {\n        - hunter2\n    }\n}\n"
+                .to_owned(),
+        ),
+    ];
+    for (file, text) in &cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (file, text)]);
+        for r in every_output(tmp.path()) {
+            r.code(1);
+            assert!(!r.all().contains("hunter2"), "{text:?}: {}", r.show());
+        }
+    }
+}
+
+// ------------------------------------------------------------ hostile text
+
+/// Deep nesting, long runs of one character and floods of characters KDL
+/// cannot read made the `kdl` parser overflow its stack (a signal, not an
+/// exit code); chains of `/-` and unclosed raw strings made it take minutes
+/// (quadratic or worse). They are refused before parsing, with the limit,
+/// the file, line and column.
+#[test]
+fn hostile_kdl_is_refused_before_parsing_with_file_line_and_column() {
+    let cases = [
+        (
+            format!("a {}\n", "/*".repeat(10_000)),
+            "block comments are nested more than 64 levels deep",
+            "deep.kdl:1:131",
+        ),
+        (
+            format!("{}\n", "a { ".repeat(10_000)),
+            "nodes are nested more than 64 levels deep",
+            "deep.kdl:1:259",
+        ),
+        (
+            format!("x {}\n", "\"".repeat(60_000)),
+            "a run of 60000 `\"` characters",
+            "deep.kdl:1:3",
+        ),
+        (
+            format!("x {}\n", "}".repeat(20_000)),
+            "a run of 20000 `}` characters",
+            "deep.kdl:1:3",
+        ),
+        (
+            format!("x\n{}\n", "= ".repeat(20_000)),
+            "characters that cannot start or continue a node",
+            "deep.kdl:2:1",
+        ),
+        (
+            format!("x \"{}\"\n", "\\".repeat(10_000)),
+            "a run of 10000 `\\` characters",
+            "deep.kdl:1:4",
+        ),
+        (
+            format!("x {}\n", "/- ".repeat(2_000)),
+            "2000 `/-` in a row",
+            "deep.kdl:1:3",
+        ),
+        (
+            format!("x {}\n", "#\"a ".repeat(2_000)),
+            "a raw string opened here is never closed",
+            "deep.kdl:1:3",
+        ),
+    ];
+    for (text, says, place) in &cases {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), ("deep.kdl", text)]);
+        let started = std::time::Instant::now();
+        let r = validate_in(tmp.path(), &[], &[]);
+        r.code(1);
+        r.stderr_has("tenet::syntax::too-deep")
+            .stderr_has(says)
+            .stderr_has(place);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{says}: took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// A file with thousands of problems shows the first 200 and one line with
+/// how many more there are, in every format; the counts stay whole.
+#[test]
+fn thousands_of_problems_in_one_file_show_200_and_how_many_more() {
+    let mut many = String::new();
+    for i in 0..3_000 {
+        many.push_str(&format!("[workspaces.w{i}]\nnmae = 1\n"));
+    }
+    let tmp = tree(&[("tenet.toml", BASE_TOML), ("many.toml", &many)]);
+    let r = validate_in(tmp.path(), &[], &[]);
+    r.code(1);
+    let reports = r.stderr.matches("tenet::schema::unknown-field").count();
+    assert_eq!(reports, 200, "{} bytes", r.stderr.len());
+    r.stderr_has("more problems in many.toml");
+    r.stderr_has("is not valid: ");
+    let j = validate_in(tmp.path(), &["--format", "json"], &[]);
+    j.code(1);
+    let doc = j.json();
+    let in_file = doc["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["file"] == "many.toml")
+        .count();
+    assert_eq!(in_file, 201, "200 and the summary");
+    assert!(
+        doc["errors"].as_u64().unwrap_or(0) >= 3_000,
+        "{}",
+        doc["errors"]
+    );
+    let g = validate_in(tmp.path(), &[], &[("GITHUB_ACTIONS", "true")]);
+    assert!(g.stdout.matches("::error file=many.toml").count() <= 201);
+    g.stdout_has("more problems in many.toml");
+}
+
+/// A file name with a line break or a bidirectional override is shown
+/// escaped: it used to split the `file:line:column` header of every
+/// diagnostic in the file over two lines.
+#[test]
+fn a_file_name_with_a_line_break_is_shown_escaped() {
+    let text = "[workspaces.finance]\nnmae = \"Finance\"\n";
+    for (name, shown) in [
+        ("new\nline.toml", "new\\nline.toml:2:1"),
+        ("evil\u{202e}lmot.toml", "evil\\u{202e}lmot.toml:2:1"),
+    ] {
+        let tmp = tree(&[("tenet.toml", BASE_TOML), (name, text)]);
+        let r = validate_in(tmp.path(), &[], &[]);
+        r.code(1);
+        r.stderr_has(&format!("╭─[{shown}]"));
+        let j = validate_in(tmp.path(), &["--format", "json"], &[]);
+        assert!(
+            j.json()["diagnostics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d["file"]
+                    .as_str()
+                    .is_some_and(|f| !f.contains(['\n', '\u{202e}']))),
+            "{}",
+            j.show()
+        );
+    }
+}
+
+/// A directory without `tenet.toml` is not a config root, and nothing below
+/// it is read: `tenet validate /`, or a saved plan whose `config_root` was
+/// edited to `/` or `/proc`, used to walk the whole disk (20,000 problems
+/// about files under /proc, and minutes).
+#[test]
+fn a_directory_without_tenet_toml_is_not_walked() {
+    let started = std::time::Instant::now();
+    let r = run(cmd_in(Path::new("."), &["validate", "/"]));
+    r.code(1);
+    r.stderr_has("no tenet.toml in `/`")
+        .stderr_has("(0 files checked)");
+    let (tmp, endpoint) = acme();
+    let dir = tmp.path();
+    run(cmd_in(
+        dir,
+        &[
+            "plan",
+            "acme",
+            "--endpoint",
+            &endpoint,
+            "--out",
+            "plan.json",
+        ],
+    ))
+    .code(2);
+    let plan = dir.join("plan.json");
+    let text = std::fs::read_to_string(&plan).unwrap_or_else(|e| panic!("read plan: {e}"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("plan JSON: {e}"));
+    let root = doc["config_root"].as_str().unwrap_or_default().to_owned();
+    for elsewhere in ["/", "/proc"] {
+        let edited = text.replacen(
+            &format!(
+                "\"config_root\": {}",
+                serde_json::Value::String(root.clone())
+            ),
+            &format!("\"config_root\": \"{elsewhere}\""),
+            1,
+        );
+        assert_ne!(edited, text, "config_root not found in the plan");
+        std::fs::write(&plan, edited).unwrap_or_else(|e| panic!("write plan: {e}"));
+        let r = run(cmd_in(dir, &["apply", "plan.json"]));
+        r.code(1);
+        r.stderr_has(&format!("no tenet.toml in `{elsewhere}`"));
+        assert!(r.stderr.matches("tenet::").count() < 5, "{}", r.show());
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -74,7 +74,10 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     if args.format == Format::Text && std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         out::print(&render::github(&checked.diagnostics, sources))?;
     }
-    let shown: Vec<_> = checked.diagnostics.iter().map(render::redacted).collect();
+    let shown: Vec<_> = render::shown(&checked.diagnostics, sources)
+        .iter()
+        .map(render::redacted)
+        .collect();
     match args.format {
         Format::Json => {
             let json = JsonOutput {

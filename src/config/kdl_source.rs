@@ -24,25 +24,40 @@ use super::spans::{SpanIndex, push};
 use super::toml_source::Parsed;
 use crate::diagnostic::{Diagnostic, FileId};
 
-/// Deepest `{` nesting accepted; the config needs three or four levels.
+/// Deepest nesting accepted, of `{` children and of `/* */` comments; the
+/// config needs three or four levels.
 pub const MAX_DEPTH: usize = 64;
+/// Longest run of one punctuation character accepted outside comments
+/// (`""""…`, `####…`, `\\\\…`, `}}}}…`): nothing in a config needs one.
+pub const MAX_RUN: usize = 64;
+/// Most characters a file may hold that no KDL node can start or continue
+/// with (an unmatched `}` or `)`, `[`, a `=` with no key, a `;` after `;`,
+/// a `\` line continuation with more on its line):
+/// the parser recovers from each one by recursing, and reports each; past
+/// this many nobody reads the reports anyway.
+pub const MAX_STRAY: usize = 200;
+/// Longest chain of `/-` (slashdash) accepted with nothing but space
+/// between them.
+pub const MAX_SLASHDASH: usize = 3;
+/// The stack of the thread the `kdl` parser runs on: it recurses once per
+/// level of nesting and once per error it recovers from, which the limits
+/// above bound well within this (the memory is only used as deep as it
+/// recurses).
+const PARSER_STACK: usize = 256 * 1024 * 1024;
 
 /// Parses KDL v2 text into the document's JSON shape.
 pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
-    if let Some(offset) = too_deep(text) {
+    if let Some(h) = hostile(text) {
         return Err(vec![
             Diagnostic::error(
                 "tenet::syntax::too-deep",
-                format!("invalid KDL: nodes are nested more than {MAX_DEPTH} levels deep (at byte {offset})"),
+                format!("invalid KDL: {}", h.message),
             )
-            // No label: the line holding the nesting may be megabytes long.
-            .in_file(file)
-            .with_help(
-                "a tenet config needs only a few levels of children; check for unbalanced braces",
-            ),
+            .with_label(file, h.span, h.label)
+            .with_help(h.help),
         ]);
     }
-    let doc = match KdlDocument::parse_v2(text) {
+    let doc = match parse_v2(text) {
         Ok(doc) => doc,
         Err(e) => return Err(syntax_errors(file, text, &e)),
     };
@@ -60,39 +75,265 @@ pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     })
 }
 
-/// The offset of the first `{` past `MAX_DEPTH`, ignoring strings and
-/// comments roughly. The `kdl` parser recurses per level; this guard keeps a
-/// hostile file from exhausting the stack.
-fn too_deep(text: &str) -> Option<usize> {
+/// `KdlDocument::parse_v2` on a thread with a stack of [`PARSER_STACK`]
+/// (on this thread if one cannot be made).
+fn parse_v2(text: &str) -> Result<KdlDocument, kdl::KdlError> {
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("kdl-parser".to_owned())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, || KdlDocument::parse_v2(text));
+        match spawned {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => KdlDocument::parse_v2(text),
+        }
+    })
+}
+
+/// Why a file is refused before parsing, and where.
+#[derive(Debug)]
+struct Hostile {
+    span: Range<usize>,
+    message: String,
+    label: &'static str,
+    help: String,
+}
+
+/// The first thing in `text` past the limits ([`MAX_DEPTH`], [`MAX_RUN`],
+/// [`MAX_STRAY`], [`MAX_SLASHDASH`]) or a raw string never closed, found by
+/// a cheap lexical scan that knows KDL's strings (quoted, multi-line, raw)
+/// and comments (line, nested block, slashdash). The `kdl` parser recurses
+/// per level and per recovered error, and takes quadratic time or worse on
+/// slashdash chains and unclosed raw strings; this guard keeps a hostile
+/// file from exhausting the stack or the parser's time.
+fn hostile(text: &str) -> Option<Hostile> {
     let b = text.as_bytes();
-    let (mut depth, mut i) = (0usize, 0usize);
+    let (mut i, mut depth, mut parens) = (0usize, 0usize, 0usize);
+    let mut stray: Vec<usize> = Vec::new();
+    // The previous significant byte on the line: `\n` at its start,
+    // `a` after a word or value, else the punctuation itself.
+    let mut prev = b'\n';
+    let deep = |at: usize, len: usize, what: &str| {
+        Hostile {
+        span: at..at + len,
+        message: format!("{what} are nested more than {MAX_DEPTH} levels deep"),
+        label: "too deep here",
+        help: "a tenet config needs only a few levels of children; check for unbalanced braces or comments".to_owned(),
+    }
+    };
     while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
+        let c = b[i];
+        if c.is_ascii_punctuation() && !(c == b'/' && matches!(b.get(i + 1), Some(b'/' | b'*'))) {
+            let run = b[i..].iter().take_while(|x| **x == c).count();
+            if run > MAX_RUN {
+                return Some(run_of(i, run, c));
             }
+        }
+        match c {
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
+                i = b[i..]
+                    .iter()
+                    .position(|x| *x == b'\n')
+                    .map_or(b.len(), |n| i + n);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut level = 0usize;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        level += 1;
+                        if level > MAX_DEPTH {
+                            return Some(deep(i, 2, "block comments"));
+                        }
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        level -= 1;
+                        i += 2;
+                        if level == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
                 }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'-') => {
+                // `/- /- /- …`: the parser backtracks through a chain in
+                // time quadratic in its length.
+                let (mut j, mut chain) = (i, 0usize);
+                while b[j..].starts_with(b"/-") {
+                    chain += 1;
+                    j += 2;
+                    while j < b.len() && b[j].is_ascii_whitespace() {
+                        j += 1;
+                    }
+                }
+                if chain > MAX_SLASHDASH {
+                    return Some(Hostile {
+                        span: i..i + 2,
+                        message: format!(
+                            "{chain} `/-` in a row (at most {MAX_SLASHDASH} are accepted)"
+                        ),
+                        label: "the first of them",
+                        help: "`/-` comments out the one node, argument or children block after it; one is enough".to_owned(),
+                    });
+                }
+                i += 1;
+            }
+            b'"' => {
+                match quoted_end(b, i) {
+                    Ok(end) => i = end,
+                    Err(h) => return Some(h),
+                }
+                prev = b'a';
+                continue;
+            }
+            b'#' => {
+                let n = b[i..].iter().take_while(|x| **x == b'#').count();
+                if b.get(i + n) == Some(&b'"') {
+                    // Unclosed, the parser retries it at every later
+                    // opening in time more than quadratic.
+                    match raw_end(b, i + n, n) {
+                        Some(end) => i = end,
+                        None => {
+                            return Some(Hostile {
+                                span: i..i + n + 1,
+                                message: format!(
+                                    "a raw string opened here is never closed (by `\"{}`)",
+                                    "#".repeat(n)
+                                ),
+                                label: "opened here",
+                                help: "end the raw string with a quote and as many `#` as opened it, or quote the text with \"...\" instead".to_owned(),
+                            });
+                        }
+                    }
+                } else {
+                    // A keyword: #true, #null, #inf...
+                    i += n;
+                    while i < b.len() && is_word(b[i]) {
+                        i += 1;
+                    }
+                }
+                prev = b'a';
+                continue;
             }
             b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Some(i);
+                    return Some(deep(i, 1, "nodes"));
                 }
             }
-            b'}' => depth = depth.saturating_sub(1),
+            b'}' if depth == 0 => stray.push(i),
+            b'}' => depth -= 1,
+            b'(' => parens += 1,
+            b')' if parens == 0 => stray.push(i),
+            b')' => parens -= 1,
+            b'[' | b']' => stray.push(i),
+            // A line continuation: only space or a comment may follow it.
+            b'\\' => {
+                let rest = &b[i + 1..];
+                let gap = rest
+                    .iter()
+                    .take_while(|x| matches!(x, b' ' | b'\t'))
+                    .count();
+                if !matches!(rest.get(gap), None | Some(b'\n' | b'\r' | b'/')) {
+                    stray.push(i);
+                }
+            }
+            b'=' if matches!(prev, b'\n' | b'{' | b'}' | b';' | b'=') => stray.push(i),
+            b';' if matches!(prev, b'\n' | b'{' | b';') => stray.push(i),
+            b'\n' | b'\r' | 0x0b | 0x0c => {
+                parens = 0;
+                prev = b'\n';
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            c if c < 0x20 || c == 0x7f => stray.push(i),
             _ => {}
         }
+        prev = if is_word(c) { b'a' } else { c };
         i += 1;
+    }
+    if stray.len() > MAX_STRAY {
+        let at = stray[0];
+        return Some(Hostile {
+            span: at..at + 1,
+            message: format!(
+                "{} characters that cannot start or continue a node (more than {MAX_STRAY}), the first here",
+                stray.len()
+            ),
+            label: "cannot be read here",
+            help:
+                "unmatched `}` or `)`, `[`, `]`, a `=` without a key, `;;`, text after a `\\` line continuation or control characters: \
+                   check that this is a KDL file and that nothing was pasted into it"
+                    .to_owned(),
+        });
     }
     None
 }
 
+/// A run of `n` characters `c` at `at`, refused.
+fn run_of(at: usize, n: usize, c: u8) -> Hostile {
+    Hostile {
+        span: at..at + n,
+        message: format!(
+            "a run of {n} `{}` characters (at most {MAX_RUN} are accepted)",
+            c as char
+        ),
+        label: "this run",
+        help: "nothing in a tenet config needs a long run of one character; a string with many quotes \
+               or backslashes can be written as a raw string #\"...\"#"
+            .to_owned(),
+    }
+}
+
+/// The end of the quoted (or `"""` multi-line) string at `at`: past its
+/// closing quotes, at the line break of an unterminated single-line one,
+/// or at the end of the text. A long run of `\\` inside is refused.
+fn quoted_end(b: &[u8], at: usize) -> Result<usize, Hostile> {
+    let multi = b[at..].starts_with(b"\"\"\"");
+    let mut i = at + if multi { 3 } else { 1 };
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                let run = b[i..].iter().take_while(|x| **x == b'\\').count();
+                if run > MAX_RUN {
+                    return Err(run_of(i, run, b'\\'));
+                }
+                i += 2;
+            }
+            b'"' if !multi => return Ok(i + 1),
+            b'"' if b[i..].starts_with(b"\"\"\"") => return Ok(i + 3),
+            b'\n' if !multi => return Ok(i),
+            _ => i += 1,
+        }
+    }
+    Ok(b.len())
+}
+
+/// The end of the raw string whose quote is at `at`, opened by `hashes`
+/// `#`s (`#"..."#`, `##"""..."""##`); `None` when it is never closed.
+fn raw_end(b: &[u8], at: usize, hashes: usize) -> Option<usize> {
+    let quotes = if b[at..].starts_with(b"\"\"\"") { 3 } else { 1 };
+    let mut close = vec![b'"'; quotes];
+    close.extend(std::iter::repeat_n(b'#', hashes));
+    let from = at + quotes;
+    b.get(from..)
+        .and_then(|rest| {
+            rest.windows(close.len())
+                .position(|w| w == close.as_slice())
+        })
+        .map(|p| from + p + close.len())
+}
+
+fn is_word(c: u8) -> bool {
+    !c.is_ascii() || c.is_ascii_alphanumeric() || b"-_.+*,:@!$%&'<>?^`|~".contains(&c)
+}
 fn span(s: miette::SourceSpan) -> Range<usize> {
     s.offset()..s.offset() + s.len()
 }
@@ -524,5 +765,61 @@ settings { security require_2fa=#true { ip_allowlist { - "10.0.0.0/8" } } }
     fn deep_nesting_is_refused() {
         let text = format!("{}{}", "a {".repeat(10_000), "}".repeat(10_000));
         assert!(parse(0, &text).is_err());
+    }
+
+    /// The message and primary label of a file refused before parsing.
+    fn refused(text: &str) -> (String, Range<usize>) {
+        let d = parse(0, text).err().unwrap_or_default();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "tenet::syntax::too-deep", "{d:?}");
+        (d[0].message.clone(), d[0].labels[0].span.clone())
+    }
+
+    #[test]
+    fn hostile_text_is_refused_where_the_limit_is_crossed() {
+        let (m, at) = refused(&format!("a {}", "/*".repeat(10_000)));
+        assert!(m.contains("block comments are nested more than 64"), "{m}");
+        assert_eq!(at.start, 2 + 64 * 2);
+        let (m, at) = refused(&format!("x {}\n", "\"".repeat(60_000)));
+        assert!(m.contains("a run of 60000 `\"` characters"), "{m}");
+        assert_eq!(at, 2..60_002);
+        for c in ["#", "}", ")", "=", ";", "\\"] {
+            let (m, _) = refused(&format!("x {}\n", c.repeat(20_000)));
+            assert!(m.contains("a run of 20000"), "{c}: {m}");
+        }
+        let (m, at) = refused(&format!("x \"{}\"\n", "\\".repeat(100)));
+        assert!(m.contains("a run of 100 `\\`"), "{m}");
+        assert_eq!(at.start, 3);
+        let (m, at) = refused(&format!("node {}\n", "/- ".repeat(800)));
+        assert!(m.contains("800 `/-` in a row"), "{m}");
+        assert_eq!(at, 5..7);
+        let (m, at) = refused(&format!("node {}\n", "#\"a ".repeat(8_000)));
+        assert!(
+            m.contains("a raw string opened here is never closed"),
+            "{m}"
+        );
+        assert_eq!(at, 5..7);
+        let (m, _) = refused("node ##\"a\"# x\n");
+        assert!(m.contains("(by `\"##`)"), "{m}");
+        let (m, _) = refused(&format!("a {}\n", "\\ x ".repeat(1_000)));
+        assert!(m.contains("1000 characters that cannot start"), "{m}");
+        let (m, at) = refused(&format!("a\n{}", "} ".repeat(5_000)));
+        assert!(m.contains("5000 characters that cannot start"), "{m}");
+        assert_eq!(at, 2..3);
+    }
+
+    #[test]
+    fn what_looks_hostile_inside_strings_and_comments_is_not() {
+        let text = format!(
+            "// {hash}\n/* {brace} /* nested */ */\nrole r {{\n    description \"{brace}\" \n    permissions #\"{quote}\\\"# #\"\"\"\n{hash}\n\"\"\"#\n}}\n",
+            hash = "#".repeat(200),
+            brace = "}".repeat(200),
+            quote = "\"".repeat(10),
+        );
+        assert!(hostile(&text).is_none(), "{:?}", hostile(&text));
+        // Odd but valid: spaces around `=`, `;` between nodes, a type.
+        assert!(hostile("a key = 1; b (t)\"x\" c=#true\n").is_none());
+        assert!(hostile("a b \\ // more\n  c \\\n  d \\  \n e\n").is_none());
+        assert!(hostile("a /- b /- { c } d\n/- e\nf #\"\"\"\nx\n\"\"\"#\n").is_none());
     }
 }

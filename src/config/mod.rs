@@ -80,17 +80,41 @@ impl Loaded {
     }
 }
 
-/// How a path is shown: relative to the root as the user gave it.
+/// How a path is shown: relative to the root as the user gave it, with
+/// control and bidirectional-override characters escaped (`new\nline.toml`),
+/// so a file name cannot break a diagnostic's `file:line:column` header or
+/// disguise itself.
 fn shown(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    if rel.as_os_str().is_empty() {
+    let text = if rel.as_os_str().is_empty() {
         // The root itself (for example the target of a symlink loop).
         root.display().to_string()
     } else if root == Path::new(".") || root == Path::new("") {
         rel.display().to_string()
     } else {
         root.join(rel).display().to_string()
+    };
+    printable(&text)
+}
+
+/// `text` with control characters and bidirectional overrides escaped.
+fn printable(text: &str) -> String {
+    let hidden =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.contains(hidden) {
+        return text.to_owned();
     }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Loads a config tree from files already in memory (for example a git
@@ -171,7 +195,14 @@ pub fn load(root: &Path) -> Loaded {
         }
         Ok(_) => {}
     }
-    let (found, mut diags) = discover::discover(root, &show);
+    // Not a config root: nothing below it is walked (`tenet validate /`, or
+    // a saved plan naming another directory, would read the whole disk).
+    let root_file = root.join(ROOT_FILE);
+    let (found, mut diags) = if root_file.is_file() {
+        discover::discover(root, &show)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     loaded.diagnostics.append(&mut diags);
     if !found.iter().any(|f| f.relative == Path::new(ROOT_FILE)) {
         loaded.diagnostics.push(

@@ -415,10 +415,13 @@ pub fn validate(
                         ),
                     )
                     .with_label(file, span, format!("`{prop}` missing"))
-                    .with_help_opt(
+                    .with_help(
                         here.and_then(|n| n.property(prop))
                             .and_then(|n| n.description())
-                            .map(str::to_owned),
+                            .map_or_else(
+                                || format!("add `{prop}`; docs/config.md describes every field"),
+                                str::to_owned,
+                            ),
                     ),
                 );
             }
@@ -442,7 +445,10 @@ pub fn validate(
                         format!("{}: {err}", describe(&pointer)),
                     )
                     .with_label(file, value_span, "invalid value")
-                    .with_help_opt(here.and_then(|n| n.description()).map(str::to_owned)),
+                    .with_help(here.and_then(|n| n.description()).map_or_else(
+                        || "docs/config.md describes every field and its values (`tenet schema` prints the JSON Schema)".to_owned(),
+                        str::to_owned,
+                    )),
                 );
             }
         }
@@ -453,6 +459,20 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fields without a description in the schema still get a hint
+    /// (`region` too long, `kind` missing).
+    #[test]
+    fn every_schema_error_has_a_hint() {
+        let value = serde_json::json!({
+            "providers": { "p": { "region": "r".repeat(100), "models": ["m"] } }
+        });
+        let diags = validate(0, &value, &SpanIndex::default(), &HashSet::new());
+        assert!(diags.len() >= 2, "{diags:?}");
+        for d in &diags {
+            assert!(d.help.is_some(), "no hint: {d:?}");
+        }
+    }
 
     #[test]
     fn schema_compiles_and_navigates() {

@@ -59,20 +59,13 @@ fn syntax_errors(file: FileId, text: &str, errors: &[toml::de::Error]) -> Vec<Di
         let raw = e.message().trim();
         let (first, crate_help) = split_message(raw);
         let d = if raw.contains("recursion") {
-            // No label: the line holding the nesting may be megabytes long.
-            let (line, col) = {
-                let before = &text[..span.start];
-                (
-                    before.matches('\n').count() + 1,
-                    span.start - line_start + 1,
-                )
-            };
+            // The line may be megabytes long: the renderer shows a window.
             Diagnostic::error(
                 "tenet::syntax::too-deep",
-                format!("invalid TOML: arrays or tables are nested too deeply (line {line}, column {col})"),
+                "invalid TOML: arrays or tables are nested too deeply",
             )
-            .in_file(file)
-                .with_help("a tenet config needs only a few levels; check for unbalanced brackets")
+            .with_label(file, span, "too deep here")
+            .with_help("a tenet config needs only a few levels; check for unbalanced brackets")
         } else if let Some((message, help)) = explain(line) {
             Diagnostic::error("tenet::syntax::toml", format!("invalid TOML: {message}"))
                 .with_label(file, span, "here")

@@ -1,5 +1,6 @@
 //! Diagnostics as miette reports (text), as versioned JSON, and as GitHub
-//! Actions `::error` annotations.
+//! Actions `::error` annotations. Every format shows at most
+//! `MAX_SHOWN_PER_FILE` problems per file and then how many more there are.
 //!
 //! A label on a very long line (minified or generated files, or a hostile
 //! 65,600-character string) is shown through a window: the lines around
@@ -18,7 +19,7 @@ use miette::{
 };
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, FileId, Severity, Sources};
+use crate::diagnostic::{Diagnostic, FileId, MAX_SHOWN_PER_FILE, Severity, Sources, bounded};
 use crate::secrets::redact_text;
 
 /// A diagnostic ready for miette: its labels in its primary file, and labels
@@ -346,7 +347,7 @@ pub fn text(diags: &[Diagnostic], sources: &Sources, color: bool, width: usize) 
     // A window's name carries the position in the whole file.
     let windowed = handler.clone().without_primary_span_start();
     let mut out = String::new();
-    for d in diags {
+    for d in &bounded(diags, sources, MAX_SHOWN_PER_FILE) {
         let mut r = report(d, sources);
         // Places in other files follow as notes of their own, each with its
         // file's snippet (miette's "related" rendering adds empty headings).
@@ -414,7 +415,14 @@ fn json_span<'a>(sources: &'a Sources, file: FileId, span: &Range<usize>) -> Jso
     }
 }
 
-/// The JSON form of diagnostics. Pass diagnostics through [`redacted`] first.
+/// The diagnostics to show: at most [`MAX_SHOWN_PER_FILE`] per file (see
+/// [`bounded`]); the text and GitHub renderers apply it themselves.
+pub fn shown(diags: &[Diagnostic], sources: &Sources) -> Vec<Diagnostic> {
+    bounded(diags, sources, MAX_SHOWN_PER_FILE)
+}
+
+/// The JSON form of diagnostics. Pass diagnostics through [`shown`] and
+/// [`redacted`] first.
 pub fn json<'a>(diags: &'a [Diagnostic], sources: &'a Sources) -> Vec<JsonDiagnostic<'a>> {
     diags
         .iter()
@@ -459,7 +467,7 @@ fn escape_property(s: &str) -> String {
 /// diff: `::error file=…,line=…,col=…::message`.
 pub fn github(diags: &[Diagnostic], sources: &Sources) -> String {
     let mut out = String::new();
-    for d in diags {
+    for d in &bounded(diags, sources, MAX_SHOWN_PER_FILE) {
         let d = &redacted(d);
         let level = match d.severity {
             Severity::Error => "error",

@@ -144,7 +144,16 @@ pub fn redact_secret_fields(text: &str, kdl: bool) -> String {
     }
     let mut bytes = text.as_bytes().to_vec();
     for r in mask {
-        for b in &mut bytes[r] {
+        // Whole characters only, so the masked text stays UTF-8 of the
+        // same length.
+        let (mut start, mut end) = (r.start.min(text.len()), r.end.min(text.len()));
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        for b in &mut bytes[start..end] {
             if *b != b'\n' && *b != b'\r' {
                 *b = b'*';
             }
@@ -191,31 +200,40 @@ fn value_start(text: &str, start: usize, end: usize, kdl: bool) -> Option<usize>
 }
 
 /// Collects the spans to mask in the value starting at `at`: up to the end
-/// of the line (of the array, in TOML), the node (`;`, `{`, `}` in KDL) or
-/// an inline table entry (`,`, `}` in TOML).
+/// of the line, of the array or inline table (TOML, with a comment after it
+/// on the same line), of the node or of its children block (`;`, a line
+/// break outside braces, in KDL), or of an inline table entry (`,`, `}` of
+/// a table around the key).
 fn secret_values(text: &str, mut at: usize, kdl: bool, mask: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
+    // Open `[` and `{`: TOML arrays and inline tables, KDL children.
     let mut depth = 0usize;
+    // A TOML value is one item: complete once back at depth 0.
+    let mut done = false;
     while at < bytes.len() {
+        if done {
+            trailing_comment(text, at, mask);
+            return;
+        }
         let b = bytes[at];
         match b {
             b' ' | b'\t' => at += 1,
             b'\n' | b'\r' if depth == 0 => return,
             b'\n' | b'\r' => at += 1,
-            b'[' => {
+            b'[' | b'{' => {
                 depth += 1;
                 at += 1;
             }
-            b']' => {
-                if depth <= 1 && !kdl {
-                    return;
-                }
-                depth = depth.saturating_sub(1);
+            b']' | b'}' if depth > 0 => {
+                depth -= 1;
                 at += 1;
+                done = depth == 0 && !kdl;
             }
-            b',' | b'}' if depth == 0 => return,
-            b';' | b'{' if kdl && depth == 0 => return,
-            b',' => at += 1,
+            // Closes a table or array around the key.
+            b']' | b'}' => return,
+            b',' if depth == 0 => return,
+            b';' if kdl && depth == 0 => return,
+            b',' | b';' => at += 1,
             b'#' if !kdl => {
                 // A comment: to the end of the line, masked (it may quote
                 // the key it explains).
@@ -225,13 +243,14 @@ fn secret_values(text: &str, mut at: usize, kdl: bool, mask: &mut Vec<Range<usiz
             }
             b'"' | b'\'' | b'#' => {
                 let (content, end) = string_at(text, at);
-                if crate::model::SecretRef::parse(&text[content.clone()]).is_none() {
+                let reference = text
+                    .get(content.clone())
+                    .is_some_and(|c| crate::model::SecretRef::parse(c).is_some());
+                if !reference {
                     mask.push(content);
                 }
                 at = end;
-                if depth == 0 && !kdl {
-                    return;
-                }
+                done = depth == 0 && !kdl;
             }
             _ => {
                 let end = text[at..]
@@ -245,11 +264,21 @@ fn secret_values(text: &str, mut at: usize, kdl: bool, mask: &mut Vec<Range<usiz
                     mask.push(at..end);
                 }
                 at = end;
-                if depth == 0 && !kdl {
-                    return;
-                }
+                done = depth == 0 && !kdl;
             }
         }
+    }
+}
+
+/// Masks a TOML comment that follows a secret value on its line (an old
+/// key is often kept there "for reference").
+fn trailing_comment(text: &str, at: usize, mask: &mut Vec<Range<usize>>) {
+    let rest = &text[at..];
+    let line = rest.find('\n').map_or(rest, |i| &rest[..i]);
+    if let Some(i) = line.find('#')
+        && line[..i].trim_matches([' ', '\t']).is_empty()
+    {
+        mask.push(at + i..at + line.len());
     }
 }
 
@@ -289,7 +318,9 @@ fn string_at(text: &str, at: usize) -> (Range<usize>, usize) {
         if !multi && bytes[i] == b'\n' {
             return (start..i, i);
         }
-        if text[i..].starts_with(&close) {
+        // Bytes, not `str` slices: `i` may be inside a multi-byte
+        // character (after a `\` escape, or between its bytes).
+        if bytes[i..].starts_with(close.as_bytes()) {
             return (start..i, i + close.len());
         }
         i += 1;
@@ -315,7 +346,8 @@ mod tests {
             red.contains("\"env:OK_1\"") && red.contains("hunter5"),
             "{red}"
         );
-        assert!(red.contains("] # kept"), "{red}");
+        // A comment after the value on its line is masked too.
+        assert!(red.contains("] ***") && !red.contains("kept"), "{red}");
         // Dotted, quoted and inline-table keys; a syntax error after it.
         for text in [
             "providers.a.api_keys = \"hunter2\"\n",
@@ -340,6 +372,27 @@ mod tests {
             assert!(!red.contains(gone), "{gone} shown: {red}");
         }
         assert!(red.contains("env:OK") && red.contains("name x"), "{red}");
+    }
+
+    #[test]
+    fn multi_byte_characters_in_secret_fields_are_masked_whole() {
+        for (text, kdl) in [
+            ("api_keys = [\"a\\é hunter2\"]\n", false),
+            ("api_keys = [\"é漢😀hunter2😀\"]\n", false),
+            ("api_keys = '''漢hunter2'''\n", false),
+            ("api_keys \"\\😀hunter2\" #\"é\"#\n", true),
+            ("api_keys hunter2é\n", true),
+            ("api_keys = { x = \"漢hunter2\" }\n", false),
+            ("api_keys = [\"é\"] # hunter2\n", false),
+            ("api_keys { - \"\\éhunter2\"; - hunter2 }\n", true),
+            ("api_keys {\n    - \"hunter2\"\n}\n", true),
+            ("api_keys = [\"\\", false),
+            ("api_keys = [\"\\é", false),
+        ] {
+            let red = redact_secret_fields(text, kdl);
+            assert_eq!(red.len(), text.len(), "{text:?} -> {red:?}");
+            assert!(!red.contains("hunter2"), "{red}");
+        }
     }
 
     #[test]
