@@ -23,7 +23,11 @@ fn size() -> (usize, usize, usize) {
     let text =
         std::env::var("TENET_BENCH_PLAN_SIZE").unwrap_or_else(|_| "10000:1000:10".to_owned());
     let mut parts = text.split(':').map(|p| p.trim().parse::<usize>().ok());
-    match (parts.next().flatten(), parts.next().flatten(), parts.next().flatten()) {
+    match (
+        parts.next().flatten(),
+        parts.next().flatten(),
+        parts.next().flatten(),
+    ) {
         (Some(u), Some(w), Some(k)) => (u, w, k),
         _ => panic!("TENET_BENCH_PLAN_SIZE is users:workspaces:per_user, not {text:?}"),
     }
