@@ -61,6 +61,7 @@ fn bench(c: &mut Criterion) {
         parallelism: 8,
         config_root: "org".to_owned(),
         endpoint: "sandbox:bench".to_owned(),
+        only: Default::default(),
     };
     // Create the platform once: the benchmarks plan against a match.
     let (plan, _) = rt

@@ -306,6 +306,8 @@ pub struct PlanOptions {
     pub parallelism: usize,
     pub config_root: String,
     pub endpoint: String,
+    /// The shard planned (`--only`); the default is the whole platform.
+    pub only: crate::model::shard::Shard,
 }
 
 /// Reads the platform and plans what makes it match the files.
@@ -378,10 +380,12 @@ pub async fn make_plan<T: Target>(
         warnings,
         capabilities: target.capabilities(),
         held,
+        scope: opts.only.clone(),
     });
     plan.options = plan::PlanFlags {
         adopt: opts.adopt,
         include_acknowledged: opts.include_acknowledged,
+        only: opts.only.texts(),
     };
     // Pin the keys the plan sends: their fingerprints, never the values.
     plan.key_fingerprints = plan
@@ -715,5 +719,6 @@ pub fn config_plan(base: &Checked, head: &Checked, label: &str) -> Plan {
         // Config terms: as if on the reference platform, which holds all.
         capabilities: &crate::target::native::HTTP,
         held: Vec::new(),
+        scope: Default::default(),
     })
 }

@@ -109,6 +109,7 @@ fn every_target_holds_the_example_and_reads_it_back_the_same() {
             warnings: Vec::new(),
             capabilities: target.capabilities(),
             held: Vec::new(),
+            scope: Default::default(),
         });
         assert!(plan.changes.len() > 70, "{name}: {}", plan.changes.len());
         // Run the changes in plan order, one by one, as typed writes.

@@ -18,8 +18,28 @@ use std::time::{Duration, Instant};
 use super::Stop;
 use crate::target::{ErrorKind, Target, TargetError, backoff};
 
-/// The lock every apply holds.
+/// The lock an apply of the whole platform holds.
 pub const LOCK_NAME: &str = "tenet-apply";
+
+/// The lock an apply of `shard` holds: `tenet-apply` for the whole
+/// platform, `tenet-apply:SELECTORS` for a shard (so shards apply in
+/// parallel), a digest of them when they are long.
+pub fn name_for(shard: &crate::model::shard::Shard) -> String {
+    if shard.is_whole() {
+        return LOCK_NAME.to_owned();
+    }
+    let selectors = shard.texts().join(",");
+    let name = format!("{LOCK_NAME}:{selectors}");
+    if name.len() <= 120 && name.chars().all(|c| !c.is_control()) {
+        return name;
+    }
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(selectors.as_bytes())[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{LOCK_NAME}:sha256-{hex}")
+}
 
 /// The default time to live; renewed every third of it.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -141,6 +161,8 @@ fn process_gone(pid: u32) -> bool {
 /// How the lock is taken.
 #[derive(Debug, Clone)]
 pub struct LockOptions {
+    /// The lock's name (see [`name_for`]).
+    pub name: String,
     pub ttl: Duration,
     /// How long to wait for a lock another live holder has.
     pub wait: Duration,
@@ -149,6 +171,7 @@ pub struct LockOptions {
 impl Default for LockOptions {
     fn default() -> Self {
         Self {
+            name: LOCK_NAME.to_owned(),
             ttl: DEFAULT_TTL,
             wait: Duration::ZERO,
         }
@@ -158,6 +181,7 @@ impl Default for LockOptions {
 /// A lock this process holds, renewed in the background until released.
 pub struct Held<T: Target + 'static> {
     target: Arc<T>,
+    name: String,
     holder: String,
     renewal: tokio::task::JoinHandle<()>,
     /// The holder whose dead lock was released to take this one.
@@ -177,7 +201,7 @@ pub async fn acquire<T: Target + 'static>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let err = match target.lock(LOCK_NAME, holder.id(), opts.ttl).await {
+        let err = match target.lock(&opts.name, holder.id(), opts.ttl).await {
             Ok(()) => break,
             Err(e) => e,
         };
@@ -185,7 +209,7 @@ pub async fn acquire<T: Target + 'static>(
             ErrorKind::Locked => {
                 let them = err.holder.clone().unwrap_or_default();
                 if broke.is_none() && holder.is_dead_here(&them) {
-                    match target.unlock(LOCK_NAME, &them).await {
+                    match target.unlock(&opts.name, &them).await {
                         Ok(()) => {}
                         Err(e) if e.kind == ErrorKind::NotFound => {}
                         Err(e) => return Err(e),
@@ -208,12 +232,14 @@ pub async fn acquire<T: Target + 'static>(
     }
     let renewal = tokio::spawn(renew(
         target.clone(),
+        opts.name.clone(),
         holder.id().to_owned(),
         opts.ttl,
         stop,
     ));
     Ok(Held {
         target,
+        name: opts.name.clone(),
         holder: holder.id().to_owned(),
         renewal,
         broke,
@@ -222,11 +248,17 @@ pub async fn acquire<T: Target + 'static>(
 
 /// Renews every third of the TTL; a lock found taken over or expired stops
 /// the apply (no new change starts), since exclusion is lost.
-async fn renew<T: Target>(target: Arc<T>, holder: String, ttl: Duration, stop: Arc<Stop>) {
+async fn renew<T: Target>(
+    target: Arc<T>,
+    name: String,
+    holder: String,
+    ttl: Duration,
+    stop: Arc<Stop>,
+) {
     let every = (ttl / 3).max(Duration::from_millis(200));
     loop {
         tokio::time::sleep(every).await;
-        match target.renew_lock(LOCK_NAME, &holder, ttl).await {
+        match target.renew_lock(&name, &holder, ttl).await {
             Ok(()) => {}
             Err(e) if e.kind == ErrorKind::Locked || e.kind == ErrorKind::NotFound => {
                 stop.request(format!(
@@ -246,12 +278,16 @@ impl<T: Target + 'static> Held<T> {
         &self.holder
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Stops renewing and releases the lock (a few quick tries: a lock not
     /// released expires within its TTL anyway).
     pub async fn release(self) {
         self.renewal.abort();
         for attempt in 1..=3 {
-            match self.target.unlock(LOCK_NAME, &self.holder).await {
+            match self.target.unlock(&self.name, &self.holder).await {
                 Ok(()) => return,
                 Err(e) if e.kind == ErrorKind::NotFound => return,
                 Err(e) if e.retryable() && attempt < 3 => {

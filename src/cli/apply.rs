@@ -68,7 +68,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let (text, target) = connect(&args.source, &args.common, &checked)?;
     let target = Arc::new(target);
     let rt = runtime()?;
-    under_lock(&rt, &target, &args, |stop, executing| {
+    let shard = args.common.shard()?;
+    under_lock(&rt, &target, &args, &shard, |stop, executing| {
         let (plan, _) = plan_on(&rt, &target, &checked, &args.common, &args.source, text)?;
         // Applying is the point, not the output: a closed stdout does not
         // stop it.
@@ -90,6 +91,7 @@ fn under_lock(
     rt: &tokio::runtime::Runtime,
     target: &Arc<AnyTarget>,
     args: &Args,
+    shard: &crate::model::shard::Shard,
     body: impl FnOnce(&Arc<Stop>, &Arc<AtomicBool>) -> Result<Outcome, CommandError>,
 ) -> Result<Outcome, CommandError> {
     let stop = Arc::new(Stop::default());
@@ -97,6 +99,7 @@ fn under_lock(
     let holder = Holder::this_process();
     let held = if target.capabilities().locks {
         let opts = LockOptions {
+            name: lock::name_for(shard),
             ttl: lock_ttl()?,
             wait: args.lock_timeout,
         };
@@ -113,7 +116,9 @@ fn under_lock(
     } else {
         None
     };
-    let lock_holder = held.as_ref().map(|h| h.holder().to_owned());
+    let lock_holder = held
+        .as_ref()
+        .map(|h| (h.name().to_owned(), h.holder().to_owned()));
     let signals = rt.spawn(on_signals(
         target.clone(),
         lock_holder,
@@ -174,7 +179,7 @@ fn not_locked(e: TargetError) -> CommandError {
 /// that, or a second time, the lock is released and tenet exits at once.
 async fn on_signals(
     target: Arc<AnyTarget>,
-    holder: Option<String>,
+    holder: Option<(String, String)>,
     stop: Arc<Stop>,
     executing: Arc<AtomicBool>,
 ) {
@@ -191,8 +196,8 @@ async fn on_signals(
             stop.request(format!("interrupted by {name}"));
             continue;
         }
-        if let Some(h) = &holder {
-            let _ = target.unlock(lock::LOCK_NAME, h).await;
+        if let Some((lock, h)) = &holder {
+            let _ = target.unlock(lock, h).await;
         }
         super::out::eprintln(&format!(
             "\nInterrupted ({name}); the apply lock was released."
@@ -317,7 +322,19 @@ fn from_file(args: &Args) -> Result<Outcome, CommandError> {
     let rt = runtime()?;
     // The comparison runs under the lock: nothing moves between it and
     // the writes.
-    under_lock(&rt, &target, args, |stop, executing| {
+    let shard = shard_of(&plan)?;
+    if !args.common.only.is_empty() && args.common.shard()? != shard {
+        return Err(CommandError::new(format!(
+            "this plan covers {}, not what --only names; nothing was changed",
+            if shard.is_whole() {
+                "the whole platform".to_owned()
+            } else {
+                shard.texts().join(", ")
+            }
+        ))
+        .with_hint("a saved plan applies to the shard it was made for: leave out --only"));
+    }
+    under_lock(&rt, &target, args, &shard, |stop, executing| {
         let fresh = fresh_plan(&rt, &target, &checked, &plan, &text, args)?;
         verify_saved(&plan, &fresh)?;
         if fresh.plan.is_empty() {
@@ -351,10 +368,19 @@ fn fresh_plan(
         parallelism: args.common.parallelism,
         config_root: saved.config_root.clone(),
         endpoint: endpoint.to_owned(),
+        only: shard_of(saved)?,
     };
     let sandbox = !target.capabilities().keys_required;
     let (plan, live) = rt.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?;
     Ok(Fresh { plan, live })
+}
+
+/// The shard a saved plan was made for.
+fn shard_of(plan: &Plan) -> Result<crate::model::shard::Shard, CommandError> {
+    crate::model::shard::Shard::parse(&plan.options.only).map_err(|e| {
+        CommandError::new(format!("the plan's --only {e}; nothing was changed"))
+            .with_hint("make a new plan with `tenet plan --out FILE`")
+    })
 }
 
 /// A saved plan runs only if it is exactly what would be planned now: the

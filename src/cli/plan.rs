@@ -40,6 +40,24 @@ pub struct Common {
     /// alone until the acknowledgement expires).
     #[arg(long)]
     pub include_acknowledged: bool,
+    /// Plan (and apply) only this part of the platform: `workspaces/SLUG`
+    /// (with `*` for any text, `workspaces/finance*`: those workspaces and
+    /// everything in them), `users`, `roles`, `providers`, `settings`, or a
+    /// pattern of their keys. Repeat or comma-separate for a union; nothing
+    /// outside is changed or counted.
+    #[arg(long, value_name = "SELECTOR")]
+    pub only: Vec<String>,
+}
+
+impl Common {
+    /// The shard `--only` names (the whole platform without it).
+    pub fn shard(&self) -> Result<crate::model::shard::Shard, CommandError> {
+        crate::model::shard::Shard::parse(&self.only).map_err(|e| {
+            CommandError::new(format!("--only {e}")).with_hint(
+                "select `workspaces/SLUG` (`*` matches any text), `users`, `roles`, `providers` or `settings`, for example `--only 'workspaces/finance*'`",
+            )
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,6 +146,7 @@ pub fn plan_on(
         parallelism: common.parallelism,
         config_root: dir.display().to_string(),
         endpoint,
+        only: common.shard()?,
     };
     let sandbox = !target.capabilities().keys_required;
     Ok(rt.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?)

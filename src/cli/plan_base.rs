@@ -63,6 +63,7 @@ fn platform_report(
         parallelism: args.common.parallelism,
         config_root: args.dir.display().to_string(),
         endpoint: text.clone(),
+        only: args.common.shard()?,
     };
     let rt = runtime()?;
     let (plan, live) = rt.block_on(pipeline::make_plan(

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use super::plan::{Common, checked, connect, runtime};
 use super::{CommandError, Outcome, ProfileArg};
-use crate::apply::lock::LOCK_NAME;
 use crate::target::{ErrorKind, Target};
 
 #[derive(Debug, clap::Args)]
@@ -26,6 +25,9 @@ pub struct Args {
     /// The catalog to validate against when tenet.toml names none.
     #[arg(long, value_enum)]
     pub profile: Option<ProfileArg>,
+    /// The shard whose lock to release, as the apply named it with `--only`.
+    #[arg(long, value_name = "SELECTOR")]
+    pub only: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
@@ -35,7 +37,9 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         parallelism: 1,
         profile: args.profile,
         include_acknowledged: false,
+        only: args.only.clone(),
     };
+    let lock = crate::apply::lock::name_for(&common.shard()?);
     let checked = checked(&args.dir, &common)?;
     let (text, target) = connect(&args.dir, &common, &checked)?;
     if !target.capabilities().locks {
@@ -45,7 +49,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         ))
         .with_hint("applies to this target are not mutually excluded: run one at a time"));
     }
-    let released = runtime()?.block_on(target.unlock(LOCK_NAME, &args.holder));
+    let released = runtime()?.block_on(target.unlock(&lock, &args.holder));
     match released {
         Ok(()) => {
             super::out::println(&format!(

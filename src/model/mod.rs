@@ -15,6 +15,7 @@ pub mod object;
 pub mod objects;
 pub mod rename;
 pub mod secret;
+pub mod shard;
 
 use std::collections::BTreeMap;
 

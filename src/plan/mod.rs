@@ -135,12 +135,15 @@ pub struct Plan {
 }
 
 /// The options a plan was made with that change what it plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PlanFlags {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopt: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub include_acknowledged: bool,
+    /// The `--only` selectors, sorted; none: the whole platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
 }
 
 impl Plan {
@@ -183,6 +186,9 @@ pub struct Inputs<'a> {
     pub capabilities: &'a Capabilities,
     /// Acknowledged drift taken out of `diff` (see [`Held`]).
     pub held: Vec<Held>,
+    /// The part of the platform the plan covers (`--only`): nothing
+    /// outside it is changed, counted or reported.
+    pub scope: crate::model::shard::Shard,
 }
 
 /// Orders the changes, checks safety and gathers warnings.
@@ -200,7 +206,16 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         mut warnings,
         capabilities,
         held,
+        scope,
     } = inputs;
+    // A shard sees only its own objects: outside it nothing is changed,
+    // counted as a removal, or reported.
+    let mut diff = diff;
+    if !scope.is_whole() {
+        diff.changes.retain(|c| scope.contains(&c.object));
+        diff.unmanaged.retain(|id| scope.contains(id));
+        diff.not_adopted.retain(|id| scope.contains(id));
+    }
     // Live state as the renames leave it, so that ordering, safety and
     // access compare what is attached to a renamed object under its new
     // name; the versions recorded are those read.
@@ -213,7 +228,8 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
     }
     warnings.extend(degrade::warnings(&changes, &view, config, capabilities));
     warnings.extend(rename::warnings(&changes, config, live));
-    let mut refusals = safety::refusals(&changes, config, &view);
+    warnings.retain(|w| w.object.as_ref().is_none_or(|o| scope.contains(o)));
+    let mut refusals = safety::refusals(&changes, config, &view, &scope);
     refusals.extend(degrade::refusals(&changes, capabilities));
     refusals.extend(rename::refusals(&changes, capabilities));
     let access = access::impact(&changes, config, &view, catalog);

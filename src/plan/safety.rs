@@ -6,9 +6,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{PlannedChange, Refusal, Warning};
 use crate::diff::{Action, Object, PREVENT_DESTROY_LABEL};
+use crate::model::shard::Shard;
 use crate::model::{Catalog, Config, Kind, Live, ObjectId, ProviderScope};
 
-fn live_count(live: &Live, kind: Kind) -> usize {
+/// Live objects of `kind` in the shard `scope`: the base a destroy
+/// threshold is a share of.
+fn live_count(live: &Live, kind: Kind, scope: &Shard) -> usize {
+    if !scope.is_whole() {
+        return live
+            .meta
+            .keys()
+            .filter(|id| !matches!(id, ObjectId::Quotas(_)))
+            .filter(|id| id.kind() == kind && scope.contains(id))
+            .count();
+    }
     let s = &live.state;
     match kind {
         Kind::Workspaces => s.workspaces.len(),
@@ -21,7 +32,12 @@ fn live_count(live: &Live, kind: Kind) -> usize {
     }
 }
 
-pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<Refusal> {
+pub fn refusals(
+    changes: &[PlannedChange],
+    config: &Config,
+    live: &Live,
+    scope: &Shard,
+) -> Vec<Refusal> {
     let mut out = Vec::new();
     // Suspensions and cascades that remove access count too.
     let destroyed = super::lifecycle::removed_per_kind(changes, config);
@@ -50,7 +66,7 @@ pub fn refusals(changes: &[PlannedChange], config: &Config, live: &Live) -> Vec<
     out.extend(roles_in_use(changes, live));
     let policy = &config.policy;
     for (kind, n) in destroyed {
-        let total = live_count(live, kind);
+        let total = live_count(live, kind, scope);
         if (total as u64) < policy.destroy_threshold_min_objects || total == 0 {
             continue;
         }

@@ -102,6 +102,13 @@ fn head(plan: &Plan) -> String {
             meta.push_str(" (with uncommitted changes)");
         }
     }
+    if !plan.options.only.is_empty() {
+        let only: Vec<String> = plan.options.only.iter().map(|s| code(s)).collect();
+        meta.push_str(&format!(
+            " · only {} (nothing outside is planned)",
+            only.join(", ")
+        ));
+    }
     meta.push('\n');
     blocks.push(meta);
 

@@ -728,6 +728,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 clean(since),
                 plan.profile
             ),
+            None if !plan.options.only.is_empty() => format!(
+                "tenet will make these changes at {} (profile {}), only in {}:\n",
+                endpoint(plan),
+                plan.profile,
+                clean(&plan.options.only.join(", "))
+            ),
             None => format!(
                 "tenet will make these changes at {} (profile {}):\n",
                 endpoint(plan),
