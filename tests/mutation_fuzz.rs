@@ -11,7 +11,8 @@
 //! it to a temporary directory and runs `tenet validate` (text, and
 //! sometimes JSON or GitHub annotations), for some cases `tenet plan
 //! --endpoint sandbox:...` (text, Markdown or JSON) and, when the tree is
-//! valid, `apply`, `export` and `validate` of the export. It checks the
+//! valid, `plan --out` with the saved plan mutated and `apply PLAN`, then
+//! `apply`, `export` and `validate` of the export. It checks the
 //! invariant "bad input never panics": every exit code is 0, 1 or 2 (never
 //! 101, a signal, or a hang past [`TIMEOUT`]), nothing says "panicked", an
 //! error of `validate` always names a file, line and column (and in JSON has
@@ -1187,6 +1188,79 @@ fn tenet_in(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// A saved plan is input too: `plan --out`, then the file mutated (bytes,
+/// strings, numbers, nesting, or its config root pointed elsewhere), then
+/// `apply PLAN`, which must refuse what it cannot trust with exit 1.
+fn saved_plan(
+    root: &Path,
+    endpoint: &str,
+    case: &mut Case,
+    rng: &mut fastrand::Rng,
+    tmp: &Path,
+    files: usize,
+) -> Vec<String> {
+    let file = tmp.join("plan.json");
+    let file_s = file.display().to_string();
+    let p = run_bounded(
+        tenet_in(
+            root,
+            &["plan", ".", "--endpoint", endpoint, "--out", &file_s],
+        ),
+        tmp,
+        "tenet plan . --endpoint sandbox:DB --out plan.json",
+    );
+    let mut bad = problems(&p, case, files);
+    let Ok(bytes) = std::fs::read(&file) else {
+        return bad;
+    };
+    let mut plan = Tree {
+        origin: "plan.json".to_owned(),
+        files: vec![(PathBuf::from("plan.json"), bytes)],
+    };
+    const PLAN_MUTATIONS: &[(&str, Mutation)] = &[
+        ("byte flips", byte_flips),
+        ("truncate", truncate),
+        ("duplicate lines", duplicate_lines),
+        ("delete delimiters", delete_delimiters),
+        ("huge string", huge_string),
+        ("deep nesting", deep_nesting),
+        ("long run", long_run),
+        ("invalid utf-8", invalid_utf8),
+        ("multi-byte characters", multibyte_in_string),
+        ("huge number", huge_number),
+        ("undeclared reference", undeclared_reference),
+        ("config root elsewhere", plan_root_elsewhere),
+    ];
+    for _ in 0..rng.usize(1..=2) {
+        let (name, m) = pick(rng, PLAN_MUTATIONS);
+        if let Some(what) = m(rng, &mut plan, 0) {
+            case.mutations.push(format!("saved plan, {name}: {what}"));
+        }
+    }
+    if std::fs::write(&file, &plan.files[0].1).is_err() {
+        return bad;
+    }
+    let a = run_bounded(
+        tenet_in(tmp, &["apply", &file_s]),
+        tmp,
+        "tenet apply plan.json (mutated)",
+    );
+    bad.extend(problems(&a, case, files));
+    bad
+}
+
+/// Points a saved plan's `config_root` somewhere it should not go.
+fn plan_root_elsewhere(rng: &mut fastrand::Rng, t: &mut Tree, f: usize) -> Option<String> {
+    let b = &mut t.files[f].1;
+    let text = String::from_utf8_lossy(b).into_owned();
+    let key = "\"config_root\": \"";
+    let start = text.find(key)? + key.len();
+    let end = start + text[start..].find('"')?;
+    let to = *pick(rng, &["/", "/proc", "..", "", "/dev/zero", "~", "\\u0000"]);
+    splice(b, start..end, to.as_bytes());
+    Some(format!("config_root set to {to:?}"))
+}
+
 /// How many runs of each kind ended how, for the summary line.
 #[derive(Default)]
 struct Stats {
@@ -1207,7 +1281,7 @@ impl Stats {
 /// Runs one case; returns what went wrong (empty when nothing did).
 fn run_case(
     tree: &Tree,
-    case: &Case,
+    case: &mut Case,
     rng: &mut fastrand::Rng,
     tmp: &Path,
     stats: &Stats,
@@ -1259,6 +1333,7 @@ fn run_case(
         stats.plans.fetch_add(1, Ordering::Relaxed);
         bad.extend(problems(&p, case, files));
         if p.code == Some(2) && o.code == Some(0) {
+            bad.extend(saved_plan(&root, &endpoint, case, rng, tmp, files));
             let a = run_bounded(
                 tenet_in(
                     &root,
@@ -1354,12 +1429,12 @@ fn hostile_config_trees_never_crash_hang_or_leak() {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&n) = todo.get(i) else { break };
-                    let (tree, case, mut rng) = make_case(seed, n, &corpus);
+                    let (tree, mut case, mut rng) = make_case(seed, n, &corpus);
                     let tmp = tempfile::Builder::new()
                         .prefix(&format!("tenet-fuzz-{n}-"))
                         .tempdir()
                         .unwrap_or_else(|e| panic!("tempdir: {e}"));
-                    let bad = run_case(&tree, &case, &mut rng, tmp.path(), &stats);
+                    let bad = run_case(&tree, &mut case, &mut rng, tmp.path(), &stats);
                     if bad.is_empty() {
                         continue;
                     }
