@@ -144,18 +144,34 @@ fn ci_run() -> Option<String> {
     var("BUILD_TAG")
 }
 
-/// Whether no process of this program runs as `pid` on this machine. Only
-/// Linux can tell (from `/proc`); elsewhere nothing is ever called gone.
+/// Whether no process of this program runs as `pid` on this machine: no
+/// such process, a zombie (killed, not yet reaped by its parent), or a
+/// process of another program (the pid was reused). Only Linux can tell
+/// (from `/proc`); elsewhere nothing is ever called gone.
 fn process_gone(pid: u32) -> bool {
     let proc = std::path::Path::new("/proc");
-    if !proc.join("self").exists() {
+    let Ok(me) = std::fs::read_to_string(proc.join("self/stat")) else {
         return false;
-    }
-    match std::fs::read_to_string(proc.join(pid.to_string()).join("comm")) {
-        // The pid was reused by another program.
-        Ok(comm) => std::fs::read_to_string(proc.join("self/comm")).is_ok_and(|me| me != comm),
+    };
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        Ok(them) => match (stat_fields(&them), stat_fields(&me)) {
+            (Some((comm, state)), Some((my_comm, _))) => {
+                matches!(state, 'Z' | 'X' | 'x') || comm != my_comm
+            }
+            _ => false,
+        },
         Err(_) => !proc.join(pid.to_string()).exists(),
     }
+}
+
+/// The command name and state of a `/proc/PID/stat` line
+/// (`PID (COMM) STATE ...`; the name may hold spaces and parentheses).
+fn stat_fields(stat: &str) -> Option<(&str, char)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?;
+    let state = stat.get(close + 1..)?.trim_start().chars().next()?;
+    Some((comm, state))
 }
 
 /// How the lock is taken.
@@ -315,6 +331,13 @@ mod tests {
         assert_eq!(p.pid, std::process::id());
         assert!(!p.host.is_empty());
         assert!(a.id().starts_with("tenet@"));
+    }
+
+    #[test]
+    fn stat_lines_give_the_name_and_state() {
+        assert_eq!(stat_fields("42 (tenet) S 1 2 3"), Some(("tenet", 'S')));
+        assert_eq!(stat_fields("42 (a (b) c) Z 1"), Some(("a (b) c", 'Z')));
+        assert_eq!(stat_fields("garbage"), None);
     }
 
     #[test]
