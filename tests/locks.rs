@@ -318,17 +318,7 @@ fn a_kill_9_at_several_points_of_an_apply_on_the_sandbox_then_apply_converges_at
     // A tree big enough (about 7,800 objects) to be killed mid-apply.
     let tmp = tempfile::tempdir().expect("tempdir");
     let cfg = tmp.path().join("cfg");
-    let generated = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/gen-config.py"
-        ))
-        .arg(&cfg)
-        .args(["3000", "300"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("python3 scripts/gen-config.py");
-    assert!(generated.success());
+    support::generated_tree(&cfg, 3000, 300);
     let mut fresh = support::tenet();
     fresh
         .arg("plan")

@@ -1306,17 +1306,7 @@ fn a_plan_file_of_the_old_format_is_refused_by_name() {
 fn a_one_change_plan_file_stays_small_on_a_big_platform() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let cfg = tmp.path().join("cfg");
-    let generated = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/gen-config.py"
-        ))
-        .arg(&cfg)
-        .args(["3000", "300"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("python3 scripts/gen-config.py");
-    assert!(generated.success());
+    support::generated_tree(&cfg, 3000, 300);
     let endpoint = format!("sandbox:{}", tmp.path().join("p.db").display());
     let mut apply = e2e::tenet();
     apply

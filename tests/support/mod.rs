@@ -972,3 +972,21 @@ pub fn random_hex(bytes: usize) -> String {
     getrandom::fill(&mut b).unwrap_or_else(|e| panic!("getrandom: {e}"));
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Writes a valid config tree of `users` users in `workspaces` workspaces
+/// to `dir` with `scripts/gen-config.py` (python3).
+#[track_caller]
+pub fn generated_tree(dir: &Path, users: usize, workspaces: usize) {
+    let status = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/gen-config.py"
+        ))
+        .arg(dir)
+        .arg(users.to_string())
+        .arg(workspaces.to_string())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("python3 scripts/gen-config.py: {e}"));
+    assert!(status.success(), "gen-config.py failed");
+}

@@ -32,84 +32,89 @@ fn position(req: &PageRequest) -> Result<(i64, String), ApiError> {
     Ok((id, inner.to_owned()))
 }
 
+/// One row of a keyed collection: workspace id and slug, the key inside
+/// the workspace, then spec, version, created and updated.
+type Keyed = (i64, String, String, String, i64, String, String);
+
+/// A page of a collection keyed by (workspace, key), read with `sql`
+/// (which selects a [`Keyed`] row after `?1, ?2`, at most `?3` rows).
+fn keyed_page<T>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    req: &PageRequest,
+    make: impl Fn(String, String, String, i64, String, String) -> Result<T, ApiError>,
+) -> Result<Page<T>, ApiError> {
+    let (id, after) = position(req)?;
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![id, after, (req.limit + 1) as i64], |r| {
+        Ok::<Keyed, _>((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })?;
+    let mut items = Vec::new();
+    for r in rows {
+        let (id, workspace, inner, spec, version, created_at, updated_at) = r?;
+        let k = key(id, &inner);
+        items.push((
+            k,
+            make(workspace, inner, spec, version, created_at, updated_at)?,
+        ));
+    }
+    Ok(page(items, req.limit))
+}
+
 impl Engine {
     /// Every membership of every workspace.
     pub fn list_all_memberships(&self, req: &PageRequest) -> Result<Page<Membership>, ApiError> {
-        let (id, email) = position(req)?;
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            keyed_page(
+                c,
                 "SELECT m.workspace_id, w.slug, m.user_email, m.spec, m.version, m.created_at, m.updated_at
                  FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
                  WHERE (m.workspace_id, m.user_email) > (?1, ?2)
                  ORDER BY m.workspace_id, m.user_email LIMIT ?3",
-            )?;
-            let mut items = Vec::new();
-            let rows = stmt.query_map(params![id, email, (req.limit + 1) as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                ))
-            })?;
-            for r in rows {
-                let (id, workspace, user, spec, version, created_at, updated_at) = r?;
-                items.push((
-                    key(id, &user),
-                    Membership {
+                req,
+                |workspace, user, spec, version, created_at, updated_at| {
+                    Ok(Membership {
                         workspace,
                         user,
                         spec: parse(&spec)?,
                         version: to_u64(version),
                         created_at,
                         updated_at,
-                    },
-                ));
-            }
-            Ok(page(items, req.limit))
+                    })
+                },
+            )
         })
     }
 
     /// Every provider assignment of every workspace.
     pub fn list_all_assignments(&self, req: &PageRequest) -> Result<Page<Assignment>, ApiError> {
-        let (id, provider) = position(req)?;
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            keyed_page(
+                c,
                 "SELECT a.workspace_id, w.slug, a.provider, a.spec, a.version, a.created_at, a.updated_at
                  FROM assignments a JOIN workspaces w ON w.id = a.workspace_id
                  WHERE (a.workspace_id, a.provider) > (?1, ?2)
                  ORDER BY a.workspace_id, a.provider LIMIT ?3",
-            )?;
-            let mut items = Vec::new();
-            let rows = stmt.query_map(params![id, provider, (req.limit + 1) as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                ))
-            })?;
-            for r in rows {
-                let (id, workspace, provider, spec, version, created_at, updated_at) = r?;
-                items.push((
-                    key(id, &provider),
-                    Assignment {
+                req,
+                |workspace, provider, spec, version, created_at, updated_at| {
+                    Ok(Assignment {
                         workspace,
                         provider,
                         spec: parse(&spec)?,
                         version: to_u64(version),
                         created_at,
                         updated_at,
-                    },
-                ));
-            }
-            Ok(page(items, req.limit))
+                    })
+                },
+            )
         })
     }
 
