@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diff::{self, Object};
-use crate::model::{Kind, Labels, Live, ObjectId, Slug, Stamp};
+use crate::model::{Kind, Live, ObjectId, Slug, Stamp};
 use crate::plan::{self, Plan, Warning};
 use crate::secrets;
 pub use crate::target::AnyTarget;
@@ -610,12 +610,12 @@ fn applied(c: &diff::Change, live: &Live) -> bool {
             _ => false,
         },
         (_, None) => false,
-        (_, Some(m)) => match (m.labels.get(LAST_APPLIED_LABEL), &c.desired, &m.stamp) {
+        (_, Some(m)) => match (m.last_applied_text(), &c.desired, &m.stamp) {
             // Our label, and the object still what that label says (not
             // changed by someone since).
             (Some(l), _, _) => {
-                c.labels.get(LAST_APPLIED_LABEL) == Some(l)
-                    && crate::model::Object::live(live, &c.object).is_some_and(|o| o.digest() == *l)
+                c.labels.get(LAST_APPLIED_LABEL) == Some(&l)
+                    && crate::model::Object::live(live, &c.object).is_some_and(|o| o.digest() == l)
             }
             (None, Some(d), Stamp::Digest(now)) => *now == d.digest(),
             _ => false,
@@ -626,25 +626,16 @@ fn applied(c: &diff::Change, live: &Live) -> bool {
 /// A config as if it were live and entirely managed by tenet: the base of a
 /// config-terms diff (`plan --base`). Keys are compared by their references.
 pub fn live_from_config(config: &crate::model::Config) -> Live {
-    use crate::model::live::{MANAGED_LABEL, Meta};
+    use crate::model::live::Meta;
     let s = &config.state;
     let mut live = Live {
         state: s.clone(),
         ..Live::default()
     };
-    let managed = |protect: bool| {
-        let mut labels = Labels::new();
-        labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
-        if protect {
-            labels.insert(
-                crate::diff::PREVENT_DESTROY_LABEL.to_owned(),
-                "true".to_owned(),
-            );
-        }
-        Meta {
-            stamp: Stamp::Version(0),
-            labels,
-        }
+    let managed = |protect: bool| Meta {
+        managed: true,
+        prevent_destroy: protect,
+        ..Meta::new(Stamp::Version(0))
     };
     let mut meta = |id: ObjectId, protect: bool| {
         live.meta.insert(id, managed(protect));

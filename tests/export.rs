@@ -281,13 +281,13 @@ fn email(s: &str) -> Email {
 /// A small live platform full of values that are hard to write.
 fn tricky_live() -> Live {
     let mut live = Live::default();
-    let managed = |extra: &[(&str, &str)]| Meta {
-        stamp: Stamp::Version(1),
-        labels: [(MANAGED_LABEL, "true")]
+    let managed = |extra: &[(&str, &str)]| {
+        let labels: tenet::model::Labels = [(MANAGED_LABEL, "true")]
             .iter()
             .chain(extra)
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+            .collect();
+        Meta::from_labels(Stamp::Version(1), &labels)
     };
     let labels = |pairs: &[(&str, &str)]| -> tenet::model::Labels {
         pairs

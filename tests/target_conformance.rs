@@ -131,7 +131,7 @@ fn every_target_holds_the_example_and_reads_it_back_the_same() {
         assert!(
             live.meta
                 .get(&id("workspaces/finance"))
-                .is_some_and(|m| m.labels.get(MANAGED_LABEL).is_some_and(|v| v == "true")),
+                .is_some_and(|m| m.managed),
             "{name}: managed label written"
         );
         // Nothing left to do.

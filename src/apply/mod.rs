@@ -305,7 +305,7 @@ async fn landed<T: Target>(
         // Written by us: our digest, and (for an update) a newer version than
         // the one planned against, since an update may not change the digest.
         (_, Some(m)) if labelled => {
-            m.labels.get(LAST_APPLIED_LABEL) == c.labels.get(LAST_APPLIED_LABEL)
+            m.last_applied_text().as_ref() == c.labels.get(LAST_APPLIED_LABEL)
                 && c.version
                     .as_ref()
                     .is_none_or(|old| m.stamp.moved_on_from(old))

@@ -29,7 +29,7 @@ use serde_json::Value;
 pub use crate::model::Object;
 pub use compare::{FieldChange, KeyChange};
 
-use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, split_labels};
+use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL};
 use crate::model::rename::Renames;
 use crate::model::{
     Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, User, UserRemoval,
@@ -37,7 +37,7 @@ use crate::model::{
 };
 
 /// Label recording `prevent_destroy`, so a removed object stays protected.
-pub const PREVENT_DESTROY_LABEL: &str = "tenet.dev/prevent-destroy";
+pub use crate::model::live::PREVENT_DESTROY_LABEL;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -189,12 +189,22 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
 }
 
 impl<'a> Differ<'a> {
-    fn meta_labels(&self, path: &ObjectId) -> Labels {
-        self.live
-            .meta
-            .get(path)
-            .map(|m| m.labels.clone())
-            .unwrap_or_default()
+    /// Every label the live object has: its user labels (in the live
+    /// state) and tenet's own (in its meta).
+    fn live_labels(&self, path: &ObjectId) -> Labels {
+        let s = &self.live.state;
+        let mut labels = match path {
+            ObjectId::Workspace(w) => s.workspaces.get(w).map(|x| x.labels.clone()),
+            ObjectId::User(u) => s.users.get(u).map(|x| x.labels.clone()),
+            ObjectId::Role(r) => s.roles.get(r).map(|x| x.labels.clone()),
+            ObjectId::Provider(p) => s.providers.get(p).map(|x| x.labels.clone()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        if let Some(m) = self.live.meta.get(path) {
+            labels.extend(m.labels());
+        }
+        labels
     }
 
     fn managed(&self, path: &ObjectId) -> bool {
@@ -222,19 +232,22 @@ impl<'a> Differ<'a> {
     }
 
     /// Decides create / update / adopt / nothing for a declared object.
+    /// `object` makes the desired object only when there is a change to
+    /// carry it: an object that matches costs no copy and no digest.
     #[allow(clippy::too_many_arguments)]
     fn upsert(
         &mut self,
         path: ObjectId,
-        object: Object,
+        object: impl FnOnce() -> Object,
         user_labels: &Labels,
         prevent_destroy: bool,
         exists: bool,
         mut fields: Vec<FieldChange>,
     ) {
-        let labels = self.labels_for(&object, user_labels, prevent_destroy);
-        let (kind, workspace) = (path.kind(), path.workspace().cloned());
         if !exists {
+            let object = object();
+            let labels = self.labels_for(&object, user_labels, prevent_destroy);
+            let (kind, workspace) = (path.kind(), path.workspace().cloned());
             self.out.changes.push(Change {
                 object: path,
                 from: None,
@@ -250,25 +263,21 @@ impl<'a> Differ<'a> {
             });
             return;
         }
-        let live_labels = self.meta_labels(&path);
+        let kind = path.kind();
+        let meta = self.live.meta.get(&path);
         let unmarked = self.opts.unmarked.contains(&kind);
-        let managed = self.managed(&path) || unmarked;
+        let managed = meta.is_some_and(|m| m.managed) || unmarked;
         if !managed && !self.opts.adopt {
             self.out.not_adopted.push(path);
             return;
         }
         // Only tenet's own labels differing (a digest after a refactor) is
-        // not worth a write; user labels are compared as fields.
-        let (_, live_own) = split_labels(&live_labels);
-        let (_, want_own) = split_labels(&labels);
-        // (A target with nowhere to keep them has none to compare.)
-        let own_changed = !unmarked
-            && (live_own.get(MANAGED_LABEL) != want_own.get(MANAGED_LABEL)
-                || live_own.get(PREVENT_DESTROY_LABEL) != want_own.get(PREVENT_DESTROY_LABEL));
+        // not worth a write; user labels are compared as fields. (A target
+        // with nowhere to keep them has none to compare.)
+        let protected = meta.is_some_and(|m| m.prevent_destroy);
+        let own_changed =
+            !unmarked && (!meta.is_some_and(|m| m.managed) || protected != prevent_destroy);
         // `prevent_destroy` lives in a label: its toggle is shown as a field.
-        let protected = live_own
-            .get(PREVENT_DESTROY_LABEL)
-            .is_some_and(|v| v == "true");
         if !unmarked && protected != prevent_destroy {
             fields.push(compare::flag("prevent_destroy", protected, prevent_destroy));
         }
@@ -283,13 +292,15 @@ impl<'a> Differ<'a> {
         } else {
             Action::Adopt
         };
-        let unset_labels = unset(&live_labels, &labels);
+        let object = object();
+        let labels = self.labels_for(&object, user_labels, prevent_destroy);
+        let unset_labels = unset(&self.live_labels(&path), &labels);
         self.out.changes.push(Change {
             object: path.clone(),
             from,
             kind,
             action,
-            workspace,
+            workspace: path.workspace().cloned(),
             fields,
             version: self.version(&path),
             desired: Some(object),
@@ -337,7 +348,7 @@ impl<'a> Differ<'a> {
             fields: Vec::new(),
             version: self.version(&path),
             desired: None,
-            labels: self.meta_labels(&path),
+            labels: self.live_labels(&path),
             unset_labels: Vec::new(),
             cascades,
         });
@@ -373,11 +384,9 @@ impl<'a> Differ<'a> {
             ..live.clone()
         };
         let object = Object::User(user);
-        let live_labels = self.meta_labels(&path);
-        let (_, own) = split_labels(&live_labels);
-        let protected = own.get(PREVENT_DESTROY_LABEL).is_some_and(|v| v == "true");
+        let protected = self.live.meta.get(&path).is_some_and(|m| m.prevent_destroy);
         let labels = self.labels_for(&object, &live.labels, protected);
-        let unset_labels = unset(&live_labels, &labels);
+        let unset_labels = unset(&self.live_labels(&path), &labels);
         self.out.changes.push(Change {
             from: None,
             object: path.clone(),
@@ -428,10 +437,9 @@ impl<'a> Differ<'a> {
             let path = ObjectId::Workspace(slug.clone());
             let l = live.get(slug);
             let fields = l.map(|l| compare::workspace(l, w)).unwrap_or_default();
-            let object = Object::Workspace(compare::workspace_spec(w));
             self.upsert(
                 path.clone(),
-                object,
+                || Object::Workspace(compare::workspace_spec(w)),
                 &w.labels,
                 w.prevent_destroy,
                 l.is_some(),
@@ -485,7 +493,7 @@ impl<'a> Differ<'a> {
             let fields = l.map(|l| compare::user(l, u)).unwrap_or_default();
             self.upsert(
                 ObjectId::User(email.clone()),
-                Object::User(u.clone()),
+                || Object::User(u.clone()),
                 &u.labels,
                 u.prevent_destroy,
                 l.is_some(),
@@ -509,7 +517,7 @@ impl<'a> Differ<'a> {
             let fields = l.map(|l| compare::role(l, r)).unwrap_or_default();
             self.upsert(
                 ObjectId::Role(id.clone()),
-                Object::Role(r.clone()),
+                || Object::Role(r.clone()),
                 &r.labels,
                 r.prevent_destroy,
                 l.is_some(),
@@ -534,7 +542,7 @@ impl<'a> Differ<'a> {
             };
             self.upsert(
                 ObjectId::Provider(id.clone()),
-                Object::Provider(p.clone()),
+                || Object::Provider(p.clone()),
                 &p.labels,
                 p.prevent_destroy,
                 l.is_some(),
@@ -556,7 +564,7 @@ impl<'a> Differ<'a> {
             let fields = l.map(|l| compare::membership(l, m)).unwrap_or_default();
             self.upsert(
                 ObjectId::Membership(ws.clone(), user.clone()),
-                Object::Membership(m.clone()),
+                || Object::Membership(m.clone()),
                 &Labels::new(),
                 false,
                 l.is_some(),
@@ -661,7 +669,7 @@ impl<'a> Differ<'a> {
             let fields = compare::membership(m, &desired);
             let object = Object::Membership(desired);
             let labels = self.labels_for(&object, &Labels::new(), false);
-            let unset_labels = unset(&self.meta_labels(&id), &labels);
+            let unset_labels = unset(&self.live_labels(&id), &labels);
             self.out.changes.push(Change {
                 from: None,
                 object: id.clone(),
@@ -687,7 +695,7 @@ impl<'a> Differ<'a> {
             let fields = l.map(|l| compare::assignment(l, a)).unwrap_or_default();
             self.upsert(
                 ObjectId::Assignment(ws.clone(), p.clone()),
-                Object::Assignment(a.clone()),
+                || Object::Assignment(a.clone()),
                 &Labels::new(),
                 false,
                 l.is_some(),

@@ -165,7 +165,7 @@ pub fn classify(
     {
         return Class::Drift;
     }
-    let Some(applied) = meta.labels.get(LAST_APPLIED_LABEL) else {
+    let Some(applied) = meta.last_applied_text() else {
         return Class::Pending;
     };
     match Object::live(live, at) {
@@ -387,11 +387,7 @@ pub fn report(
         } else {
             Class::Differs
         };
-        let last = live
-            .meta
-            .get(&at)
-            .and_then(|m| m.labels.get(LAST_APPLIED_LABEL))
-            .map(String::as_str);
+        let last = live.meta.get(&at).and_then(|m| m.last_applied_text());
         let cascade = (class == Class::Pending)
             .then(|| cascaded(&c.object, live, events, audit))
             .flatten();
@@ -400,7 +396,7 @@ pub fn report(
                 class = Class::Drift;
                 vec![by]
             }
-            None if class == Class::Drift => attribution(events, &c.object, last),
+            None if class == Class::Drift => attribution(events, &c.object, last.as_deref()),
             None => Vec::new(),
         };
         // An object that cannot exist without an acknowledged one (the

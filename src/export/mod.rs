@@ -18,7 +18,6 @@ mod toml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::diff::PREVENT_DESTROY_LABEL;
 use crate::model::{
     Assignment, Email, Labels, Live, Profile, Provider, ProviderKind, Quotas, Role, Security, Slug,
     User, UserStatus, Workspace,
@@ -188,10 +187,7 @@ pub(crate) struct Tree<'a> {
 }
 
 fn prevent_destroy(live: &Live, path: &crate::model::ObjectId) -> bool {
-    live.meta
-        .get(path)
-        .and_then(|m| m.labels.get(PREVENT_DESTROY_LABEL))
-        .is_some_and(|v| v == "true")
+    live.meta.get(path).is_some_and(|m| m.prevent_destroy)
 }
 
 /// Whether any security setting is set (an empty allowlist is set: it

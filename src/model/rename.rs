@@ -199,7 +199,7 @@ impl Renames {
                 new,
                 Meta {
                     stamp,
-                    labels: meta.labels.clone(),
+                    ..meta.clone()
                 },
             );
         }
@@ -341,19 +341,11 @@ mod tests {
             .insert((slug("fin"), ada.clone()), m.clone());
         let id = ObjectId::Membership(slug("fin"), ada.clone());
         let digest = Object::Membership(m).digest();
-        live.meta.insert(
-            id.clone(),
-            Meta {
-                stamp: Stamp::Digest(digest.clone()),
-                labels: Default::default(),
-            },
-        );
+        live.meta
+            .insert(id.clone(), Meta::new(Stamp::Digest(digest.clone())));
         live.meta.insert(
             ObjectId::Workspace(slug("fin")),
-            Meta {
-                stamp: Stamp::Version(3),
-                labels: Default::default(),
-            },
+            Meta::new(Stamp::Version(3)),
         );
         let view = r.live(&live);
         let new_id = ObjectId::Membership(slug("finance"), ada.clone());

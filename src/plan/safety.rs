@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{PlannedChange, Refusal, Warning};
-use crate::diff::{Action, Object, PREVENT_DESTROY_LABEL};
+use crate::diff::{Action, Object};
 use crate::model::shard::Shard;
 use crate::model::{Catalog, Config, Kind, Live, ObjectId, ProviderScope};
 
@@ -45,11 +45,7 @@ pub fn refusals(
         if !c.action.is_destructive() {
             continue;
         }
-        let protected = live.meta.get(&c.object).is_some_and(|m| {
-            m.labels
-                .get(PREVENT_DESTROY_LABEL)
-                .is_some_and(|v| v == "true")
-        });
+        let protected = live.meta.get(&c.object).is_some_and(|m| m.prevent_destroy);
         if protected {
             out.push(Refusal {
                 code: "prevent-destroy".to_owned(),

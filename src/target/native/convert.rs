@@ -181,13 +181,8 @@ pub struct Raw {
 }
 
 fn meta(live: &mut Live, id: ObjectId, version: u64, labels: &Labels) {
-    live.meta.insert(
-        id,
-        Meta {
-            stamp: Stamp::Version(version),
-            labels: labels.clone(),
-        },
-    );
+    live.meta
+        .insert(id, Meta::from_labels(Stamp::Version(version), labels));
 }
 
 /// Normalizes what a platform returned. Objects whose keys the model cannot

@@ -233,10 +233,10 @@ impl Target for Http {
         }
         // Once: the executor that asks decides about retries.
         match self.get_once::<Versioned>(&convert::path(id)).await {
-            Ok(v) => Ok(Some(Meta {
-                stamp: Stamp::Version(v.version),
-                labels: v.labels,
-            })),
+            Ok(v) => Ok(Some(Meta::from_labels(
+                Stamp::Version(v.version),
+                &v.labels,
+            ))),
             Err(e) if e.kind == crate::target::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

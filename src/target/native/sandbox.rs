@@ -200,10 +200,7 @@ impl Sandbox {
             ObjectId::Settings => e.get_settings().map(|o| (o.version, o.spec.labels)),
         };
         match r {
-            Ok((version, labels)) => Ok(Some(Meta {
-                stamp: Stamp::Version(version),
-                labels,
-            })),
+            Ok((version, labels)) => Ok(Some(Meta::from_labels(Stamp::Version(version), &labels))),
             Err(e) if e.status == 404 => Ok(None),
             Err(e) => Err(e),
         }

@@ -489,7 +489,7 @@ impl OpenWebUi {
             };
             live.meta.insert(
                 ObjectId::User(email.clone()),
-                Meta::by_content_with(&Object::User(user.clone()), Labels::new()),
+                Meta::by_content_with(&Object::User(user.clone()), &Labels::new()),
             );
             ids.insert(email.clone(), u.id.clone());
             emails.insert(u.id.clone(), email.clone());
@@ -546,7 +546,7 @@ impl OpenWebUi {
         };
         snap.live.meta.insert(
             ObjectId::Settings,
-            Meta::by_content_with(&Object::Settings(settings.clone()), Labels::new()),
+            Meta::by_content_with(&Object::Settings(settings.clone()), &Labels::new()),
         );
         snap.live.state.settings = Some(settings);
         Ok(snap)
@@ -571,7 +571,7 @@ impl OpenWebUi {
                         ObjectId::Workspace(slug.clone()),
                         Meta::by_content_with(
                             &Object::Workspace(w.clone()),
-                            labels_in(&g.data["tenet"]),
+                            &labels_in(&g.data["tenet"]),
                         ),
                     );
                     live.state.workspaces.insert(slug.clone(), w);
@@ -608,7 +608,7 @@ impl OpenWebUi {
                         ObjectId::Role(id.clone()),
                         Meta::by_content_with(
                             &Object::Role(role.clone()),
-                            labels_in(&g.data["tenet"]),
+                            &labels_in(&g.data["tenet"]),
                         ),
                     );
                     live.state.roles.insert(id, role);
@@ -696,7 +696,7 @@ impl OpenWebUi {
             );
             snap.live.meta.insert(
                 ObjectId::Provider(id.clone()),
-                Meta::by_content_with(&Object::Provider(p.clone()), labels_in(t)),
+                Meta::by_content_with(&Object::Provider(p.clone()), &labels_in(t)),
             );
             // Grants per workspace group on the provider's models.
             let prefix = c["prefix_id"].as_str().map(str::to_owned);
