@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::document::{Document, QuotasDoc, fold_email};
 use crate::model::{
-    Assignment, Config, Email, Kind, Membership, PasswordPolicy, Platform, Policy, Profile,
-    Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security, Settings,
-    Slug, State, Team, User, UserRemoval, UserStatus, Workspace, WorkspaceRemoval, WorkspaceStatus,
+    Assignment, Config, Email, Interner, Kind, Membership, PasswordPolicy, Platform, Policy,
+    Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security,
+    Settings, Slug, State, Team, User, UserRemoval, UserStatus, Workspace, WorkspaceRemoval,
+    WorkspaceStatus,
 };
 
 impl From<QuotasDoc> for Quotas {
@@ -109,8 +110,11 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         }
     };
 
+    // One allocation per distinct key and role set, however many
+    // memberships name them.
+    let mut keys = Interner::default();
     for (key, d) in &doc.users {
-        let (Some(u), Ok(email)) = (&d.value, Email::parse(key)) else {
+        let (Some(u), Ok(email)) = (&d.value, keys.email(key)) else {
             continue;
         };
         state.users.insert(
@@ -203,8 +207,9 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         );
     }
 
-    let slugs =
-        |v: &[String]| -> BTreeSet<Slug> { v.iter().filter_map(|r| Slug::parse(r).ok()).collect() };
+    let slugs = |keys: &mut Interner, v: &[String]| -> Vec<Slug> {
+        v.iter().filter_map(|r| keys.slug(r).ok()).collect()
+    };
 
     for (key, d) in &doc.workspaces {
         let (Some(w), Ok(slug)) = (&d.value, Slug::parse(key)) else {
@@ -230,21 +235,31 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                 quotas: own.or(default_quotas),
             },
         );
+        let slug = keys.intern_slug(&slug);
         for (email, roles) in &w.members {
-            let Ok(user) = Email::parse(&fold_email(email)) else {
+            let Ok(user) = keys.email(&fold_email(email)) else {
                 continue;
             };
-            add_roles(&mut state.memberships, &slug, &user, slugs(roles));
+            let roles = slugs(&mut keys, roles);
+            add_roles(&mut state.memberships, &mut keys, &slug, &user, roles);
         }
         for (team, roles) in &w.teams {
             let Ok(team_id) = Slug::parse(team) else {
                 continue;
             };
-            let roles = slugs(roles);
+            let roles = slugs(&mut keys, roles);
             if let Some(t) = teams.get_mut(&team_id) {
-                t.grants.insert(slug.clone(), roles.clone());
-                for user in t.members.clone() {
-                    add_roles(&mut state.memberships, &slug, &user, roles.clone());
+                t.grants
+                    .insert(slug.clone(), roles.iter().cloned().collect());
+                for user in &t.members {
+                    let user = keys.intern_email(user);
+                    add_roles(
+                        &mut state.memberships,
+                        &mut keys,
+                        &slug,
+                        &user,
+                        roles.clone(),
+                    );
                 }
             }
         }
@@ -324,19 +339,25 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
     }
 }
 
+/// Grants `roles` to a user in a workspace, on top of what it holds.
 fn add_roles(
     memberships: &mut BTreeMap<(Slug, Email), Membership>,
+    keys: &mut Interner,
     workspace: &Slug,
     user: &Email,
-    roles: BTreeSet<Slug>,
+    roles: Vec<Slug>,
 ) {
-    memberships
-        .entry((workspace.clone(), user.clone()))
-        .or_insert_with(|| Membership {
-            workspace: workspace.clone(),
-            user: user.clone(),
-            roles: BTreeSet::new(),
-        })
-        .roles
-        .extend(roles);
+    match memberships.entry((workspace.clone(), user.clone())) {
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(Membership {
+                workspace: workspace.clone(),
+                user: user.clone(),
+                roles: keys.roles(roles),
+            });
+        }
+        std::collections::btree_map::Entry::Occupied(mut e) => {
+            let m = e.get_mut();
+            m.roles = keys.roles(m.roles.iter().cloned().chain(roles));
+        }
+    }
 }

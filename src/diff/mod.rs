@@ -645,7 +645,7 @@ impl<'a> Differ<'a> {
             {
                 continue;
             }
-            let kept: BTreeSet<Slug> = m
+            let kept: crate::model::RoleSet = m
                 .roles
                 .iter()
                 .filter(|r| !deleted.contains(r))

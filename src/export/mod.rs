@@ -15,12 +15,12 @@
 mod kdl;
 mod toml;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::model::{
-    Assignment, Email, Labels, Live, Profile, Provider, ProviderKind, Quotas, Role, Security, Slug,
-    User, UserStatus, Workspace,
+    Assignment, Email, Labels, Live, Profile, Provider, ProviderKind, Quotas, Role, RoleSet,
+    Security, Slug, User, UserStatus, Workspace,
 };
 
 /// The language of every file but `tenet.toml` (always TOML).
@@ -169,7 +169,7 @@ pub(crate) struct WorkspaceOut<'a> {
     pub prevent_destroy: bool,
     /// The live limits; unlimited ones (`None`) are left out.
     pub quotas: Quotas,
-    pub members: Vec<(&'a Email, &'a BTreeSet<Slug>)>,
+    pub members: Vec<(&'a Email, &'a RoleSet)>,
     pub providers: Vec<&'a Assignment>,
 }
 
@@ -239,7 +239,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
             }
         })
         .collect();
-    let mut members: BTreeMap<&Slug, Vec<(&Email, &BTreeSet<Slug>)>> = BTreeMap::new();
+    let mut members: BTreeMap<&Slug, Vec<(&Email, &RoleSet)>> = BTreeMap::new();
     for ((ws, user), m) in &state.memberships {
         members.entry(ws).or_default().push((user, &m.roles));
     }

@@ -1,8 +1,15 @@
 //! Natural keys: every object is identified by what it is called, so no state
 //! file is needed. Slugs name workspaces, roles, providers and teams; users are
 //! keyed by their case-folded email address.
+//!
+//! Keys are shared text (`Arc<str>`): a key is copied into every membership,
+//! id and change that names it, so a copy is a reference count, and an
+//! [`Interner`] makes equal keys read from many places one allocation. A
+//! membership's roles are a [`RoleSet`], a shared sorted slice.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,11 +27,11 @@ pub enum KeyError {
 /// A URL-safe identifier: `[a-z0-9][a-z0-9-]{0,62}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub struct Slug(String);
+pub struct Slug(Arc<str>);
 
 impl From<Slug> for String {
     fn from(s: Slug) -> String {
-        s.0
+        s.0.to_string()
     }
 }
 
@@ -39,7 +46,7 @@ impl Slug {
     /// Parses a slug, refusing anything outside `[a-z0-9][a-z0-9-]{0,62}`.
     pub fn parse(s: &str) -> Result<Self, KeyError> {
         if is_slug(s) {
-            Ok(Self(s.to_owned()))
+            Ok(Self(Arc::from(s)))
         } else {
             Err(KeyError::Slug(s.to_owned()))
         }
@@ -75,11 +82,11 @@ impl std::borrow::Borrow<str> for Slug {
 /// An email address, case-folded: two spellings of one address are one key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub struct Email(String);
+pub struct Email(Arc<str>);
 
 impl From<Email> for String {
     fn from(e: Email) -> String {
-        e.0
+        e.0.to_string()
     }
 }
 
@@ -96,7 +103,7 @@ impl Email {
     /// sends the invitation, and that is the real test.
     pub fn parse(s: &str) -> Result<Self, KeyError> {
         if is_email(s) {
-            Ok(Self(s.to_lowercase()))
+            Ok(Self(fold(s).into()))
         } else {
             Err(KeyError::Email(s.to_owned()))
         }
@@ -104,6 +111,15 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// `s` case-folded, without a copy when it already is.
+fn fold(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -135,6 +151,148 @@ impl std::borrow::Borrow<str> for Email {
     }
 }
 
+/// The roles of one membership: sorted, without duplicates, shared. Most
+/// memberships of a platform hold one of a few role sets, so an
+/// [`Interner`] makes them one allocation each.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct RoleSet(Arc<[Slug]>);
+
+impl RoleSet {
+    pub fn iter(&self) -> std::slice::Iter<'_, Slug> {
+        self.0.iter()
+    }
+
+    pub fn contains<Q>(&self, role: &Q) -> bool
+    where
+        Slug: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        use std::borrow::Borrow;
+        self.0.binary_search_by(|r| r.borrow().cmp(role)).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn first(&self) -> Option<&Slug> {
+        self.0.first()
+    }
+
+    /// Whether every role of `self` is in `other`.
+    pub fn is_subset(&self, other: &RoleSet) -> bool {
+        self.iter().all(|r| other.contains(r))
+    }
+
+    pub fn as_slice(&self) -> &[Slug] {
+        &self.0
+    }
+}
+
+impl FromIterator<Slug> for RoleSet {
+    fn from_iter<I: IntoIterator<Item = Slug>>(iter: I) -> Self {
+        let mut roles: Vec<Slug> = iter.into_iter().collect();
+        roles.sort_unstable();
+        roles.dedup();
+        RoleSet(roles.into())
+    }
+}
+
+impl<const N: usize> From<[Slug; N]> for RoleSet {
+    fn from(roles: [Slug; N]) -> Self {
+        roles.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a RoleSet {
+    type Item = &'a Slug;
+    type IntoIter = std::slice::Iter<'a, Slug>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Debug for RoleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.iter()).finish()
+    }
+}
+
+impl Serialize for RoleSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for RoleSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<Slug>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// Shares equal keys and role sets made from text read in many places (a
+/// config tree, a page of live objects): each distinct one is allocated
+/// once. Local to one load or one read, never global.
+#[derive(Debug, Default)]
+pub struct Interner {
+    text: HashSet<Arc<str>>,
+    roles: HashSet<RoleSet>,
+}
+
+impl Interner {
+    fn share(&mut self, text: &str) -> Arc<str> {
+        if let Some(t) = self.text.get(text) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(text);
+        self.text.insert(t.clone());
+        t
+    }
+
+    /// [`Slug::parse`], sharing the text.
+    pub fn slug(&mut self, s: &str) -> Result<Slug, KeyError> {
+        if is_slug(s) {
+            Ok(Slug(self.share(s)))
+        } else {
+            Err(KeyError::Slug(s.to_owned()))
+        }
+    }
+
+    /// [`Email::parse`], sharing the text.
+    pub fn email(&mut self, s: &str) -> Result<Email, KeyError> {
+        if is_email(s) {
+            let folded = fold(s);
+            Ok(Email(self.share(&folded)))
+        } else {
+            Err(KeyError::Email(s.to_owned()))
+        }
+    }
+
+    /// A shared key equal to `slug`.
+    pub fn intern_slug(&mut self, slug: &Slug) -> Slug {
+        Slug(self.share(slug.as_str()))
+    }
+
+    /// A shared key equal to `email`.
+    pub fn intern_email(&mut self, email: &Email) -> Email {
+        Email(self.share(email.as_str()))
+    }
+
+    /// The shared role set of these roles.
+    pub fn roles(&mut self, roles: impl IntoIterator<Item = Slug>) -> RoleSet {
+        let set: RoleSet = roles.into_iter().collect();
+        if let Some(s) = self.roles.get(&set) {
+            return s.clone();
+        }
+        self.roles.insert(set.clone());
+        set
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +318,27 @@ mod tests {
         assert!(Email::parse("a@b").is_err());
         assert!(Email::parse("a b@c.d").is_err());
         assert!(Email::parse("a@@c.d").is_err());
+    }
+
+    #[test]
+    fn the_interner_shares_text_and_role_sets() {
+        let mut i = Interner::default();
+        let a = i.email("Ada@ACME.example").unwrap();
+        let b = i.email("ada@acme.example").unwrap();
+        assert_eq!(a, b);
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(i.slug("Finance").is_err());
+        let member = i.slug("member").unwrap();
+        let admin = i.slug("administrator").unwrap();
+        let r1 = i.roles([member.clone(), admin.clone(), member.clone()]);
+        let r2 = i.roles([admin.clone(), member.clone()]);
+        assert!(Arc::ptr_eq(&r1.0, &r2.0));
+        assert_eq!(r1.as_slice(), &[admin.clone(), member.clone()]);
+        assert!(r1.contains("member") && !r1.contains("editor"));
+        assert!(RoleSet::from([member]).is_subset(&r1));
+        assert_eq!(
+            serde_json::to_string(&r1).unwrap(),
+            r#"["administrator","member"]"#
+        );
     }
 }

@@ -25,7 +25,7 @@ pub use catalog::{Catalog, Profile};
 pub use cidr::normalize_cidr;
 pub use grant::UnmanagedGrant;
 pub use id::{ObjectId, Stamp};
-pub use keys::{Email, KeyError, Slug};
+pub use keys::{Email, Interner, KeyError, RoleSet, Slug};
 pub use live::{Live, Meta};
 pub use object::Object;
 pub use objects::*;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{Email, Slug};
+use super::keys::{Email, RoleSet, Slug};
 use super::secret::SecretRef;
 
 /// Free-form key/value labels, sorted by key.
@@ -164,7 +164,7 @@ pub struct Workspace {
 pub struct Membership {
     pub workspace: Slug,
     pub user: Email,
-    pub roles: BTreeSet<Slug>,
+    pub roles: RoleSet,
 }
 
 /// A workspace's permission to use a provider.

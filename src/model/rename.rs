@@ -297,7 +297,6 @@ pub fn earlier_forms(object: &Object, previously: &BTreeMap<ObjectId, Vec<Slug>>
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
 
     use super::*;
     use crate::model::{Email, Membership, Quotas, Workspace, WorkspaceStatus};
@@ -334,7 +333,7 @@ mod tests {
         let m = Membership {
             workspace: slug("fin"),
             user: ada.clone(),
-            roles: BTreeSet::from([slug("qa"), slug("member")]),
+            roles: crate::model::RoleSet::from([slug("qa"), slug("member")]),
         };
         live.state
             .memberships
@@ -352,7 +351,7 @@ mod tests {
         let moved = &view.state.memberships[&(slug("finance"), ada.clone())];
         assert_eq!(
             moved.roles,
-            BTreeSet::from([slug("qa-tester"), slug("member")])
+            crate::model::RoleSet::from([slug("qa-tester"), slug("member")])
         );
         assert!(view.state.workspaces.contains_key(&slug("finance")));
         assert!(!view.state.workspaces.contains_key(&slug("fin")));

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::PlannedChange;
 use crate::diff::{Action, Object};
 use crate::model::{
-    Catalog, Config, Email, Kind, Live, ObjectId, Role, Slug, UnmanagedGrant, UserStatus,
+    Catalog, Config, Email, Kind, Live, ObjectId, Role, RoleSet, Slug, UnmanagedGrant, UserStatus,
 };
 
 /// The change of one user's permissions in one workspace.
@@ -41,8 +41,8 @@ pub fn is_credential_permission(p: &str) -> bool {
 }
 
 /// The permissions a set of roles grants.
-pub fn expand(
-    roles: &BTreeSet<Slug>,
+pub fn expand<'r>(
+    roles: impl IntoIterator<Item = &'r Slug>,
     custom: &BTreeMap<Slug, Role>,
     catalog: &Catalog,
 ) -> BTreeSet<String> {
@@ -64,11 +64,7 @@ pub fn expand(
 
 /// Effective roles of a user in a workspace, in one state: none when the
 /// user is suspended or the workspace archived.
-fn roles_in<'s>(
-    state: &'s crate::model::State,
-    ws: &Slug,
-    user: &Email,
-) -> Option<&'s BTreeSet<Slug>> {
+fn roles_in<'s>(state: &'s crate::model::State, ws: &Slug, user: &Email) -> Option<&'s RoleSet> {
     let active_ws = state
         .workspaces
         .get(ws)
@@ -142,7 +138,7 @@ pub fn impact(
             }
         }
     }
-    let empty = BTreeSet::new();
+    let empty = RoleSet::default();
     let mut out = Vec::new();
     for (ws, user) in pairs {
         let r0 = roles_in(before, &ws, &user).unwrap_or(&empty);
@@ -154,8 +150,7 @@ pub fn impact(
         if gained.is_empty() && lost.is_empty() {
             continue;
         }
-        let admin =
-            |r: &BTreeSet<Slug>| r.iter().any(|x| catalog.is_administrator_role(x.as_str()));
+        let admin = |r: &RoleSet| r.iter().any(|x| catalog.is_administrator_role(x.as_str()));
         out.push(AccessChange {
             gains_credential_access: gained.iter().any(|p| is_credential_permission(p)),
             becomes_administrator: admin(r1) && !admin(r0),

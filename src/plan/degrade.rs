@@ -60,7 +60,7 @@ pub fn warnings(
         // Users whose roles differ from one workspace to another.
         let mut roles: std::collections::BTreeMap<
             &crate::model::Email,
-            Vec<&std::collections::BTreeSet<crate::model::Slug>>,
+            Vec<&crate::model::RoleSet>,
         > = std::collections::BTreeMap::new();
         for ((_, user), m) in &config.state.memberships {
             roles.entry(user).or_default().push(&m.roles);

@@ -66,7 +66,7 @@ fn releases(c: &Change, live: &Live) -> bool {
         }
 }
 
-fn live_roles<'l>(c: &Change, live: &'l Live) -> Option<&'l std::collections::BTreeSet<Slug>> {
+fn live_roles<'l>(c: &Change, live: &'l Live) -> Option<&'l crate::model::RoleSet> {
     let (ws, user) = membership_key(c)?;
     live.state
         .memberships

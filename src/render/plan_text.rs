@@ -946,7 +946,7 @@ pub(super) mod tests {
         let membership = Membership {
             workspace: slug("eng"),
             user: ada,
-            roles: BTreeSet::from([slug("member")]),
+            roles: crate::model::RoleSet::from([slug("member")]),
         };
         let old_desc = "Engineering workspace.\nOwns the build pipeline.\nContact: platform team.";
         let new_desc = format!(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::model::audit::{AuditEvent, FieldValues};
 use crate::model::live::{Meta, Usage, split_labels};
-use crate::model::{self, Email, Labels, Live, Object, ObjectId, Slug, Stamp};
+use crate::model::{self, Labels, Live, Object, ObjectId, Slug, Stamp};
 use crate::target::{Write, WriteOp};
 use crate::wire;
 
@@ -189,8 +189,10 @@ fn meta(live: &mut Live, id: ObjectId, version: u64, labels: &Labels) {
 /// hold (a malformed email) are skipped; built-in roles are the catalog's.
 pub fn live(raw: Raw) -> Live {
     let mut live = Live::default();
+    // Each key and role set once, however many objects name it.
+    let mut keys = model::Interner::default();
     for w in raw.workspaces {
-        let Ok(slug) = Slug::parse(&w.slug) else {
+        let Ok(slug) = keys.slug(&w.slug) else {
             continue;
         };
         meta(
@@ -213,7 +215,7 @@ pub fn live(raw: Raw) -> Live {
         );
     }
     for q in raw.quotas {
-        let Ok(slug) = Slug::parse(&q.workspace) else {
+        let Ok(slug) = keys.slug(&q.workspace) else {
             continue;
         };
         meta(
@@ -236,7 +238,7 @@ pub fn live(raw: Raw) -> Live {
         }
     }
     for u in raw.usage {
-        let Ok(slug) = Slug::parse(&u.workspace) else {
+        let Ok(slug) = keys.slug(&u.workspace) else {
             continue;
         };
         live.usage.insert(
@@ -250,7 +252,7 @@ pub fn live(raw: Raw) -> Live {
         );
     }
     for u in raw.users {
-        let Ok(email) = Email::parse(&u.email) else {
+        let Ok(email) = keys.email(&u.email) else {
             continue;
         };
         meta(
@@ -326,7 +328,7 @@ pub fn live(raw: Raw) -> Live {
         );
     }
     for m in raw.memberships {
-        let (Ok(ws), Ok(user)) = (Slug::parse(&m.workspace), Email::parse(&m.user)) else {
+        let (Ok(ws), Ok(user)) = (keys.slug(&m.workspace), keys.email(&m.user)) else {
             continue;
         };
         meta(
@@ -335,12 +337,13 @@ pub fn live(raw: Raw) -> Live {
             m.version,
             &m.spec.labels,
         );
-        let roles = m
+        let roles: Vec<Slug> = m
             .spec
             .roles
             .iter()
-            .filter_map(|r| Slug::parse(r).ok())
+            .filter_map(|r| keys.slug(r).ok())
             .collect();
+        let roles = keys.roles(roles);
         live.state.memberships.insert(
             (ws.clone(), user.clone()),
             model::Membership {
@@ -351,7 +354,7 @@ pub fn live(raw: Raw) -> Live {
         );
     }
     for a in raw.assignments {
-        let (Ok(ws), Ok(provider)) = (Slug::parse(&a.workspace), Slug::parse(&a.provider)) else {
+        let (Ok(ws), Ok(provider)) = (keys.slug(&a.workspace), keys.slug(&a.provider)) else {
             continue;
         };
         meta(

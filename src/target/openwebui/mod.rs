@@ -44,8 +44,8 @@ use crate::model::capabilities::{Capabilities, CatalogSource, Ownership, Unholda
 use crate::model::live::{LABEL_PREFIX, MANAGED_LABEL};
 use crate::model::{
     Assignment, Catalog, Config, Email, Kind, Labels, Live, Membership, Meta, Object, ObjectId,
-    Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, Security, Settings,
-    Slug, User, UserStatus, Workspace, WorkspaceStatus,
+    Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, RoleSet, Security,
+    Settings, Slug, User, UserStatus, Workspace, WorkspaceStatus,
 };
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -635,7 +635,7 @@ impl OpenWebUi {
             let m = Membership {
                 workspace: ws.clone(),
                 user: email.clone(),
-                roles,
+                roles: roles.into_iter().collect(),
             };
             live.meta.insert(
                 ObjectId::Membership(ws.clone(), email.clone()),
@@ -776,7 +776,7 @@ impl OpenWebUi {
         ws: &Slug,
         email: &Email,
         member: bool,
-        roles: &BTreeSet<Slug>,
+        roles: &RoleSet,
     ) -> Result<(), TargetError> {
         let uid = self.user_id(snap, email)?;
         let one = std::slice::from_ref(&uid);
@@ -1220,7 +1220,7 @@ impl OpenWebUi {
                 },
             ) => self.set_membership(&snap, ws, email, true, &m.roles).await,
             (ObjectId::Membership(ws, email), WriteOp::Delete) => {
-                self.set_membership(&snap, ws, email, false, &BTreeSet::new())
+                self.set_membership(&snap, ws, email, false, &RoleSet::default())
                     .await
             }
             (ObjectId::Assignment(ws, p), WriteOp::Create(Object::Assignment(a)))

@@ -34,7 +34,7 @@ use super::{Target, TargetError, Write, WriteOp};
 use crate::model::capabilities::{Capabilities, CatalogSource, Ownership, Unholdable};
 use crate::model::{
     Catalog, Config, Email, Kind, Labels, Live, Membership, Meta, Object, ObjectId, Profile,
-    Quotas, Slug, User, UserStatus, Workspace, WorkspaceStatus,
+    Quotas, RoleSet, Slug, User, UserStatus, Workspace, WorkspaceStatus,
 };
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -297,7 +297,7 @@ impl Scim {
         ws: &Slug,
         email: &Email,
         member: bool,
-        roles: &BTreeSet<Slug>,
+        roles: &RoleSet,
     ) -> Result<(), TargetError> {
         let user_id = self.user_id(email).await?;
         let ws_group = self.group(ws.as_str()).await?.ok_or_else(|| {
@@ -509,7 +509,7 @@ impl Scim {
                 },
             ) => self.set_membership(ws, email, true, &m.roles).await,
             (ObjectId::Membership(ws, email), WriteOp::Delete) => {
-                self.set_membership(ws, email, false, &BTreeSet::new())
+                self.set_membership(ws, email, false, &RoleSet::default())
                     .await
             }
             (object, op) => Err(TargetError::new(
@@ -660,7 +660,7 @@ fn live(users: &[ScimUser], groups: &[ScimGroup]) -> Result<(Live, HashSet<Strin
         let m = Membership {
             workspace: ws.clone(),
             user: email.clone(),
-            roles: r,
+            roles: r.into_iter().collect(),
         };
         let managed = managed_ws.get(&ws).copied().unwrap_or(false);
         live.meta.insert(
@@ -729,7 +729,7 @@ impl Target for Scim {
                 let m = Membership {
                     workspace: ws.clone(),
                     user: email.clone(),
-                    roles,
+                    roles: roles.into_iter().collect(),
                 };
                 Ok(Some(Meta::by_content(&Object::Membership(m), managed)))
             }
