@@ -143,26 +143,115 @@ pub fn load_files(root: &Path, mut files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
             .with_help("a config root is a directory holding tenet.toml"),
         );
     }
-    for (rel, bytes) in files {
-        let path = root.join(&rel);
-        let display = shown(root, &path);
-        let ok = if bytes.len() as u64 > MAX_FILE_BYTES {
-            loaded.diagnostics.push(Diagnostic::error(
+    let files: Vec<(PathBuf, String, Vec<u8>)> = files
+        .into_iter()
+        .map(|(rel, bytes)| {
+            let path = root.join(&rel);
+            let display = shown(root, &path);
+            (path, display, bytes)
+        })
+        .collect();
+    load_all(&mut loaded, files, |id, (path, display, bytes)| {
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            let mut p = Prepared::unread(path, display, "");
+            p.diagnostics.push(Diagnostic::error(
                 "tenet::files::too-large",
                 format!(
-                    "`{display}` is over the limit of {} MiB for one config file",
+                    "`{}` is over the limit of {} MiB for one config file",
+                    p.display,
                     MAX_FILE_BYTES / 1024 / 1024
                 ),
             ));
-            false
+            p
         } else {
-            load_bytes(&mut loaded, &path, &display, bytes)
-        };
-        if !ok {
-            loaded.unparsed.push(display);
+            prepare_bytes(id, path, display, bytes)
+        }
+    });
+    loaded
+}
+
+/// How many files are prepared at once: enough to keep every core busy,
+/// few enough that only a handful of parsed files are in memory together.
+fn batch() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * 2
+}
+
+/// Prepares `files` in parallel, a batch at a time, and merges each batch
+/// in order: file `i` is `FileId` `first + i` whatever thread read it, so
+/// the result is the same as reading them one after another.
+fn load_all<F: Send>(
+    loaded: &mut Loaded,
+    files: Vec<F>,
+    prepare: impl Fn(FileId, F) -> Prepared + Sync,
+) {
+    use rayon::prelude::*;
+    let mut files = files.into_iter();
+    loop {
+        let first = loaded.sources.len();
+        let chunk: Vec<F> = files.by_ref().take(batch()).collect();
+        if chunk.is_empty() {
+            return;
+        }
+        let prepared: Vec<Prepared> = chunk
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, f)| prepare(first + i, f))
+            .collect();
+        for p in prepared {
+            commit(loaded, p);
         }
     }
-    loaded
+}
+
+/// One file read, parsed and checked on its own, on any thread: all but
+/// the merge into the document.
+struct Prepared {
+    path: PathBuf,
+    display: String,
+    /// The redacted text shown in diagnostics.
+    text: String,
+    spans: SpanIndex,
+    /// `None` when the file could not be read or parsed.
+    value: Option<serde_json::Value>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Prepared {
+    /// A file whose declarations are missing, shown as `text`.
+    fn unread(path: PathBuf, display: String, text: &str) -> Prepared {
+        Prepared {
+            text: redact(&path, text),
+            path,
+            display,
+            spans: SpanIndex::default(),
+            value: None,
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+/// Registers a prepared file (it gets the next `FileId`, the one it was
+/// prepared as) and merges its declarations.
+fn commit(loaded: &mut Loaded, p: Prepared) {
+    let id = loaded.sources.add(SourceFile::new(
+        p.path,
+        p.display.clone(),
+        Arc::from(p.text),
+    ));
+    loaded.spans.push(p.spans);
+    loaded.diagnostics.extend(p.diagnostics);
+    match p.value {
+        Some(value) => {
+            let Loaded {
+                document,
+                spans,
+                diagnostics,
+                ..
+            } = loaded;
+            document.merge(id, value, spans, diagnostics);
+        }
+        None => loaded.unparsed.push(p.display),
+    }
 }
 
 /// Loads the config tree at `root`.
@@ -216,27 +305,30 @@ pub fn load(root: &Path) -> Loaded {
             )),
         );
     }
-    for f in found {
-        let display = show(&f.path);
-        if !load_file(&mut loaded, &f.path, &display) {
-            loaded.unparsed.push(display);
-        }
-    }
+    let found: Vec<(PathBuf, String)> = found
+        .into_iter()
+        .map(|f| {
+            let display = show(&f.path);
+            (f.path, display)
+        })
+        .collect();
+    load_all(&mut loaded, found, |id, (path, display)| {
+        prepare_file(id, path, display)
+    });
     loaded
 }
 
-/// Reads, parses, checks and merges one file. Returns false when the file
-/// could not be read or parsed, so its declarations are missing.
-fn load_file(loaded: &mut Loaded, path: &Path, display: &str) -> bool {
-    let add = |loaded: &mut Loaded, text: &str| add_source(loaded, path, display, text);
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+/// Reads, parses and checks one file as `FileId` `id`.
+fn prepare_file(id: FileId, path: PathBuf, display: String) -> Prepared {
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE_BYTES {
-        let id = add(loaded, "");
-        loaded.diagnostics.push(
+        let mut p = Prepared::unread(path, display, "");
+        p.diagnostics.push(
             Diagnostic::error(
                 "tenet::files::too-large",
                 format!(
-                    "`{display}` is {:.1} MiB, over the limit of {} MiB for one config file",
+                    "`{}` is {:.1} MiB, over the limit of {} MiB for one config file",
+                    p.display,
                     size as f64 / 1024.0 / 1024.0,
                     MAX_FILE_BYTES / 1024 / 1024
                 ),
@@ -246,90 +338,78 @@ fn load_file(loaded: &mut Loaded, path: &Path, display: &str) -> bool {
                 "split the config into several files, or move what is not config out of the tree",
             ),
         );
-        return false;
+        return p;
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    match std::fs::read(&path) {
+        Ok(bytes) => prepare_bytes(id, path, display, bytes),
         Err(e) => {
-            let message = match std::fs::read_link(path) {
+            let message = match std::fs::read_link(&path) {
                 Ok(target) if !path.exists() => {
                     format!("`{display}` is a broken symlink to `{}`", target.display())
                 }
                 _ => format!("cannot read `{display}`: {}", discover::io_reason(&e)),
             };
-            loaded.diagnostics.push(
+            let mut p = Prepared::unread(path, display, "");
+            p.diagnostics.push(
                 Diagnostic::error("tenet::files::unreadable", message)
                     .with_help("fix or remove the link, or check the file's permissions"),
             );
-            return false;
+            p
         }
-    };
-    load_bytes(loaded, path, display, bytes)
+    }
 }
 
-/// Registers a file's (redacted) text for diagnostics: credential-looking
-/// tokens anywhere, and every literal in a secret field, are masked.
-fn add_source(loaded: &mut Loaded, path: &Path, display: &str, text: &str) -> FileId {
+/// A file's text as diagnostics may show it: credential-looking tokens
+/// anywhere, and every literal in a secret field, are masked.
+fn redact(path: &Path, text: &str) -> String {
     let kdl = path.extension().is_some_and(|e| e == "kdl");
-    let redacted = secrets::redact_text(&secrets::redact_secret_fields(text, kdl));
-    let id = loaded.sources.add(SourceFile::new(
-        path.to_path_buf(),
-        display.to_owned(),
-        Arc::from(redacted),
-    ));
-    loaded.spans.push(SpanIndex::default());
-    id
+    secrets::redact_text(&secrets::redact_secret_fields(text, kdl))
 }
 
-/// Parses, checks and merges one file's bytes. Returns false when they
-/// could not be parsed, so the file's declarations are missing.
-fn load_bytes(loaded: &mut Loaded, path: &Path, display: &str, bytes: Vec<u8>) -> bool {
-    let add = |loaded: &mut Loaded, text: &str| add_source(loaded, path, display, text);
+/// Parses and checks one file's bytes as `FileId` `id`.
+fn prepare_bytes(id: FileId, path: PathBuf, display: String, bytes: Vec<u8>) -> Prepared {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // The lossy text's offsets match up to the first bad byte.
-            let id = add(loaded, &lossy);
-            loaded.diagnostics.push(
+            let mut p = Prepared::unread(path, display, &lossy);
+            p.diagnostics.push(
                 Diagnostic::error(
                     "tenet::files::not-utf8",
-                    format!("`{display}` is not valid UTF-8"),
+                    format!("`{}` is not valid UTF-8", p.display),
                 )
                 .with_label(id, at..at + 1, "invalid byte here")
                 .with_help("config files must be UTF-8 text; re-save the file as UTF-8"),
             );
-            return false;
+            return p;
         }
     };
     let is_kdl = path.extension().is_some_and(|e| e == "kdl");
-    let id = add(loaded, &text);
+    let mut p = Prepared::unread(path, display, &text);
     let parsed = if is_kdl {
         kdl_source::parse(id, &text)
     } else {
         toml_source::parse(id, &text)
     };
-    let p = match parsed {
-        Ok(p) => p,
-        Err(mut d) => {
-            loaded.diagnostics.append(&mut d);
-            return false;
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(d) => {
+            p.diagnostics = d;
+            return p;
         }
     };
-    loaded.diagnostics.extend(p.diagnostics);
-    let (secrets, secret_pointers) = literals::check(id, &p.value, &p.spans);
-    loaded.diagnostics.extend(secrets);
-    loaded
-        .diagnostics
-        .extend(schema::validate(id, &p.value, &p.spans, &secret_pointers));
-    loaded.spans[id] = p.spans;
-    let Loaded {
-        document,
-        spans,
-        diagnostics,
-        ..
-    } = loaded;
-    document.merge(id, p.value, spans, diagnostics);
-    true
+    p.diagnostics = parsed.diagnostics;
+    let (secrets, secret_pointers) = literals::check(id, &parsed.value, &parsed.spans);
+    p.diagnostics.extend(secrets);
+    p.diagnostics.extend(schema::validate(
+        id,
+        &parsed.value,
+        &parsed.spans,
+        &secret_pointers,
+    ));
+    p.spans = parsed.spans;
+    p.value = Some(parsed.value);
+    p
 }
