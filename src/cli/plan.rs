@@ -206,7 +206,8 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     if let Some(rev) = &args.base {
         return super::plan_base::run(&args, rev);
     }
-    let (_, _, plan, _) = make(&args.dir, &args.common)?;
+    let (checked, _, plan, live) = make(&args.dir, &args.common)?;
+    super::leave((checked, live));
     print(&plan, args.format)?;
     // A plan apply would refuse fails here too, so the pull request whose
     // merge would break the apply fails its check.

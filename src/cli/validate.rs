@@ -122,6 +122,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             }
         }
     }
+    super::leave(checked);
     Ok(if errors > 0 {
         Outcome::Failed
     } else {

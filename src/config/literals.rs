@@ -31,12 +31,10 @@ pub fn check(file: FileId, value: &Value, spans: &SpanIndex) -> (Vec<Diagnostic>
     let mut found = Vec::new();
     walk(
         value,
-        String::new(),
-        "document".to_owned(),
+        &mut Vec::new(),
         Some(Node::root()),
         false,
         &mut found,
-        0,
     );
     let diags = found
         .iter()
@@ -76,57 +74,75 @@ pub fn is_secret(node: &Node) -> bool {
             .is_some_and(|i| i.def_name() == Some("secret_ref"))
 }
 
-fn walk(
-    value: &Value,
-    pointer: String,
-    field: String,
+/// One step of the path to a value: a key, or a list index.
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// The JSON pointer of a path, and the field it names for people: the last
+/// key with the list indices after it (`api_keys[0]`).
+fn named(path: &[Step]) -> (String, String) {
+    let mut pointer = String::new();
+    let mut field = "document".to_owned();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                pointer = push(&pointer, k);
+                field = (*k).to_owned();
+            }
+            Step::Index(i) => {
+                pointer = push(&pointer, &i.to_string());
+                field.push_str(&format!("[{i}]"));
+            }
+        }
+    }
+    (pointer, field)
+}
+
+/// Walks a value with its path as a stack of steps: names are made only
+/// for what is found, so a large file costs no string per value.
+fn walk<'v>(
+    value: &'v Value,
+    path: &mut Vec<Step<'v>>,
     node: Option<Node>,
     secret: bool,
     out: &mut Vec<(String, String, Found)>,
-    depth: usize,
 ) {
-    if depth > 128 {
+    if path.len() > 128 {
         return;
     }
     let secret = secret || node.as_ref().is_some_and(is_secret);
+    let mut found = |what: Found, path: &[Step]| {
+        let (pointer, field) = named(path);
+        out.push((pointer, field, what));
+    };
     match value {
         Value::String(s) if secret && SecretRef::parse(s).is_none() => {
-            out.push((pointer, field, Found::SecretLiteral));
+            found(Found::SecretLiteral, path);
         }
         Value::String(_) if secret => {}
-        Value::String(s) if !credential_spans(s).is_empty() => {
-            out.push((pointer, field, Found::Credential));
-        }
+        Value::String(s) if !credential_spans(s).is_empty() => found(Found::Credential, path),
         Value::Number(_) | Value::Bool(_) | Value::Null if secret => {
-            out.push((pointer, field, Found::SecretLiteral));
+            found(Found::SecretLiteral, path);
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                let t = i.to_string();
-                let child = node.as_ref().and_then(|n| n.child(&t));
-                walk(
-                    v,
-                    push(&pointer, &t),
-                    format!("{field}[{i}]"),
-                    child,
-                    secret,
-                    out,
-                    depth + 1,
-                );
+                let child = node.as_ref().and_then(|n| match n.is_array() {
+                    true => n.items(),
+                    false => n.child(&i.to_string()),
+                });
+                path.push(Step::Index(i));
+                walk(v, path, child, secret, out);
+                path.pop();
             }
         }
         Value::Object(map) => {
             for (k, v) in map {
                 let child = node.as_ref().and_then(|n| n.child(k));
-                walk(
-                    v,
-                    push(&pointer, k),
-                    k.clone(),
-                    child,
-                    secret,
-                    out,
-                    depth + 1,
-                );
+                path.push(Step::Key(k));
+                walk(v, path, child, secret, out);
+                path.pop();
             }
         }
         _ => {}

@@ -559,8 +559,12 @@ impl<'a> Differ<'a> {
         let removed = self.removed_users();
         let (config, live_state) = (self.config, self.live);
         let (desired, live) = (&config.state.memberships, &live_state.state.memberships);
-        for ((ws, user), m) in desired {
-            let l = live.get(&(ws.clone(), user.clone()));
+        // Both maps are sorted by the same key: walked side by side, no
+        // lookup per membership.
+        for (key, m, l) in join(desired, live) {
+            let (Some(m), (ws, user)) = (m, key) else {
+                continue;
+            };
             let fields = l.map(|l| compare::membership(l, m)).unwrap_or_default();
             self.upsert(
                 ObjectId::Membership(ws.clone(), user.clone()),
@@ -571,7 +575,7 @@ impl<'a> Differ<'a> {
                 fields,
             );
         }
-        for (ws, user) in live.keys().filter(|k| !desired.contains_key(*k)) {
+        for ((ws, user), ..) in join(desired, live).filter(|(_, m, _)| m.is_none()) {
             // Archived or deleted with their workspace.
             if leaving.contains(ws) {
                 continue;
@@ -736,6 +740,22 @@ impl<'a> Differ<'a> {
             cascades: Vec::new(),
         });
     }
+}
+
+/// Two maps sorted by the same key, walked side by side: every key of
+/// either, with its value in each (O(n + m), no lookups).
+fn join<'a, K: Ord, A, B>(
+    a: &'a BTreeMap<K, A>,
+    b: &'a BTreeMap<K, B>,
+) -> impl Iterator<Item = (&'a K, Option<&'a A>, Option<&'a B>)> {
+    use itertools::{EitherOrBoth, Itertools};
+    a.iter()
+        .merge_join_by(b.iter(), |(x, _), (y, _)| x.cmp(y))
+        .map(|pair| match pair {
+            EitherOrBoth::Both((k, x), (_, y)) => (k, Some(x), Some(y)),
+            EitherOrBoth::Left((k, x)) => (k, Some(x), None),
+            EitherOrBoth::Right((k, y)) => (k, None, Some(y)),
+        })
 }
 
 /// Live label keys a write of `labels` removes.

@@ -25,7 +25,7 @@ pub enum KeyError {
 }
 
 /// A URL-safe identifier: `[a-z0-9][a-z0-9-]{0,62}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct Slug(Arc<str>);
 
@@ -80,7 +80,7 @@ impl std::borrow::Borrow<str> for Slug {
 }
 
 /// An email address, case-folded: two spellings of one address are one key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct Email(Arc<str>);
 
@@ -150,6 +150,40 @@ impl std::borrow::Borrow<str> for Email {
         &self.0
     }
 }
+
+/// Comparison by text, with a shortcut for the same shared text (keys from
+/// one [`Interner`] that are equal are one allocation).
+macro_rules! shared_text_key {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
+        impl Eq for $t {}
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $t {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                if Arc::ptr_eq(&self.0, &other.0) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    self.0.cmp(&other.0)
+                }
+            }
+        }
+        impl std::hash::Hash for $t {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state)
+            }
+        }
+    };
+}
+shared_text_key!(Slug);
+shared_text_key!(Email);
 
 /// The roles of one membership: sorted, without duplicates, shared. Most
 /// memberships of a platform hold one of a few role sets, so an
@@ -239,8 +273,8 @@ impl<'de> Deserialize<'de> for RoleSet {
 /// once. Local to one load or one read, never global.
 #[derive(Debug, Default)]
 pub struct Interner {
-    text: HashSet<Arc<str>>,
-    roles: HashSet<RoleSet>,
+    text: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    roles: HashSet<RoleSet, foldhash::fast::RandomState>,
 }
 
 impl Interner {

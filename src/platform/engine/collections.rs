@@ -6,7 +6,7 @@
 
 use rusqlite::params;
 
-use super::{Engine, PageRequest, page, parse, to_u64};
+use super::{Engine, PageRequest, encode_cursor, page, parse, to_u64};
 use crate::platform::ApiError;
 use crate::wire::{Assignment, Membership, Page, Quotas, Usage};
 
@@ -57,16 +57,29 @@ fn keyed_page<T>(
             r.get(6)?,
         ))
     })?;
+    // The cursor is the key of a page's last item: made once, not per row.
     let mut items = Vec::new();
+    let mut last = (0, String::new());
     for r in rows {
         let (id, workspace, inner, spec, version, created_at, updated_at) = r?;
-        let k = key(id, &inner);
-        items.push((
-            k,
-            make(workspace, inner, spec, version, created_at, updated_at)?,
-        ));
+        if items.len() == req.limit {
+            // The row past the page: there is a next page.
+            return Ok(Page {
+                items,
+                next_cursor: Some(encode_cursor(&key(last.0, &last.1))),
+            });
+        }
+        if items.len() + 1 == req.limit {
+            last = (id, inner.clone());
+        }
+        items.push(make(
+            workspace, inner, spec, version, created_at, updated_at,
+        )?);
     }
-    Ok(page(items, req.limit))
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
 }
 
 impl Engine {

@@ -141,7 +141,7 @@ fn cursor_tag(key: &str) -> String {
         .collect()
 }
 
-fn encode_cursor(key: &str) -> String {
+pub(crate) fn encode_cursor(key: &str) -> String {
     let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
     format!("{hex}.{}", cursor_tag(key))
 }

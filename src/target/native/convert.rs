@@ -188,20 +188,46 @@ fn meta(live: &mut Live, id: ObjectId, version: u64, labels: &Labels) {
 /// Normalizes what a platform returned. Objects whose keys the model cannot
 /// hold (a malformed email) are skipped; built-in roles are the catalog's.
 pub fn live(raw: Raw) -> Live {
-    let mut live = Live::default();
-    // Each key and role set once, however many objects name it.
-    let mut keys = model::Interner::default();
-    for w in raw.workspaces {
-        let Ok(slug) = keys.slug(&w.slug) else {
-            continue;
+    let mut b = LiveBuilder::default();
+    raw.workspaces.into_iter().for_each(|x| b.workspace(x));
+    raw.quotas.into_iter().for_each(|x| b.quotas(x));
+    raw.usage.into_iter().for_each(|x| b.usage(x));
+    raw.users.into_iter().for_each(|x| b.user(x));
+    raw.roles.into_iter().for_each(|x| b.role(x));
+    raw.providers.into_iter().for_each(|x| b.provider(x));
+    raw.memberships.into_iter().for_each(|x| b.membership(x));
+    raw.assignments.into_iter().for_each(|x| b.assignment(x));
+    if let Some(s) = raw.settings {
+        b.settings(s);
+    }
+    b.finish()
+}
+
+/// Normalizes a platform's objects one at a time, as they are read (a page
+/// need not wait for the whole platform): workspaces before their quotas.
+/// Each key and role set is allocated once, however many objects name it.
+#[derive(Default)]
+pub struct LiveBuilder {
+    live: Live,
+    keys: model::Interner,
+}
+
+impl LiveBuilder {
+    pub fn finish(self) -> Live {
+        self.live
+    }
+
+    pub fn workspace(&mut self, w: wire::Workspace) {
+        let Ok(slug) = self.keys.slug(&w.slug) else {
+            return;
         };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::Workspace(slug.clone()),
             w.version,
             &w.spec.labels,
         );
-        live.state.workspaces.insert(
+        self.live.state.workspaces.insert(
             slug.clone(),
             model::Workspace {
                 slug,
@@ -214,17 +240,18 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    for q in raw.quotas {
-        let Ok(slug) = keys.slug(&q.workspace) else {
-            continue;
+
+    pub fn quotas(&mut self, q: wire::Quotas) {
+        let Ok(slug) = self.keys.slug(&q.workspace) else {
+            return;
         };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::Quotas(slug.clone()),
             q.version,
             &q.spec.labels,
         );
-        if let Some(w) = live.state.workspaces.get_mut(&slug) {
+        if let Some(w) = self.live.state.workspaces.get_mut(&slug) {
             let s = &q.spec;
             w.quotas = model::Quotas {
                 storage_gb: s.storage_gb,
@@ -237,11 +264,12 @@ pub fn live(raw: Raw) -> Live {
             };
         }
     }
-    for u in raw.usage {
-        let Ok(slug) = keys.slug(&u.workspace) else {
-            continue;
+
+    pub fn usage(&mut self, u: wire::Usage) {
+        let Ok(slug) = self.keys.slug(&u.workspace) else {
+            return;
         };
-        live.usage.insert(
+        self.live.usage.insert(
             slug,
             Usage {
                 storage_gb: u.spec.storage_gb,
@@ -251,17 +279,18 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    for u in raw.users {
-        let Ok(email) = keys.email(&u.email) else {
-            continue;
+
+    pub fn user(&mut self, u: wire::User) {
+        let Ok(email) = self.keys.email(&u.email) else {
+            return;
         };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::User(email.clone()),
             u.version,
             &u.spec.labels,
         );
-        live.state.users.insert(
+        self.live.state.users.insert(
             email.clone(),
             model::User {
                 email,
@@ -272,15 +301,19 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    for r in raw.roles.into_iter().filter(|r| !r.builtin) {
-        let Ok(id) = Slug::parse(&r.id) else { continue };
+
+    pub fn role(&mut self, r: wire::Role) {
+        if r.builtin {
+            return;
+        }
+        let Ok(id) = Slug::parse(&r.id) else { return };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::Role(id.clone()),
             r.version,
             &r.spec.labels,
         );
-        live.state.roles.insert(
+        self.live.state.roles.insert(
             id.clone(),
             model::Role {
                 id,
@@ -292,22 +325,23 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    for p in raw.providers {
+
+    pub fn provider(&mut self, p: wire::Provider) {
         let Ok(id) = Slug::parse(&p.name) else {
-            continue;
+            return;
         };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::Provider(id.clone()),
             p.version,
             &p.spec.labels,
         );
-        live.key_fingerprints.insert(
+        self.live.key_fingerprints.insert(
             id.clone(),
             p.api_keys.into_iter().map(|k| k.fingerprint).collect(),
         );
         let s = p.spec;
-        live.state.providers.insert(
+        self.live.state.providers.insert(
             id.clone(),
             model::Provider {
                 id,
@@ -327,12 +361,13 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    for m in raw.memberships {
-        let (Ok(ws), Ok(user)) = (keys.slug(&m.workspace), keys.email(&m.user)) else {
-            continue;
+
+    pub fn membership(&mut self, m: wire::Membership) {
+        let (Ok(ws), Ok(user)) = (self.keys.slug(&m.workspace), self.keys.email(&m.user)) else {
+            return;
         };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::Membership(ws.clone(), user.clone()),
             m.version,
             &m.spec.labels,
@@ -341,10 +376,10 @@ pub fn live(raw: Raw) -> Live {
             .spec
             .roles
             .iter()
-            .filter_map(|r| keys.slug(r).ok())
+            .filter_map(|r| self.keys.slug(r).ok())
             .collect();
-        let roles = keys.roles(roles);
-        live.state.memberships.insert(
+        let roles = self.keys.roles(roles);
+        self.live.state.memberships.insert(
             (ws.clone(), user.clone()),
             model::Membership {
                 workspace: ws,
@@ -353,17 +388,19 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    for a in raw.assignments {
-        let (Ok(ws), Ok(provider)) = (keys.slug(&a.workspace), keys.slug(&a.provider)) else {
-            continue;
+
+    pub fn assignment(&mut self, a: wire::Assignment) {
+        let (Ok(ws), Ok(provider)) = (self.keys.slug(&a.workspace), self.keys.slug(&a.provider))
+        else {
+            return;
         };
         meta(
-            &mut live,
+            &mut self.live,
             ObjectId::Assignment(ws.clone(), provider.clone()),
             a.version,
             &a.spec.labels,
         );
-        live.state.assignments.insert(
+        self.live.state.assignments.insert(
             (ws.clone(), provider.clone()),
             model::Assignment {
                 workspace: ws,
@@ -373,11 +410,17 @@ pub fn live(raw: Raw) -> Live {
             },
         );
     }
-    if let Some(s) = raw.settings {
-        meta(&mut live, ObjectId::Settings, s.version, &s.spec.labels);
+
+    pub fn settings(&mut self, s: wire::Settings) {
+        meta(
+            &mut self.live,
+            ObjectId::Settings,
+            s.version,
+            &s.spec.labels,
+        );
         let sec = s.spec.security;
         let pp = sec.password_policy;
-        live.state.settings = Some(model::Settings {
+        self.live.state.settings = Some(model::Settings {
             security: model::Security {
                 session_timeout_minutes: sec.session_timeout_minutes,
                 require_2fa: sec.require_2fa,
@@ -394,7 +437,6 @@ pub fn live(raw: Raw) -> Live {
             },
         });
     }
-    live
 }
 
 /// A write to a platform, in the contract's terms.

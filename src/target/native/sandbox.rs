@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::convert::{self, Op, Raw, live};
+use super::convert::{self, LiveBuilder, Op};
 use crate::model::audit::AuditEvent;
 use crate::model::{Catalog, Labels, Live, Meta, ObjectId, Profile, Stamp};
 use crate::platform::ApiError;
@@ -49,21 +49,22 @@ impl Sandbox {
     }
 }
 
-/// Every page of a list.
-fn all<T>(
+/// Every page of a list, each item handed to `sink` as its page is read
+/// (no list of the whole collection is kept).
+fn each<T>(
     mut f: impl FnMut(&PageRequest) -> Result<wire::Page<T>, ApiError>,
-) -> Result<Vec<T>, ApiError> {
-    let mut out = Vec::new();
+    mut sink: impl FnMut(T),
+) -> Result<(), ApiError> {
     let mut req = PageRequest {
         limit: crate::platform::engine::MAX_LIMIT,
         cursor: None,
     };
     loop {
         let page = f(&req)?;
-        out.extend(page.items);
+        page.items.into_iter().for_each(&mut sink);
         match page.next_cursor {
             Some(c) => req.cursor = Some(c),
-            None => return Ok(out),
+            None => return Ok(()),
         }
     }
 }
@@ -80,19 +81,18 @@ impl Sandbox {
     fn read_all(&self) -> Result<Live, ApiError> {
         let e = &self.engine;
         // The collections across workspaces: a range scan per page, not
-        // four queries per workspace.
-        let raw = Raw {
-            workspaces: all(|r| e.list_workspaces(r))?,
-            users: all(|r| e.list_users(r))?,
-            roles: all(|r| e.list_roles(r))?,
-            providers: all(|r| e.list_providers(r))?,
-            settings: Some(e.get_settings()?),
-            quotas: all(|r| e.list_all_quotas(r))?,
-            usage: all(|r| e.list_all_usage(r))?,
-            memberships: all(|r| e.list_all_memberships(r))?,
-            assignments: all(|r| e.list_all_assignments(r))?,
-        };
-        Ok(live(raw))
+        // four queries per workspace; each page normalized as it is read.
+        let mut b = LiveBuilder::default();
+        each(|r| e.list_workspaces(r), |x| b.workspace(x))?;
+        each(|r| e.list_users(r), |x| b.user(x))?;
+        each(|r| e.list_roles(r), |x| b.role(x))?;
+        each(|r| e.list_providers(r), |x| b.provider(x))?;
+        b.settings(e.get_settings()?);
+        each(|r| e.list_all_quotas(r), |x| b.quotas(x))?;
+        each(|r| e.list_all_usage(r), |x| b.usage(x))?;
+        each(|r| e.list_all_memberships(r), |x| b.membership(x))?;
+        each(|r| e.list_all_assignments(r), |x| b.assignment(x))?;
+        Ok(b.finish())
     }
 
     /// Routes one write to the engine, as the HTTP server would.
@@ -233,7 +233,8 @@ impl Target for Sandbox {
             resource: Some(convert::path(id)),
             ..Default::default()
         };
-        let events = all(|r| self.engine.list_audit(&q, r))?;
+        let mut events = Vec::new();
+        each(|r| self.engine.list_audit(&q, r), |e| events.push(e))?;
         Ok(events
             .into_iter()
             .filter_map(convert::audit_event)
