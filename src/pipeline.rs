@@ -310,6 +310,29 @@ pub struct PlanOptions {
     pub only: crate::model::shard::Shard,
 }
 
+/// What a target read: its catalog and live state, and how long it took.
+pub struct LiveRead {
+    pub catalog: crate::model::Catalog,
+    pub live: Live,
+    pub took: std::time::Duration,
+}
+
+/// Reads a platform's catalog and live state (nothing of the files is
+/// needed, so this may run while they load).
+pub async fn read_live<T: Target>(
+    target: &T,
+    parallelism: usize,
+) -> Result<LiveRead, PipelineError> {
+    let catalog = target.catalog().await?;
+    let started = std::time::Instant::now();
+    let live = target.read(parallelism.max(1)).await?;
+    Ok(LiveRead {
+        catalog,
+        live,
+        took: started.elapsed(),
+    })
+}
+
 /// Reads the platform and plans what makes it match the files.
 pub async fn make_plan<T: Target>(
     target: &T,
@@ -317,7 +340,23 @@ pub async fn make_plan<T: Target>(
     sandbox: bool,
     opts: &PlanOptions,
 ) -> Result<(Plan, Live), PipelineError> {
-    let catalog = target.catalog().await?;
+    let read = read_live(target, opts.parallelism).await?;
+    make_plan_from(target, checked, sandbox, opts, read).await
+}
+
+/// Plans what makes the platform, as read, match the files.
+pub async fn make_plan_from<T: Target>(
+    target: &T,
+    checked: &Checked,
+    sandbox: bool,
+    opts: &PlanOptions,
+    read: LiveRead,
+) -> Result<(Plan, Live), PipelineError> {
+    let LiveRead {
+        catalog,
+        live,
+        took: read,
+    } = read;
     let profile = checked.config.platform.profile;
     if catalog.profile != profile {
         return Err(PipelineError::new(
@@ -329,9 +368,6 @@ pub async fn make_plan<T: Target>(
         ));
     }
     let (fingerprints, warnings) = fingerprints(checked, sandbox);
-    let started = std::time::Instant::now();
-    let live = target.read(opts.parallelism.max(1)).await?;
-    let read = started.elapsed();
     let started = std::time::Instant::now();
     let d = diff::diff(
         &checked.config,

@@ -105,15 +105,91 @@ pub fn checked(dir: &std::path::Path, common: &Common) -> Result<Checked, Comman
     Ok(checked)
 }
 
-/// Checks, connects, reads and plans.
+/// Checks, connects, reads and plans. Where the platform is known before
+/// the files are loaded (the flag, the environment, or `tenet.toml` alone),
+/// it is read while they load, on another core: a large tree and a large
+/// platform take the longer of the two, not their sum. (Only reads: `apply`
+/// takes its lock first and does not use this.)
 pub fn make(
     dir: &std::path::Path,
     common: &Common,
 ) -> Result<(Checked, pipeline::AnyTarget, Plan, crate::model::Live), CommandError> {
-    let checked = checked(dir, common)?;
-    let (text, target) = connect(dir, common, &checked)?;
-    let (plan, live) = plan_on(&runtime()?, &target, &checked, common, dir, text)?;
+    let rt = runtime()?;
+    let Some((early, target)) = early_target(dir, common) else {
+        let checked = checked(dir, common)?;
+        let (text, target) = connect(dir, common, &checked)?;
+        let (plan, live) = plan_on(&rt, &target, &checked, common, dir, text)?;
+        return Ok((checked, target, plan, live));
+    };
+    let (checked, read) = std::thread::scope(|s| {
+        let read = s.spawn(|| rt.block_on(pipeline::read_live(&target, common.parallelism)));
+        let checked = checked(dir, common);
+        (checked, read.join())
+    });
+    let checked = checked?;
+    let (text, endpoint) = pipeline::endpoint(
+        common.endpoint.as_deref(),
+        checked.config.platform.endpoint.as_deref(),
+        dir,
+    )?;
+    let same = early.text == text && early.profile == checked.config.platform.profile;
+    let (plan, live) = match read {
+        // What was read is the platform the files name: plan on it.
+        Ok(Ok(read)) if same => {
+            let opts = plan_options(common, dir, text)?;
+            let sandbox = !target.capabilities().keys_required;
+            rt.block_on(pipeline::make_plan_from(
+                &target, &checked, sandbox, &opts, read,
+            ))?
+        }
+        // The platform the files name did not answer: that is the error.
+        Ok(Err(e)) if same => return Err(e.into()),
+        // The files name another platform: as usual.
+        _ => {
+            let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;
+            let (plan, live) = plan_on(&rt, &target, &checked, common, dir, text)?;
+            return Ok((checked, target, plan, live));
+        }
+    };
     Ok((checked, target, plan, live))
+}
+
+/// The endpoint and profile known before the files are loaded.
+struct Early {
+    text: String,
+    profile: crate::model::Profile,
+}
+
+/// The platform to read while the files load: the one the flag or the
+/// environment names, else `tenet.toml`'s `[platform]`, when that file
+/// parses on its own. Never a sandbox that does not exist yet (opening one
+/// creates it, which is for a valid config to do).
+fn early_target(dir: &std::path::Path, common: &Common) -> Option<(Early, pipeline::AnyTarget)> {
+    let root = dir.join(crate::config::ROOT_FILE);
+    let bytes = std::fs::read(&root).ok()?;
+    if bytes.len() as u64 > crate::config::MAX_FILE_BYTES {
+        return None;
+    }
+    let table: toml::Table = toml::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
+    let platform = table.get("platform").and_then(toml::Value::as_table);
+    let field = |k: &str| {
+        platform
+            .and_then(|p| p.get(k))
+            .and_then(toml::Value::as_str)
+    };
+    let profile = field("profile")
+        .and_then(crate::model::Profile::parse)
+        .or(common.profile.map(Into::into))
+        .unwrap_or_default();
+    let (text, endpoint) =
+        pipeline::endpoint(common.endpoint.as_deref(), field("endpoint"), dir).ok()?;
+    if let crate::target::Endpoint::Sandbox(path) = &endpoint
+        && !path.is_file()
+    {
+        return None;
+    }
+    let target = pipeline::connect(&text, &endpoint, profile).ok()?;
+    Some((Early { text, profile }, target))
 }
 
 /// The target the flags and files name, and its endpoint as written.
@@ -140,16 +216,24 @@ pub fn plan_on(
     dir: &std::path::Path,
     endpoint: String,
 ) -> Result<(Plan, crate::model::Live), CommandError> {
-    let opts = PlanOptions {
+    let opts = plan_options(common, dir, endpoint)?;
+    let sandbox = !target.capabilities().keys_required;
+    Ok(rt.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?)
+}
+
+fn plan_options(
+    common: &Common,
+    dir: &std::path::Path,
+    endpoint: String,
+) -> Result<PlanOptions, CommandError> {
+    Ok(PlanOptions {
         adopt: common.adopt,
         include_acknowledged: common.include_acknowledged,
         parallelism: common.parallelism,
         config_root: dir.display().to_string(),
         endpoint,
         only: common.shard()?,
-    };
-    let sandbox = !target.capabilities().keys_required;
-    Ok(rt.block_on(pipeline::make_plan(target, checked, sandbox, &opts))?)
+    })
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
