@@ -781,3 +781,27 @@ pub fn status_matches(live: UserStatus, want: UserStatus) -> bool {
 pub(crate) fn show<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod join_tests {
+    use super::*;
+
+    #[test]
+    fn join_gives_every_key_of_either_map_once_in_order() {
+        let a: BTreeMap<u8, &str> = [(1, "a1"), (3, "a3"), (4, "a4")].into();
+        let b: BTreeMap<u8, &str> = [(2, "b2"), (3, "b3"), (5, "b5")].into();
+        let got: Vec<_> = join(&a, &b)
+            .map(|(k, x, y)| (*k, x.copied(), y.copied()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, Some("a1"), None),
+                (2, None, Some("b2")),
+                (3, Some("a3"), Some("b3")),
+                (4, Some("a4"), None),
+                (5, None, Some("b5")),
+            ]
+        );
+    }
+}

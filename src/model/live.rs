@@ -205,3 +205,61 @@ pub fn split_labels(all: &Labels) -> (Labels, Labels) {
         .map(|(k, v)| (k.clone(), v.clone()))
         .partition(|(k, _)| !k.starts_with(LABEL_PREFIX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn meta_keeps_tenets_labels_as_a_record_and_gives_them_back() {
+        let digest = "sha256:00112233445566778899aabbccddeeff";
+        let all = labels(&[
+            ("team", "finance"),
+            (MANAGED_LABEL, "true"),
+            (PREVENT_DESTROY_LABEL, "true"),
+            (LAST_APPLIED_LABEL, digest),
+            ("tenet.dev/other", "x"),
+        ]);
+        let m = Meta::from_labels(Stamp::Version(3), &all);
+        assert!(m.managed && m.prevent_destroy);
+        assert_eq!(m.last_applied_text().as_deref(), Some(digest));
+        // User labels are the live object's own; tenet's come back whole.
+        let mut own = all.clone();
+        own.remove("team");
+        assert_eq!(m.labels(), own);
+        // A value tenet does not write is kept as it is, not read as a flag.
+        let odd = Meta::from_labels(
+            Stamp::Version(1),
+            &labels(&[(MANAGED_LABEL, "yes"), (LAST_APPLIED_LABEL, "sha256:zz")]),
+        );
+        assert!(!odd.managed && odd.last_applied.is_none());
+        assert_eq!(odd.last_applied_text().as_deref(), Some("sha256:zz"));
+        assert_eq!(
+            odd.labels().get(MANAGED_LABEL).map(String::as_str),
+            Some("yes")
+        );
+        assert_eq!(
+            Meta::from_labels(Stamp::Version(1), &Labels::new()).labels(),
+            Labels::new()
+        );
+    }
+
+    #[test]
+    fn digests_read_back_from_their_text() {
+        let text = "sha256:0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            Digest::parse(text).map(|d| d.to_string()).as_deref(),
+            Some(text)
+        );
+        assert!(Digest::parse("sha256:0123").is_none());
+        assert!(Digest::parse("md5:0123456789abcdef0123456789abcdef").is_none());
+        assert!(Digest::parse("sha256:0123456789ABCDEF0123456789abcdef").is_none());
+    }
+}
