@@ -166,45 +166,15 @@ fn wire_scope(s: model::ProviderScope) -> wire::ProviderScope {
     }
 }
 
-/// Everything read from a platform, before normalization.
-#[derive(Debug, Default)]
-pub struct Raw {
-    pub workspaces: Vec<wire::Workspace>,
-    pub quotas: Vec<wire::Quotas>,
-    pub usage: Vec<wire::Usage>,
-    pub users: Vec<wire::User>,
-    pub roles: Vec<wire::Role>,
-    pub providers: Vec<wire::Provider>,
-    pub memberships: Vec<wire::Membership>,
-    pub assignments: Vec<wire::Assignment>,
-    pub settings: Option<wire::Settings>,
-}
-
 fn meta(live: &mut Live, id: ObjectId, version: u64, labels: &Labels) {
     live.meta
         .insert(id, Meta::from_labels(Stamp::Version(version), labels));
 }
 
-/// Normalizes what a platform returned. Objects whose keys the model cannot
-/// hold (a malformed email) are skipped; built-in roles are the catalog's.
-pub fn live(raw: Raw) -> Live {
-    let mut b = LiveBuilder::default();
-    raw.workspaces.into_iter().for_each(|x| b.workspace(x));
-    raw.quotas.into_iter().for_each(|x| b.quotas(x));
-    raw.usage.into_iter().for_each(|x| b.usage(x));
-    raw.users.into_iter().for_each(|x| b.user(x));
-    raw.roles.into_iter().for_each(|x| b.role(x));
-    raw.providers.into_iter().for_each(|x| b.provider(x));
-    raw.memberships.into_iter().for_each(|x| b.membership(x));
-    raw.assignments.into_iter().for_each(|x| b.assignment(x));
-    if let Some(s) = raw.settings {
-        b.settings(s);
-    }
-    b.finish()
-}
-
 /// Normalizes a platform's objects one at a time, as they are read (a page
 /// need not wait for the whole platform): workspaces before their quotas.
+/// Objects whose keys the model cannot hold (a malformed email) are
+/// skipped; built-in roles are the catalog's.
 /// Each key and role set is allocated once, however many objects name it.
 #[derive(Default)]
 pub struct LiveBuilder {

@@ -5,13 +5,14 @@
 //! tried once here: the executor decides about retries, because a write
 //! whose answer was lost must be checked before it is sent again.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::convert::{self, Op, Raw, live};
+use super::convert::{self, LiveBuilder, Op};
 use crate::model::audit::AuditEvent;
 use crate::model::{Catalog, Labels, Live, Meta, ObjectId, Stamp};
 use crate::target::{Capabilities, Target, TargetError, Write, backoff};
@@ -112,6 +113,17 @@ impl Http {
 
     async fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, TargetError> {
         let mut out = Vec::new();
+        self.each(path, |items| out.extend(items)).await?;
+        Ok(out)
+    }
+
+    /// Every page of a list, each handed to `sink` as it arrives (no list
+    /// of the whole collection is kept).
+    async fn each<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        mut sink: impl FnMut(Vec<T>),
+    ) -> Result<(), TargetError> {
         let mut cursor: Option<String> = None;
         loop {
             let sep = if path.contains('?') { '&' } else { '?' };
@@ -120,12 +132,21 @@ impl Http {
                 Some(c) => format!("{path}{sep}limit=1000&cursor={c}"),
             };
             let page: Page<T> = self.get(&url).await?;
-            out.extend(page.items);
+            sink(page.items);
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
-                None => return Ok(out),
+                None => return Ok(()),
             }
         }
+    }
+}
+
+/// Feeds a page to the shared builder (held only while the page is added,
+/// never across a request).
+fn feed<T>(b: &Mutex<LiveBuilder>, items: Vec<T>, add: fn(&mut LiveBuilder, T)) {
+    let mut b = b.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for x in items {
+        add(&mut b, x);
     }
 }
 
@@ -197,31 +218,29 @@ impl Target for Http {
 
     async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {
         // Every collection at once, each followed page by page: about one
-        // request per thousand objects, whatever the number of workspaces.
-        let (workspaces, users, roles, providers, settings) = tokio::try_join!(
-            self.all::<wire::Workspace>("workspaces"),
-            self.all::<wire::User>("users"),
-            self.all::<wire::Role>("roles"),
-            self.all::<wire::Provider>("providers"),
+        // request per thousand objects, whatever the number of workspaces;
+        // each page normalized as it arrives. Workspaces come before their
+        // quotas.
+        let b = Mutex::new(LiveBuilder::default());
+        let settings = tokio::try_join!(
+            self.each("workspaces", |v| feed(&b, v, LiveBuilder::workspace)),
+            self.each("users", |v| feed(&b, v, LiveBuilder::user)),
+            self.each("roles", |v| feed(&b, v, LiveBuilder::role)),
+            self.each("providers", |v| feed(&b, v, LiveBuilder::provider)),
             self.get::<wire::Settings>("settings"),
+        )?
+        .4;
+        tokio::try_join!(
+            self.each("quotas", |v| feed(&b, v, LiveBuilder::quotas)),
+            self.each("usage", |v| feed(&b, v, LiveBuilder::usage)),
+            self.each("memberships", |v| feed(&b, v, LiveBuilder::membership)),
+            self.each("assignments", |v| feed(&b, v, LiveBuilder::assignment)),
         )?;
-        let (quotas, usage, memberships, assignments) = tokio::try_join!(
-            self.all::<wire::Quotas>("quotas"),
-            self.all::<wire::Usage>("usage"),
-            self.all::<wire::Membership>("memberships"),
-            self.all::<wire::Assignment>("assignments"),
-        )?;
-        Ok(live(Raw {
-            workspaces,
-            users,
-            roles,
-            providers,
-            settings: Some(settings),
-            quotas,
-            usage,
-            memberships,
-            assignments,
-        }))
+        let mut b = b
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        b.settings(settings);
+        Ok(b.finish())
     }
 
     async fn probe(&self, id: &ObjectId) -> Result<Option<Meta>, TargetError> {
