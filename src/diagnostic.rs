@@ -4,64 +4,113 @@
 //! renderers in `render::diagnostics` turn them into miette reports, JSON or
 //! GitHub annotations.
 //!
-//! Source text kept here is already redacted (see `secrets::redact_text`), so
-//! no rendering of a diagnostic can echo a credential that sat in a file.
+//! Source text is shown only redacted (see `secrets::redact_text` and
+//! [`SourceFile::text`]), so no rendering of a diagnostic can echo a
+//! credential that sat in a file.
 
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
 /// Index of a file in [`Sources`].
 pub type FileId = usize;
 
-/// One loaded file: where it is and its (redacted) text.
-#[derive(Debug, Clone)]
+/// How a file's text is made safe to show: credential-looking tokens and
+/// secret fields masked with `*`s of the same byte length, so every offset
+/// into the text as read stays valid.
+pub type Redact = fn(&std::path::Path, &str) -> String;
+
+/// One loaded file: where it is and its text as it may be shown.
+///
+/// The text as read is kept private; what diagnostics show is made from it,
+/// masked, the first time one needs it ([`SourceFile::text`]), so a tree
+/// with no problem costs no redaction and no line index.
+#[derive(Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     /// The path as shown to the user: relative to the root as it was given.
     pub display: String,
-    pub text: Arc<str>,
-    line_starts: Vec<usize>,
+    read: Arc<str>,
+    /// `None` when the text as read is already safe to show.
+    redact: Option<Redact>,
+    shown: OnceLock<Arc<str>>,
+    line_starts: OnceLock<Vec<usize>>,
+}
+
+impl std::fmt::Debug for SourceFile {
+    // The text as read may hold a secret: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("path", &self.path)
+            .field("display", &self.display)
+            .field("bytes", &self.read.len())
+            .finish()
+    }
 }
 
 impl SourceFile {
+    /// A file whose text is safe to show as it is.
     pub fn new(path: PathBuf, display: String, text: Arc<str>) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Self {
             path,
             display,
-            text,
-            line_starts,
+            read: text,
+            redact: None,
+            shown: OnceLock::new(),
+            line_starts: OnceLock::new(),
         }
+    }
+
+    /// A file as read, shown only through `redact`.
+    pub fn masked(path: PathBuf, display: String, read: Arc<str>, redact: Redact) -> Self {
+        Self {
+            redact: Some(redact),
+            ..Self::new(path, display, read)
+        }
+    }
+
+    /// The text as it may be shown: masked (see [`Redact`]).
+    pub fn text(&self) -> &Arc<str> {
+        self.shown.get_or_init(|| match self.redact {
+            Some(redact) => Arc::from(redact(&self.path, &self.read)),
+            None => self.read.clone(),
+        })
+    }
+
+    /// Feeds the text as read to a digest: equal digests, equal files. (A
+    /// digest does not show the text, so nothing needs masking.)
+    pub fn digest_into(&self, h: &mut impl sha2::Digest) {
+        h.update(self.read.as_bytes());
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.read.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 
     /// 0-based index of the line holding a byte offset.
     pub fn line_index(&self, offset: usize) -> usize {
-        let offset = offset.min(self.text.len());
-        self.line_starts.partition_point(|&s| s <= offset).max(1) - 1
+        let offset = offset.min(self.read.len());
+        self.line_starts().partition_point(|&s| s <= offset).max(1) - 1
     }
 
     /// How many lines the text has (a final newline starts an empty one).
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 
     /// Byte range of a 0-based line, without its line break.
     pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
-        let start = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
-        let end = self
-            .line_starts
-            .get(line + 1)
-            .map_or(self.text.len(), |next| next - 1);
-        let end = if self.text[start..end].ends_with('\r') {
+        let starts = self.line_starts();
+        let text = self.text();
+        let start = starts.get(line).copied().unwrap_or(text.len());
+        let end = starts.get(line + 1).map_or(text.len(), |next| next - 1);
+        let end = if text[start..end].ends_with('\r') {
             end - 1
         } else {
             end
@@ -71,11 +120,12 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1) - 1;
-        let start = self.line_starts[line];
-        let col = self
-            .text
+        let text = self.text();
+        let offset = offset.min(text.len());
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let start = starts[line];
+        let col = text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)

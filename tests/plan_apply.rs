@@ -1372,3 +1372,60 @@ fn the_default_provider_moves_in_one_apply() {
         .expect(200);
     assert_eq!(a.body["default"], true);
 }
+
+/// Invalid files planned against a server that accepts connections and
+/// never answers end with the files' diagnostics at once: the read that
+/// starts while the files load (the endpoint is on the command line) is
+/// stopped when they turn out invalid, not waited for (30 s a request, and
+/// retries). A hang is a failure, not a slow pass.
+#[test]
+fn invalid_files_fail_at_once_though_the_platform_never_answers() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    // Accepted connections are held open and never answered.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            match conn {
+                Ok(c) => held.push(c),
+                Err(_) => break,
+            }
+        }
+    });
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("acme");
+    support::copy_tree(&support::example("acme"), &dir);
+    support::edit(
+        &dir.join("users.toml"),
+        "name = \"Ada Lovelace\"",
+        "name = \"Ada Lovelace\"\nshoe_size = 38",
+    );
+    let mut cmd = support::tenet();
+    cmd.arg("plan")
+        .arg(&dir)
+        .arg("--endpoint")
+        .arg(format!("http://{addr}"))
+        .env("TENET_TOKEN", "tnt_not-a-real-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn tenet");
+    let limit = std::time::Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "tenet plan waited for a platform it could not use ({limit:?}):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("shoe_size"), "{stderr}");
+    assert!(stderr.contains("users.toml"), "{stderr}");
+    assert!(stderr.contains("nothing was planned"), "{stderr}");
+}

@@ -121,21 +121,43 @@ pub fn make(
         let (plan, live) = plan_on(&rt, &target, &checked, common, dir, text)?;
         return Ok((checked, target, plan, live));
     };
-    let (checked, read) = std::thread::scope(|s| {
-        let read = s.spawn(|| rt.block_on(pipeline::read_live(&target, common.parallelism)));
-        let checked = checked(dir, common);
-        (checked, read.join())
+    // The read stops as soon as its result cannot be used: invalid files,
+    // or files naming another platform. Waiting for it (a server that does
+    // not answer takes its whole retry budget) would only delay the error.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (prepared, read) = std::thread::scope(|s| {
+        let read = s.spawn(|| {
+            rt.block_on(async {
+                tokio::select! {
+                    read = pipeline::read_live(&target, common.parallelism) => Some(read),
+                    Ok(()) = stopped => None,
+                }
+            })
+        });
+        let prepared = checked(dir, common).and_then(|c| {
+            let named = pipeline::endpoint(
+                common.endpoint.as_deref(),
+                c.config.platform.endpoint.as_deref(),
+                dir,
+            )?;
+            Ok((c, named))
+        });
+        let wanted = prepared.as_ref().is_ok_and(|(c, (text, _))| {
+            early.text == *text && early.profile == c.config.platform.profile
+        });
+        if !wanted {
+            // The reader may have finished already; then nothing listens.
+            let _ = stop.send(());
+        }
+        (prepared, read.join())
     });
-    let checked = checked?;
-    let (text, endpoint) = pipeline::endpoint(
-        common.endpoint.as_deref(),
-        checked.config.platform.endpoint.as_deref(),
-        dir,
-    )?;
+    let (checked, (text, endpoint)) = prepared?;
     let same = early.text == text && early.profile == checked.config.platform.profile;
+    // A read that was stopped or whose thread failed is read again below.
+    let read = read.ok().flatten();
     let (plan, live) = match read {
         // What was read is the platform the files name: plan on it.
-        Ok(Ok(read)) if same => {
+        Some(Ok(read)) if same => {
             let opts = plan_options(common, dir, text)?;
             let sandbox = !target.capabilities().keys_required;
             rt.block_on(pipeline::make_plan_from(
@@ -143,7 +165,7 @@ pub fn make(
             ))?
         }
         // The platform the files name did not answer: that is the error.
-        Ok(Err(e)) if same => return Err(e.into()),
+        Some(Err(e)) if same => return Err(e.into()),
         // The files name another platform: as usual.
         _ => {
             let target = pipeline::connect(&text, &endpoint, checked.config.platform.profile)?;

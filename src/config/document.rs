@@ -225,85 +225,119 @@ pub fn fold_email(key: &str) -> String {
     key.to_lowercase()
 }
 
-impl Document {
-    /// Merges one file's value into the document. Objects declared before
-    /// (in this or another file) are reported with both places.
-    pub fn merge(
-        &mut self,
-        file: FileId,
-        value: Value,
-        spans: &[SpanIndex],
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        let Value::Object(top) = value else { return };
+/// One file's declarations, typed: what [`Document::merge`] adds. Made on
+/// any thread (deserializing is most of the work of merging), merged in
+/// file order on one.
+#[derive(Debug, Default)]
+pub struct Declarations {
+    platform: Option<Declared<PlatformDoc>>,
+    policy: Option<Declared<PolicyDoc>>,
+    defaults: Option<Declared<DefaultsDoc>>,
+    settings: Option<Declared<SettingsDoc>>,
+    drift: Option<Declared<DriftDoc>>,
+    users: Vec<Declared<UserDoc>>,
+    roles: Vec<Declared<RoleDoc>>,
+    providers: Vec<Declared<ProviderDoc>>,
+    teams: Vec<Declared<TeamDoc>>,
+    workspaces: Vec<Declared<WorkspaceDoc>>,
+}
+
+impl Declarations {
+    /// Types the sections of one file's value.
+    pub fn of(file: FileId, value: Value) -> Declarations {
+        let mut d = Declarations::default();
+        let Value::Object(top) = value else { return d };
         for (section, v) in top {
             let pointer = push("", &section);
             match section.as_str() {
-                "platform" => {
-                    singleton(&mut self.platform, file, pointer, section, v, spans, diags)
-                }
-                "policy" => singleton(&mut self.policy, file, pointer, section, v, spans, diags),
-                "defaults" => {
-                    singleton(&mut self.defaults, file, pointer, section, v, spans, diags)
-                }
-                "settings" => {
-                    singleton(&mut self.settings, file, pointer, section, v, spans, diags)
-                }
-                "drift" => singleton(&mut self.drift, file, pointer, section, v, spans, diags),
-                "users" => collection(
-                    &mut self.users,
-                    "user",
-                    fold_email,
-                    file,
-                    &pointer,
-                    v,
-                    spans,
-                    diags,
-                ),
-                "roles" => collection(
-                    &mut self.roles,
-                    "role",
-                    str::to_owned,
-                    file,
-                    &pointer,
-                    v,
-                    spans,
-                    diags,
-                ),
-                "providers" => collection(
-                    &mut self.providers,
-                    "provider",
-                    str::to_owned,
-                    file,
-                    &pointer,
-                    v,
-                    spans,
-                    diags,
-                ),
-                "teams" => collection(
-                    &mut self.teams,
-                    "team",
-                    str::to_owned,
-                    file,
-                    &pointer,
-                    v,
-                    spans,
-                    diags,
-                ),
-                "workspaces" => collection(
-                    &mut self.workspaces,
-                    "workspace",
-                    str::to_owned,
-                    file,
-                    &pointer,
-                    v,
-                    spans,
-                    diags,
-                ),
+                "platform" => d.platform = Some(one(file, pointer, section, v)),
+                "policy" => d.policy = Some(one(file, pointer, section, v)),
+                "defaults" => d.defaults = Some(one(file, pointer, section, v)),
+                "settings" => d.settings = Some(one(file, pointer, section, v)),
+                "drift" => d.drift = Some(one(file, pointer, section, v)),
+                "users" => d.users = entries(file, &pointer, v),
+                "roles" => d.roles = entries(file, &pointer, v),
+                "providers" => d.providers = entries(file, &pointer, v),
+                "teams" => d.teams = entries(file, &pointer, v),
+                "workspaces" => d.workspaces = entries(file, &pointer, v),
                 // Unknown sections were reported by the schema.
                 _ => {}
             }
         }
+        d
+    }
+}
+
+/// A singleton section, typed.
+fn one<T: DeserializeOwned>(file: FileId, pointer: String, key: String, v: Value) -> Declared<T> {
+    Declared {
+        file,
+        pointer,
+        key,
+        value: typed(v),
+    }
+}
+
+/// The entries of a collection section, typed one by one.
+fn entries<T: DeserializeOwned>(file: FileId, pointer: &str, v: Value) -> Vec<Declared<T>> {
+    let Value::Object(entries) = v else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .map(|(key, entry)| Declared {
+            file,
+            pointer: push(pointer, &key),
+            key,
+            value: typed(entry),
+        })
+        .collect()
+}
+
+impl Document {
+    /// Merges one file's declarations into the document. Objects declared
+    /// before (in this or another file) are reported with both places.
+    pub fn merge(&mut self, d: Declarations, spans: &[SpanIndex], diags: &mut Vec<Diagnostic>) {
+        singleton(&mut self.platform, d.platform, spans, diags);
+        singleton(&mut self.policy, d.policy, spans, diags);
+        singleton(&mut self.defaults, d.defaults, spans, diags);
+        singleton(&mut self.settings, d.settings, spans, diags);
+        singleton(&mut self.drift, d.drift, spans, diags);
+        collection(&mut self.users, "user", fold_email, d.users, spans, diags);
+        collection(
+            &mut self.roles,
+            "role",
+            str::to_owned,
+            d.roles,
+            spans,
+            diags,
+        );
+        let providers = d.providers;
+        collection(
+            &mut self.providers,
+            "provider",
+            str::to_owned,
+            providers,
+            spans,
+            diags,
+        );
+        collection(
+            &mut self.teams,
+            "team",
+            str::to_owned,
+            d.teams,
+            spans,
+            diags,
+        );
+        let workspaces = d.workspaces;
+        collection(
+            &mut self.workspaces,
+            "workspace",
+            str::to_owned,
+            workspaces,
+            spans,
+            diags,
+        );
     }
 }
 
@@ -335,68 +369,48 @@ pub fn duplicate(
         ))
 }
 
-fn singleton<T: DeserializeOwned>(
+fn singleton<T>(
     slot: &mut Option<Declared<T>>,
-    file: FileId,
-    pointer: String,
-    section: String,
-    v: Value,
+    again: Option<Declared<T>>,
     spans: &[SpanIndex],
     diags: &mut Vec<Diagnostic>,
 ) {
+    let Some(again) = again else { return };
     if let Some(first) = slot {
         diags.push(duplicate(
-            &format!("`[{section}]`"),
+            &format!("`[{}]`", again.key),
             (first.file, &first.pointer),
-            (file, &pointer),
+            (again.file, &again.pointer),
             spans,
             None,
         ));
         return;
     }
-    *slot = Some(Declared {
-        file,
-        pointer,
-        key: section,
-        value: typed(v),
-    });
+    *slot = Some(again);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn collection<T: DeserializeOwned>(
+fn collection<T>(
     map: &mut BTreeMap<String, Declared<T>>,
     what: &str,
     normalize: fn(&str) -> String,
-    file: FileId,
-    pointer: &str,
-    v: Value,
+    entries: Vec<Declared<T>>,
     spans: &[SpanIndex],
     diags: &mut Vec<Diagnostic>,
 ) {
-    let Value::Object(entries) = v else { return };
-    for (key, entry) in entries {
-        let p = push(pointer, &key);
-        let norm = normalize(&key);
+    for entry in entries {
+        let norm = normalize(&entry.key);
         if let Some(first) = map.get(&norm) {
-            let note = (first.key != key)
+            let note = (first.key != entry.key)
                 .then_some("emails are compared case-insensitively, so these are one user");
             diags.push(duplicate(
                 &format!("{what} `{norm}`"),
                 (first.file, &first.pointer),
-                (file, &p),
+                (entry.file, &entry.pointer),
                 spans,
                 note,
             ));
             continue;
         }
-        map.insert(
-            norm,
-            Declared {
-                file,
-                pointer: p,
-                key,
-                value: typed(entry),
-            },
-        );
+        map.insert(norm, entry);
     }
 }

@@ -7,6 +7,7 @@
 //! shown with diagnostics is masked too, see `secrets`).
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -74,6 +75,45 @@ pub fn is_secret(node: &Node) -> bool {
             .is_some_and(|i| i.def_name() == Some("secret_ref"))
 }
 
+/// True when values under `node` (the node itself included) may be
+/// secret references, as [`walk`] descends the schema. Computed once for
+/// the whole schema: the walk asks for every value of a large file.
+fn holds_secrets(node: &Node) -> bool {
+    static HOLDING: OnceLock<HashSet<usize>> = OnceLock::new();
+    let holding = HOLDING.get_or_init(|| {
+        let mut holding = HashSet::new();
+        mark(Node::root(), &mut holding, 0);
+        holding
+    });
+    holding.contains(&address(node))
+}
+
+/// A schema position's identity: the schema is static, so its address.
+fn address(node: &Node) -> usize {
+    std::ptr::from_ref(node.written) as usize
+}
+
+/// Marks `node` when it or anything below it holds secret references.
+fn mark(node: Node, holding: &mut HashSet<usize>, depth: usize) -> bool {
+    // The schema is a few levels deep; the bound only guards a cycle.
+    if depth > 16 {
+        return false;
+    }
+    let mut holds = is_secret(&node);
+    for p in node.properties() {
+        if let Some(n) = node.property(p) {
+            holds |= mark(n, holding, depth + 1);
+        }
+    }
+    for n in [node.entries(), node.items()].into_iter().flatten() {
+        holds |= mark(n, holding, depth + 1);
+    }
+    if holds {
+        holding.insert(address(&node));
+    }
+    holds
+}
+
 /// One step of the path to a value: a key, or a list index.
 enum Step<'v> {
     Key(&'v str),
@@ -112,6 +152,9 @@ fn walk<'v>(
     if path.len() > 128 {
         return;
     }
+    // Below a node whose values cannot be secret references the schema
+    // has nothing more to say: only credential-looking text is looked for.
+    let node = node.filter(holds_secrets);
     let secret = secret || node.as_ref().is_some_and(is_secret);
     let mut found = |what: Found, path: &[Step]| {
         let (pointer, field) = named(path);

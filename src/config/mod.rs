@@ -56,7 +56,7 @@ impl Loaded {
             let rel = f.path.strip_prefix(&self.root).unwrap_or(&f.path);
             h.update(rel.to_string_lossy().as_bytes());
             h.update([0]);
-            h.update(f.text.as_bytes());
+            f.digest_into(&mut h);
             h.update([0]);
         }
         let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
@@ -153,7 +153,7 @@ pub fn load_files(root: &Path, mut files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
         .collect();
     load_all(&mut loaded, files, |id, (path, display, bytes)| {
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            let mut p = Prepared::unread(path, display, "");
+            let mut p = Prepared::unread(path, display, Arc::from(""));
             p.diagnostics.push(Diagnostic::error(
                 "tenet::files::too-large",
                 format!(
@@ -186,21 +186,31 @@ fn load_all<F: Send>(
 ) {
     use rayon::prelude::*;
     let mut files = files.into_iter();
+    let (mut preparing, mut merging) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     loop {
         let first = loaded.sources.len();
         let chunk: Vec<F> = files.by_ref().take(batch()).collect();
         if chunk.is_empty() {
-            return;
+            break;
         }
+        let started = std::time::Instant::now();
         let prepared: Vec<Prepared> = chunk
             .into_par_iter()
             .enumerate()
             .map(|(i, f)| prepare(first + i, f))
             .collect();
+        let prepared_at = std::time::Instant::now();
+        preparing += prepared_at - started;
         for p in prepared {
             commit(loaded, p);
         }
+        merging += prepared_at.elapsed();
     }
+    tracing::debug!(
+        parse_and_schema_ms = preparing.as_millis() as u64,
+        merge_ms = merging.as_millis() as u64,
+        "files loaded"
+    );
 }
 
 /// One file read, parsed and checked on its own, on any thread: all but
@@ -208,23 +218,23 @@ fn load_all<F: Send>(
 struct Prepared {
     path: PathBuf,
     display: String,
-    /// The redacted text shown in diagnostics.
-    text: String,
+    /// The text as read (diagnostics show it redacted, see `commit`).
+    text: Arc<str>,
     spans: SpanIndex,
     /// `None` when the file could not be read or parsed.
-    value: Option<serde_json::Value>,
+    declarations: Option<document::Declarations>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Prepared {
     /// A file whose declarations are missing, shown as `text`.
-    fn unread(path: PathBuf, display: String, text: &str) -> Prepared {
+    fn unread(path: PathBuf, display: String, text: Arc<str>) -> Prepared {
         Prepared {
-            text: redact(&path, text),
+            text,
             path,
             display,
             spans: SpanIndex::default(),
-            value: None,
+            declarations: None,
             diagnostics: Vec::new(),
         }
     }
@@ -233,22 +243,23 @@ impl Prepared {
 /// Registers a prepared file (it gets the next `FileId`, the one it was
 /// prepared as) and merges its declarations.
 fn commit(loaded: &mut Loaded, p: Prepared) {
-    let id = loaded.sources.add(SourceFile::new(
+    loaded.sources.add(SourceFile::masked(
         p.path,
         p.display.clone(),
-        Arc::from(p.text),
+        p.text,
+        redact,
     ));
     loaded.spans.push(p.spans);
     loaded.diagnostics.extend(p.diagnostics);
-    match p.value {
-        Some(value) => {
+    match p.declarations {
+        Some(declared) => {
             let Loaded {
                 document,
                 spans,
                 diagnostics,
                 ..
             } = loaded;
-            document.merge(id, value, spans, diagnostics);
+            document.merge(declared, spans, diagnostics);
         }
         None => loaded.unparsed.push(p.display),
     }
@@ -322,7 +333,7 @@ pub fn load(root: &Path) -> Loaded {
 fn prepare_file(id: FileId, path: PathBuf, display: String) -> Prepared {
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE_BYTES {
-        let mut p = Prepared::unread(path, display, "");
+        let mut p = Prepared::unread(path, display, Arc::from(""));
         p.diagnostics.push(
             Diagnostic::error(
                 "tenet::files::too-large",
@@ -349,7 +360,7 @@ fn prepare_file(id: FileId, path: PathBuf, display: String) -> Prepared {
                 }
                 _ => format!("cannot read `{display}`: {}", discover::io_reason(&e)),
             };
-            let mut p = Prepared::unread(path, display, "");
+            let mut p = Prepared::unread(path, display, Arc::from(""));
             p.diagnostics.push(
                 Diagnostic::error("tenet::files::unreadable", message)
                     .with_help("fix or remove the link, or check the file's permissions"),
@@ -374,7 +385,7 @@ fn prepare_bytes(id: FileId, path: PathBuf, display: String, bytes: Vec<u8>) -> 
             let at = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // The lossy text's offsets match up to the first bad byte.
-            let mut p = Prepared::unread(path, display, &lossy);
+            let mut p = Prepared::unread(path, display, Arc::from(lossy));
             p.diagnostics.push(
                 Diagnostic::error(
                     "tenet::files::not-utf8",
@@ -387,12 +398,13 @@ fn prepare_bytes(id: FileId, path: PathBuf, display: String, bytes: Vec<u8>) -> 
         }
     };
     let is_kdl = path.extension().is_some_and(|e| e == "kdl");
-    let mut p = Prepared::unread(path, display, &text);
+    let text: Arc<str> = Arc::from(text);
     let parsed = if is_kdl {
         kdl_source::parse(id, &text)
     } else {
         toml_source::parse(id, &text)
     };
+    let mut p = Prepared::unread(path, display, text);
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(d) => {
@@ -410,6 +422,6 @@ fn prepare_bytes(id: FileId, path: PathBuf, display: String, bytes: Vec<u8>) -> 
         &secret_pointers,
     ));
     p.spans = parsed.spans;
-    p.value = Some(parsed.value);
+    p.declarations = Some(document::Declarations::of(id, parsed.value));
     p
 }

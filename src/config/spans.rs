@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 /// Spans of one value: the key that names it (if any) and the value itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,27 +14,79 @@ pub struct Spans {
     pub value: Range<usize>,
 }
 
-/// JSON pointer -> spans, for one file.
-#[derive(Debug, Clone, Default)]
+/// Pointer -> spans, the index itself.
+pub type SpanMap = HashMap<String, Spans>;
+
+/// JSON pointer -> spans, for one file. Built as the file is converted, or
+/// (for TOML, whose parse is cheap to repeat) made from the file's text the
+/// first time a span is asked for: spans are for diagnostics, and a valid
+/// tree of a million values should not pay for an index it never reads.
+#[derive(Clone, Default)]
 pub struct SpanIndex {
-    map: HashMap<String, Spans>,
+    built: SpanMap,
+    later: Option<Later>,
+}
+
+/// An index made on first use from a file's text.
+#[derive(Clone)]
+struct Later {
+    text: Arc<str>,
+    make: fn(&str) -> SpanMap,
+    made: OnceLock<SpanMap>,
+}
+
+impl std::fmt::Debug for SpanIndex {
+    // The text may hold a secret: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpanIndex")
+            .field("built", &self.built.len())
+            .field("later", &self.later.is_some())
+            .finish()
+    }
 }
 
 impl SpanIndex {
+    /// An index that `make` builds from `text` when first needed.
+    pub fn later(text: Arc<str>, make: fn(&str) -> SpanMap) -> SpanIndex {
+        SpanIndex {
+            built: SpanMap::new(),
+            later: Some(Later {
+                text,
+                make,
+                made: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// What was built, as a map.
+    pub fn into_built(self) -> SpanMap {
+        self.built
+    }
+
+    fn map(&self) -> &SpanMap {
+        match &self.later {
+            Some(l) => l.made.get_or_init(|| (l.make)(&l.text)),
+            None => &self.built,
+        }
+    }
+
+    /// Adds the spans of `pointer` to an index being built (not to one
+    /// made [`later`](Self::later), which owns what it holds).
     pub fn insert(&mut self, pointer: String, key: Option<Range<usize>>, value: Range<usize>) {
-        self.map.insert(pointer, Spans { key, value });
+        self.built.insert(pointer, Spans { key, value });
     }
 
     /// True when `pointer` itself (not an ancestor) has spans.
     pub fn contains(&self, pointer: &str) -> bool {
-        self.map.contains_key(pointer)
+        self.map().contains_key(pointer)
     }
 
     /// The spans of `pointer`, or of its nearest ancestor that has some.
     pub fn find(&self, pointer: &str) -> Option<&Spans> {
+        let map = self.map();
         let mut p = pointer;
         loop {
-            if let Some(s) = self.map.get(p) {
+            if let Some(s) = map.get(p) {
                 return Some(s);
             }
             p = &p[..p.rfind('/')?];

@@ -5,7 +5,9 @@
 use serde_json::{Map, Number, Value};
 use toml::de::{DeTable, DeValue};
 
-use super::spans::{SpanIndex, push};
+use std::sync::Arc;
+
+use super::spans::{SpanIndex, SpanMap, push};
 use crate::diagnostic::{Diagnostic, FileId};
 
 /// A parsed file: its JSON value and the spans of everything in it.
@@ -17,19 +19,51 @@ pub struct Parsed {
 }
 
 /// Parses TOML text. Syntax errors come back as diagnostics; a file with any
-/// syntax error yields no value, so nothing half-read is merged.
-pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+/// syntax error yields no value, so nothing half-read is merged. The spans
+/// are indexed only when a diagnostic first asks for one ([`index`]).
+pub fn parse(file: FileId, text: &Arc<str>) -> Result<Parsed, Vec<Diagnostic>> {
     let (table, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         return Err(syntax_errors(file, text, &errors));
     }
-    let mut spans = SpanIndex::default();
-    let value = table_to_json(table.get_ref(), "", &mut spans);
+    let value = table_to_json(table.get_ref());
     Ok(Parsed {
         value,
-        spans,
+        spans: SpanIndex::later(text.clone(), index),
         diagnostics: Vec::new(),
     })
+}
+
+/// The spans of every key and value of a TOML text that parses (others
+/// have nothing to index): parsed again, which costs less than keeping a
+/// pointer string per value of every file in case one is needed.
+pub fn index(text: &str) -> SpanMap {
+    let (table, _) = DeTable::parse_recoverable(text);
+    let mut spans = SpanIndex::default();
+    index_table(table.get_ref(), "", &mut spans);
+    spans.into_built()
+}
+
+fn index_table(table: &DeTable<'_>, pointer: &str, spans: &mut SpanIndex) {
+    for (key, value) in table.iter() {
+        let p = push(pointer, key.get_ref());
+        spans.insert(p.clone(), Some(key.span()), value.span());
+        index_value(value.get_ref(), &p, spans);
+    }
+}
+
+fn index_value(value: &DeValue<'_>, pointer: &str, spans: &mut SpanIndex) {
+    match value {
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let p = push(pointer, &i.to_string());
+                spans.insert(p.clone(), None, item.span());
+                index_value(item.get_ref(), &p, spans);
+            }
+        }
+        DeValue::Table(t) => index_table(t, pointer, spans),
+        _ => {}
+    }
 }
 
 /// At most this many syntax errors are shown per file: past the first few,
@@ -160,20 +194,15 @@ fn split_message(message: &str) -> (String, Option<String>) {
     }
 }
 
-fn table_to_json(table: &DeTable<'_>, pointer: &str, spans: &mut SpanIndex) -> Value {
+fn table_to_json(table: &DeTable<'_>) -> Value {
     let mut map = Map::new();
     for (key, value) in table.iter() {
-        let p = push(pointer, key.get_ref());
-        spans.insert(p.clone(), Some(key.span()), value.span());
-        map.insert(
-            key.get_ref().to_string(),
-            value_to_json(value.get_ref(), &p, spans),
-        );
+        map.insert(key.get_ref().to_string(), value_to_json(value.get_ref()));
     }
     Value::Object(map)
 }
 
-fn value_to_json(value: &DeValue<'_>, pointer: &str, spans: &mut SpanIndex) -> Value {
+fn value_to_json(value: &DeValue<'_>) -> Value {
     match value {
         DeValue::String(s) => Value::String(s.to_string()),
         DeValue::Integer(i) => {
@@ -195,15 +224,10 @@ fn value_to_json(value: &DeValue<'_>, pointer: &str, spans: &mut SpanIndex) -> V
         DeValue::Array(items) => Value::Array(
             items
                 .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let p = push(pointer, &i.to_string());
-                    spans.insert(p.clone(), None, item.span());
-                    value_to_json(item.get_ref(), &p, spans)
-                })
+                .map(|item| value_to_json(item.get_ref()))
                 .collect(),
         ),
-        DeValue::Table(t) => table_to_json(t, pointer, spans),
+        DeValue::Table(t) => table_to_json(t),
     }
 }
 
@@ -215,7 +239,7 @@ mod tests {
     fn converts_with_spans() {
         let text =
             "[users.\"a@b.co\"]\nname = \"A\"\n[workspaces.w]\nquotas = { storage_gb = 5 }\n";
-        let parsed = parse(0, text).unwrap_or_else(|_| panic!("parse"));
+        let parsed = parse(0, &Arc::from(text)).unwrap_or_else(|_| panic!("parse"));
         assert_eq!(parsed.value["users"]["a@b.co"]["name"], "A");
         assert_eq!(parsed.value["workspaces"]["w"]["quotas"]["storage_gb"], 5);
         let s = parsed.spans.value_span("/users/a@b.co/name").unwrap();
@@ -229,13 +253,21 @@ mod tests {
 
     #[test]
     fn reports_every_syntax_error() {
-        let errs = parse(0, "a = \nb = [1,\n").err().unwrap_or_default();
+        let errs = parse(0, &Arc::from("a = \nb = [1,\n"))
+            .err()
+            .unwrap_or_default();
         assert!(!errs.is_empty());
     }
 
     #[test]
     fn explains_common_mistakes() {
-        let first = |t: &str| parse(0, t).err().unwrap_or_default().remove(0).message;
+        let first = |t: &str| {
+            parse(0, &Arc::from(t))
+                .err()
+                .unwrap_or_default()
+                .remove(0)
+                .message
+        };
         assert_eq!(
             first("name = Finance\n"),
             "invalid TOML: the text for `name` is not quoted"
@@ -254,6 +286,6 @@ mod tests {
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let text = format!("a = {}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(parse(0, &text).is_err());
+        assert!(parse(0, &Arc::from(text)).is_err());
     }
 }

@@ -143,7 +143,7 @@ impl miette::Diagnostic for Report {
 
 fn named(sources: &Sources, file: FileId) -> NamedSource<Arc<str>> {
     let f = sources.get(file);
-    NamedSource::new(f.display.clone(), f.text.clone())
+    NamedSource::new(f.display.clone(), f.text().clone())
 }
 
 fn floor_char(text: &str, mut at: usize) -> usize {
@@ -171,7 +171,7 @@ fn clamp(text: &str, span: &Range<usize>) -> Range<usize> {
 /// or a [`Window`] when a line they show is longer than [`LONG_LINE`].
 fn snippet(sources: &Sources, file: FileId, spans: &[Range<usize>]) -> (Snippet, Vec<SourceSpan>) {
     let f = sources.get(file);
-    let text: &str = &f.text;
+    let text: &str = f.text();
     let spans: Vec<Range<usize>> = spans.iter().map(|s| clamp(text, s)).collect();
     let first = spans
         .iter()

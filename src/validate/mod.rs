@@ -13,7 +13,10 @@ pub mod fit;
 mod limits;
 mod previously;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashSet;
 
 use crate::config::Loaded;
 use crate::config::document::{Declared, LabelsDoc, QuotasDoc, fold_email};
@@ -26,6 +29,15 @@ use crate::model::{
 
 pub use limits::QUOTA_LIMITS;
 
+/// An email folded as [`fold_email`] does, borrowed when it already is.
+fn folded(email: &str) -> Cow<'_, str> {
+    if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(email)
+    } else {
+        Cow::Owned(fold_email(email))
+    }
+}
+
 /// "Did you mean" hints are computed for this many problems of one kind;
 /// past that a broken file would make hints quadratic.
 const MAX_HINTS: usize = 64;
@@ -37,6 +49,10 @@ struct Checker<'a> {
     loaded: &'a Loaded,
     config: &'a Config,
     catalog: &'a Catalog,
+    /// Declared users (folded emails) and known roles, for lookups by the
+    /// million.
+    known_users: HashSet<&'a str>,
+    known_roles: HashSet<&'a str>,
     /// Memberships and assignments grouped by workspace, built once.
     members: BTreeMap<&'a Slug, Vec<&'a Membership>>,
     assignments: BTreeMap<&'a Slug, Vec<&'a Assignment>>,
@@ -56,10 +72,18 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
     for ((ws, _), a) in &config.state.assignments {
         assignments.entry(ws).or_default().push(a);
     }
+    let doc = &loaded.document;
     let mut c = Checker {
         loaded,
         config,
         catalog,
+        known_users: doc.users.keys().map(String::as_str).collect(),
+        known_roles: catalog
+            .roles
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(doc.roles.keys().map(String::as_str))
+            .collect(),
         members,
         assignments,
         diags: Vec::new(),
@@ -130,7 +154,7 @@ impl<'a> Checker<'a> {
     }
 
     fn role_exists(&self, id: &str) -> bool {
-        self.catalog.is_builtin_role(id) || self.loaded.document.roles.contains_key(id)
+        self.known_roles.contains(id)
     }
 
     fn role_candidates(&self) -> Vec<&'a str> {
@@ -144,11 +168,19 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports every unknown role in a role list.
-    fn role_list<T>(&mut self, d: &Declared<T>, sub: &[&str], roles: &[String], whose: &str) {
+    /// `whose` names the holder, made only for a problem.
+    fn role_list<T>(
+        &mut self,
+        d: &Declared<T>,
+        sub: &[&str],
+        roles: &[String],
+        whose: impl Fn() -> String,
+    ) {
         for (i, role) in roles.iter().enumerate() {
             if self.role_exists(role) || !self.complete {
                 continue;
             }
+            let whose = whose();
             let idx = i.to_string();
             let mut path = sub.to_vec();
             path.push(&idx);
@@ -332,9 +364,9 @@ impl<'a> Checker<'a> {
             let Some(ws) = &d.value else { continue };
             let whose = format!("workspace `{slug}`");
 
-            let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+            let mut seen: BTreeMap<Cow<str>, &str> = BTreeMap::new();
             for (email, roles) in &ws.members {
-                let folded = fold_email(email);
+                let folded = folded(email);
                 if let Some(first) = seen.insert(folded.clone(), email) {
                     let f = (d.file, push(&push(&d.pointer, "members"), first));
                     let a = (d.file, push(&push(&d.pointer, "members"), email));
@@ -346,15 +378,12 @@ impl<'a> Checker<'a> {
                         Some("emails are compared case-insensitively, so these are one member"),
                     ));
                 }
-                if !doc.users.contains_key(&folded) {
+                if !self.known_users.contains(&*folded) {
                     self.unknown_user(d, &["members", email], email, true, &whose);
                 }
-                self.role_list(
-                    d,
-                    &["members", email],
-                    roles,
-                    &format!("`{email}` in workspace `{slug}`"),
-                );
+                self.role_list(d, &["members", email], roles, || {
+                    format!("`{email}` in workspace `{slug}`")
+                });
             }
 
             for (team, roles) in &ws.teams {
@@ -374,12 +403,9 @@ impl<'a> Checker<'a> {
                         .with_help(help),
                     );
                 }
-                self.role_list(
-                    d,
-                    &["teams", team],
-                    roles,
-                    &format!("team `{team}` in workspace `{slug}`"),
-                );
+                self.role_list(d, &["teams", team], roles, || {
+                    format!("team `{team}` in workspace `{slug}`")
+                });
             }
 
             let mut defaults = Vec::new();
@@ -737,7 +763,14 @@ impl Checked {
 /// Loads the tree at `root`, builds the model and runs every check. The
 /// profile is the file's (`[platform] profile`), else `profile`, else m3forge.
 pub fn check_tree(root: &std::path::Path, profile: Option<crate::model::Profile>) -> Checked {
-    check_loaded(crate::config::load(root), profile)
+    let started = std::time::Instant::now();
+    let loaded = crate::config::load(root);
+    tracing::info!(
+        files = loaded.sources.len(),
+        load_ms = started.elapsed().as_millis() as u64,
+        "loaded"
+    );
+    check_loaded(loaded, profile)
 }
 
 /// Builds and checks a tree already loaded (from disk or from git).
@@ -745,10 +778,17 @@ pub fn check_loaded(mut loaded: Loaded, profile: Option<crate::model::Profile>) 
     let profile = crate::config::build::profile(&loaded.document)
         .or(profile)
         .unwrap_or_default();
+    let started = std::time::Instant::now();
     let config = crate::config::build::build(&loaded.document, profile);
+    let built = started.elapsed();
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     diagnostics.extend(check(&loaded, &config, Catalog::builtin(profile)));
     crate::diagnostic::sort(&mut diagnostics);
+    tracing::info!(
+        build_ms = built.as_millis() as u64,
+        check_ms = (started.elapsed() - built).as_millis() as u64,
+        "checked"
+    );
     Checked {
         loaded,
         config,
