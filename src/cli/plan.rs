@@ -125,7 +125,7 @@ pub fn make(
     // or files naming another platform. Waiting for it (a server that does
     // not answer takes its whole retry budget) would only delay the error.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (prepared, read) = std::thread::scope(|s| {
+    let (prepared, same, read) = std::thread::scope(|s| {
         let read = s.spawn(|| {
             rt.block_on(async {
                 tokio::select! {
@@ -142,17 +142,17 @@ pub fn make(
             )?;
             Ok((c, named))
         });
-        let wanted = prepared.as_ref().is_ok_and(|(c, (text, _))| {
+        // The files are valid and name the platform being read.
+        let same = prepared.as_ref().is_ok_and(|(c, (text, _))| {
             early.text == *text && early.profile == c.config.platform.profile
         });
-        if !wanted {
+        if !same {
             // The reader may have finished already; then nothing listens.
             let _ = stop.send(());
         }
-        (prepared, read.join())
+        (prepared, same, read.join())
     });
     let (checked, (text, endpoint)) = prepared?;
-    let same = early.text == text && early.profile == checked.config.platform.profile;
     // A read that was stopped or whose thread failed is read again below.
     let read = read.ok().flatten();
     let (plan, live) = match read {

@@ -312,12 +312,11 @@ impl Document {
             spans,
             diags,
         );
-        let providers = d.providers;
         collection(
             &mut self.providers,
             "provider",
             str::to_owned,
-            providers,
+            d.providers,
             spans,
             diags,
         );
@@ -329,12 +328,11 @@ impl Document {
             spans,
             diags,
         );
-        let workspaces = d.workspaces;
         collection(
             &mut self.workspaces,
             "workspace",
             str::to_owned,
-            workspaces,
+            d.workspaces,
             spans,
             diags,
         );

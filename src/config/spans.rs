@@ -58,11 +58,6 @@ impl SpanIndex {
         }
     }
 
-    /// What was built, as a map.
-    pub fn into_built(self) -> SpanMap {
-        self.built
-    }
-
     fn map(&self) -> &SpanMap {
         match &self.later {
             Some(l) => l.made.get_or_init(|| (l.make)(&l.text)),

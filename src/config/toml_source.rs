@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 
 use std::sync::Arc;
 
-use super::spans::{SpanIndex, SpanMap, push};
+use super::spans::{SpanIndex, SpanMap, Spans, push};
 use crate::diagnostic::{Diagnostic, FileId};
 
 /// A parsed file: its JSON value and the spans of everything in it.
@@ -39,26 +39,33 @@ pub fn parse(file: FileId, text: &Arc<str>) -> Result<Parsed, Vec<Diagnostic>> {
 /// pointer string per value of every file in case one is needed.
 pub fn index(text: &str) -> SpanMap {
     let (table, _) = DeTable::parse_recoverable(text);
-    let mut spans = SpanIndex::default();
+    let mut spans = SpanMap::new();
     index_table(table.get_ref(), "", &mut spans);
-    spans.into_built()
+    spans
 }
 
-fn index_table(table: &DeTable<'_>, pointer: &str, spans: &mut SpanIndex) {
+fn index_table(table: &DeTable<'_>, pointer: &str, spans: &mut SpanMap) {
     for (key, value) in table.iter() {
         let p = push(pointer, key.get_ref());
-        spans.insert(p.clone(), Some(key.span()), value.span());
         index_value(value.get_ref(), &p, spans);
+        let (key, value) = (Some(key.span()), value.span());
+        spans.insert(p, Spans { key, value });
     }
 }
 
-fn index_value(value: &DeValue<'_>, pointer: &str, spans: &mut SpanIndex) {
+fn index_value(value: &DeValue<'_>, pointer: &str, spans: &mut SpanMap) {
     match value {
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let p = push(pointer, &i.to_string());
-                spans.insert(p.clone(), None, item.span());
                 index_value(item.get_ref(), &p, spans);
+                spans.insert(
+                    p,
+                    Spans {
+                        key: None,
+                        value: item.span(),
+                    },
+                );
             }
         }
         DeValue::Table(t) => index_table(t, pointer, spans),

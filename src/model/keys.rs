@@ -114,12 +114,22 @@ impl Email {
     }
 }
 
-/// `s` case-folded, without a copy when it already is.
-fn fold(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_uppercase) {
-        std::borrow::Cow::Owned(s.to_lowercase())
+/// `s` case-folded (as `str::to_lowercase`), without a copy when it
+/// already is.
+pub fn fold(s: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if s.is_ascii() {
+        return match s.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(s.to_ascii_lowercase()),
+            false => Cow::Borrowed(s),
+        };
+    }
+    // Not only upper-case letters fold (title case does too): compare.
+    let lower = s.to_lowercase();
+    if lower == s {
+        Cow::Borrowed(s)
     } else {
-        std::borrow::Cow::Borrowed(s)
+        Cow::Owned(lower)
     }
 }
 
@@ -341,6 +351,21 @@ mod tests {
         assert!(Slug::parse("").is_err());
         assert!(Slug::parse(&"a".repeat(64)).is_err());
         assert!(Slug::parse(&"a".repeat(63)).is_ok());
+    }
+
+    #[test]
+    fn folding_matches_to_lowercase_and_borrows_what_is_folded() {
+        for s in [
+            "ada@x.io",
+            "Ada@X.io",
+            "ǅemal@x.io",
+            "élise@x.io",
+            "ÉLISE@x.io",
+        ] {
+            assert_eq!(fold(s), s.to_lowercase(), "{s}");
+        }
+        assert!(matches!(fold("ada@x.io"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(fold("élise@x.io"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -29,15 +29,6 @@ use crate::model::{
 
 pub use limits::QUOTA_LIMITS;
 
-/// An email folded as [`fold_email`] does, borrowed when it already is.
-fn folded(email: &str) -> Cow<'_, str> {
-    if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(email)
-    } else {
-        Cow::Owned(fold_email(email))
-    }
-}
-
 /// "Did you mean" hints are computed for this many problems of one kind;
 /// past that a broken file would make hints quadratic.
 const MAX_HINTS: usize = 64;
@@ -366,7 +357,7 @@ impl<'a> Checker<'a> {
 
             let mut seen: BTreeMap<Cow<str>, &str> = BTreeMap::new();
             for (email, roles) in &ws.members {
-                let folded = folded(email);
+                let folded = crate::model::keys::fold(email);
                 if let Some(first) = seen.insert(folded.clone(), email) {
                     let f = (d.file, push(&push(&d.pointer, "members"), first));
                     let a = (d.file, push(&push(&d.pointer, "members"), email));
