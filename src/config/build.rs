@@ -207,10 +207,9 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
         );
     }
 
-    let slugs = |keys: &mut Interner, v: &[String]| -> Vec<Slug> {
-        v.iter().filter_map(|r| keys.slug(r).ok()).collect()
-    };
-
+    // Grants through teams; merged with the direct ones at the end (a
+    // bulk build, not a tree insert per grant).
+    let mut grants: Vec<Membership> = Vec::new();
     for (key, d) in &doc.workspaces {
         let (Some(w), Ok(slug)) = (&d.value, Slug::parse(key)) else {
             continue;
@@ -236,30 +235,20 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
             },
         );
         let slug = keys.intern_slug(&slug);
-        for (email, roles) in &w.members {
-            let Ok(user) = keys.email(&fold_email(email)) else {
-                continue;
-            };
-            let roles = slugs(&mut keys, roles);
-            add_roles(&mut state.memberships, &mut keys, &slug, &user, roles);
-        }
         for (team, roles) in &w.teams {
             let Ok(team_id) = Slug::parse(team) else {
                 continue;
             };
-            let roles = slugs(&mut keys, roles);
+            let roles = keys.roles_named(roles);
             if let Some(t) = teams.get_mut(&team_id) {
                 t.grants
                     .insert(slug.clone(), roles.iter().cloned().collect());
                 for user in &t.members {
-                    let user = keys.intern_email(user);
-                    add_roles(
-                        &mut state.memberships,
-                        &mut keys,
-                        &slug,
-                        &user,
-                        roles.clone(),
-                    );
+                    grants.push(Membership {
+                        workspace: slug.clone(),
+                        user: keys.intern_email(user),
+                        roles: roles.clone(),
+                    });
                 }
             }
         }
@@ -278,6 +267,19 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
             );
         }
     }
+
+    // Direct grants, by far the most, are made a range of workspaces per
+    // core; each range comes out sorted, and the ranges are in order.
+    let mut all = direct_grants(doc);
+    if !grants.is_empty() {
+        all.append(&mut grants);
+        sort_and_merge(&mut all, &mut keys);
+    }
+    // Sorted and distinct: the map is built in one pass.
+    state.memberships = all
+        .into_iter()
+        .map(|m| ((m.workspace.clone(), m.user.clone()), m))
+        .collect();
 
     state.settings = doc
         .settings
@@ -339,25 +341,55 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
     }
 }
 
-/// Grants `roles` to a user in a workspace, on top of what it holds.
-fn add_roles(
-    memberships: &mut BTreeMap<(Slug, Email), Membership>,
-    keys: &mut Interner,
-    workspace: &Slug,
-    user: &Email,
-    roles: Vec<Slug>,
-) {
-    match memberships.entry((workspace.clone(), user.clone())) {
-        std::collections::btree_map::Entry::Vacant(e) => {
-            e.insert(Membership {
-                workspace: workspace.clone(),
-                user: user.clone(),
-                roles: keys.roles(roles),
-            });
+/// The grants the workspaces' `members` tables make, sorted by workspace
+/// and user, a user granted roles twice (under two spellings of one email)
+/// once with all of them. Made in parallel over ranges of workspaces, each
+/// with its own interner (a key is then allocated once per range).
+fn direct_grants(doc: &Document) -> Vec<Membership> {
+    use rayon::prelude::*;
+    let workspaces: Vec<_> = doc
+        .workspaces
+        .iter()
+        .filter_map(|(key, d)| Some((Slug::parse(key).ok()?, d.value.as_ref()?)))
+        .collect();
+    let ranges = rayon::current_num_threads().max(1);
+    let per_range = workspaces.len().div_ceil(ranges).max(1);
+    let parts: Vec<Vec<Membership>> = workspaces
+        .par_chunks(per_range)
+        .map(|range| {
+            let mut keys = Interner::default();
+            let mut grants = Vec::with_capacity(range.iter().map(|(_, w)| w.members.len()).sum());
+            for (slug, w) in range {
+                let slug = keys.intern_slug(slug);
+                for (email, roles) in &w.members {
+                    let Ok(user) = keys.email(&fold_email(email)) else {
+                        continue;
+                    };
+                    grants.push(Membership {
+                        workspace: slug.clone(),
+                        user,
+                        roles: keys.roles_named(roles),
+                    });
+                }
+            }
+            sort_and_merge(&mut grants, &mut keys);
+            grants
+        })
+        .collect();
+    parts.concat()
+}
+
+/// Sorts grants by workspace and user and merges those of one user in one
+/// workspace into one holding all their roles.
+fn sort_and_merge(grants: &mut Vec<Membership>, keys: &mut Interner) {
+    // Stable, and the files already list most grants in order: close to
+    // one pass.
+    grants.sort_by(|a, b| (&a.workspace, &a.user).cmp(&(&b.workspace, &b.user)));
+    grants.dedup_by(|later, kept| {
+        let same = later.workspace == kept.workspace && later.user == kept.user;
+        if same {
+            kept.roles = keys.roles(kept.roles.iter().chain(&later.roles).cloned());
         }
-        std::collections::btree_map::Entry::Occupied(mut e) => {
-            let m = e.get_mut();
-            m.roles = keys.roles(m.roles.iter().cloned().chain(roles));
-        }
-    }
+        same
+    });
 }

@@ -29,7 +29,7 @@ use serde_json::Value;
 pub use crate::model::Object;
 pub use compare::{FieldChange, KeyChange};
 
-use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL};
+use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, Meta};
 use crate::model::rename::Renames;
 use crate::model::{
     Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, User, UserRemoval,
@@ -144,34 +144,44 @@ struct Differ<'a> {
     /// New -> old names.
     former: Renames,
     out: Diff,
-    /// Live memberships by user, and memberships and assignments by
-    /// workspace: what goes with a removal, indexed once.
+    /// What goes with a removal, indexed the first time one needs it (a
+    /// plan that removes no user or workspace never builds it).
+    cascading: std::cell::OnceCell<Cascading<'a>>,
+}
+
+/// Live memberships by user, and memberships and assignments by workspace.
+#[derive(Default)]
+struct Cascading<'a> {
     by_user: BTreeMap<&'a Email, Vec<ObjectId>>,
     by_workspace: BTreeMap<&'a Slug, Vec<ObjectId>>,
+}
+
+impl<'a> Cascading<'a> {
+    fn of(live: &'a Live) -> Self {
+        let mut c = Cascading::default();
+        for (w, u) in live.state.memberships.keys() {
+            let id = ObjectId::Membership(w.clone(), u.clone());
+            c.by_user.entry(u).or_default().push(id.clone());
+            c.by_workspace.entry(w).or_default().push(id);
+        }
+        for (w, p) in live.state.assignments.keys() {
+            let id = ObjectId::Assignment(w.clone(), p.clone());
+            c.by_workspace.entry(w).or_default().push(id);
+        }
+        c
+    }
 }
 
 /// Computes the changes that make `live` match `config`.
 pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
     let renames = rename::detect(config, live, opts);
     let view = renames.live(live);
-    let mut by_user: BTreeMap<&Email, Vec<ObjectId>> = BTreeMap::new();
-    let mut by_workspace: BTreeMap<&Slug, Vec<ObjectId>> = BTreeMap::new();
-    for (w, u) in view.state.memberships.keys() {
-        let id = ObjectId::Membership(w.clone(), u.clone());
-        by_user.entry(u).or_default().push(id.clone());
-        by_workspace.entry(w).or_default().push(id);
-    }
-    for (w, p) in view.state.assignments.keys() {
-        let id = ObjectId::Assignment(w.clone(), p.clone());
-        by_workspace.entry(w).or_default().push(id);
-    }
     let mut d = Differ {
         config,
         live: &view,
         opts,
         former: renames.inverse(),
-        by_user,
-        by_workspace,
+        cascading: std::cell::OnceCell::new(),
         out: Diff {
             renames: renames.clone(),
             ..Diff::default()
@@ -242,6 +252,31 @@ impl<'a> Differ<'a> {
         user_labels: &Labels,
         prevent_destroy: bool,
         exists: bool,
+        fields: Vec<FieldChange>,
+    ) {
+        let meta = self.live.meta.get(&path);
+        self.upsert_with(
+            path,
+            meta,
+            object,
+            user_labels,
+            prevent_destroy,
+            exists,
+            fields,
+        );
+    }
+
+    /// [`upsert`](Self::upsert), given the live object's meta (found by
+    /// a caller walking the meta in order).
+    #[allow(clippy::too_many_arguments)]
+    fn upsert_with(
+        &mut self,
+        path: ObjectId,
+        meta: Option<&'a Meta>,
+        object: impl FnOnce() -> Object,
+        user_labels: &Labels,
+        prevent_destroy: bool,
+        exists: bool,
         mut fields: Vec<FieldChange>,
     ) {
         if !exists {
@@ -264,7 +299,6 @@ impl<'a> Differ<'a> {
             return;
         }
         let kind = path.kind();
-        let meta = self.live.meta.get(&path);
         let unmarked = self.opts.unmarked.contains(&kind);
         let managed = meta.is_some_and(|m| m.managed) || unmarked;
         if !managed && !self.opts.adopt {
@@ -357,10 +391,11 @@ impl<'a> Differ<'a> {
     /// What the platform removes or closes with a user (its memberships)
     /// or a workspace (its memberships, assignments and quotas).
     fn cascades(&self, path: &ObjectId) -> Vec<ObjectId> {
+        let index = || self.cascading.get_or_init(|| Cascading::of(self.live));
         match path {
-            ObjectId::User(email) => self.by_user.get(email).cloned().unwrap_or_default(),
+            ObjectId::User(email) => index().by_user.get(email).cloned().unwrap_or_default(),
             ObjectId::Workspace(slug) => {
-                let mut out = self.by_workspace.get(slug).cloned().unwrap_or_default();
+                let mut out = index().by_workspace.get(slug).cloned().unwrap_or_default();
                 out.push(ObjectId::Quotas(slug.clone()));
                 out
             }
@@ -559,15 +594,19 @@ impl<'a> Differ<'a> {
         let removed = self.removed_users();
         let (config, live_state) = (self.config, self.live);
         let (desired, live) = (&config.state.memberships, &live_state.state.memberships);
-        // Both maps are sorted by the same key: walked side by side, no
-        // lookup per membership.
+        // Both maps, and the memberships' meta, are sorted by the same
+        // key: walked side by side, no lookup per membership.
+        let mut metas = InOrder::new(live_state.meta.range(membership_ids(live)));
         for (key, m, l) in join(desired, live) {
             let (Some(m), (ws, user)) = (m, key) else {
                 continue;
             };
             let fields = l.map(|l| compare::membership(l, m)).unwrap_or_default();
-            self.upsert(
-                ObjectId::Membership(ws.clone(), user.clone()),
+            let id = ObjectId::Membership(ws.clone(), user.clone());
+            let meta = l.and_then(|_| metas.get(&id));
+            self.upsert_with(
+                id,
+                meta,
                 || Object::Membership(m.clone()),
                 &Labels::new(),
                 false,
@@ -744,6 +783,46 @@ impl<'a> Differ<'a> {
 
 /// Two maps sorted by the same key, walked side by side: every key of
 /// either, with its value in each (O(n + m), no lookups).
+/// The ids from the first live membership on (the meta of memberships is
+/// one run of the meta map, in the memberships' order).
+fn membership_ids(
+    live: &BTreeMap<(Slug, Email), crate::model::Membership>,
+) -> std::ops::RangeFrom<ObjectId> {
+    match live.keys().next() {
+        Some((w, u)) => ObjectId::Membership(w.clone(), u.clone())..,
+        // No live membership: nothing is looked up.
+        None => ObjectId::Settings..,
+    }
+}
+
+/// Looks up keys asked for in ascending order by walking a sorted range
+/// once, instead of searching the map for each.
+struct InOrder<'m, K, V> {
+    rest: std::iter::Peekable<std::collections::btree_map::Range<'m, K, V>>,
+}
+
+impl<'m, K: Ord, V> InOrder<'m, K, V> {
+    fn new(range: std::collections::btree_map::Range<'m, K, V>) -> Self {
+        InOrder {
+            rest: range.peekable(),
+        }
+    }
+
+    /// The value at `key`; keys asked for must not decrease.
+    fn get(&mut self, key: &K) -> Option<&'m V> {
+        while let Some((k, _)) = self.rest.peek() {
+            match (*k).cmp(key) {
+                std::cmp::Ordering::Less => {
+                    self.rest.next();
+                }
+                std::cmp::Ordering::Equal => return self.rest.next().map(|(_, v)| v),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        None
+    }
+}
+
 fn join<'a, K: Ord, A, B>(
     a: &'a BTreeMap<K, A>,
     b: &'a BTreeMap<K, B>,
@@ -785,6 +864,14 @@ pub(crate) fn show<T: Serialize>(v: &T) -> Value {
 #[cfg(test)]
 mod join_tests {
     use super::*;
+
+    #[test]
+    fn in_order_finds_what_a_map_lookup_finds_for_ascending_keys() {
+        let m: BTreeMap<u8, char> = [(2, 'b'), (4, 'd'), (5, 'e'), (9, 'i')].into();
+        let mut walk = InOrder::new(m.range(3..));
+        let got: Vec<_> = [3, 4, 6, 9, 10].iter().map(|k| walk.get(k)).collect();
+        assert_eq!(got, vec![None, Some(&'d'), None, Some(&'i'), None]);
+    }
 
     #[test]
     fn join_gives_every_key_of_either_map_once_in_order() {

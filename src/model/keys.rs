@@ -7,7 +7,7 @@
 //! [`Interner`] makes equal keys read from many places one allocation. A
 //! membership's roles are a [`RoleSet`], a shared sorted slice.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -285,6 +285,10 @@ impl<'de> Deserialize<'de> for RoleSet {
 pub struct Interner {
     text: HashSet<Arc<str>, foldhash::fast::RandomState>,
     roles: HashSet<RoleSet, foldhash::fast::RandomState>,
+    /// Role sets by the names they were read from, in that order: most
+    /// memberships spell one of a few lists, so this is one lookup and no
+    /// allocation per membership.
+    named: HashMap<Box<[String]>, RoleSet, foldhash::fast::RandomState>,
 }
 
 impl Interner {
@@ -333,6 +337,18 @@ impl Interner {
             return s.clone();
         }
         self.roles.insert(set.clone());
+        set
+    }
+
+    /// The shared role set named by `names`, as read: names that are not
+    /// slugs are left out (validation reports them).
+    pub fn roles_named(&mut self, names: &[String]) -> RoleSet {
+        if let Some(s) = self.named.get(names) {
+            return s.clone();
+        }
+        let slugs: Vec<Slug> = names.iter().filter_map(|r| self.slug(r).ok()).collect();
+        let set = self.roles(slugs);
+        self.named.insert(names.into(), set.clone());
         set
     }
 }
@@ -399,5 +415,12 @@ mod tests {
             serde_json::to_string(&r1).unwrap(),
             r#"["administrator","member"]"#
         );
+        // Named role lists: the same set whatever the spelling order, and
+        // names that are not slugs left out.
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let n1 = i.roles_named(&names(&["member", "administrator"]));
+        let n2 = i.roles_named(&names(&["administrator", "Bad", "member"]));
+        assert!(Arc::ptr_eq(&n1.0, &r1.0) && Arc::ptr_eq(&n2.0, &r1.0));
+        assert!(i.roles_named(&[]).is_empty());
     }
 }

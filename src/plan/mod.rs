@@ -279,9 +279,18 @@ pub fn others_digest(live: &Live, changes: &[PlannedChange]) -> String {
         .iter()
         .flat_map(|c| std::iter::once(&c.change.object).chain(c.change.from.as_ref()))
         .collect();
+    /// Feeds text written with `write!` straight into the hash.
+    struct Feed<'h>(&'h mut Sha256);
+    impl std::fmt::Write for Feed<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
     let mut h = Sha256::new();
     for (id, m) in live.meta.iter().filter(|(id, _)| !written.contains(id)) {
-        h.update(id.to_string().as_bytes());
+        // The id's text, as `to_string` makes it, without the copy.
+        let _ = std::fmt::Write::write_fmt(&mut Feed(&mut h), format_args!("{id}"));
         h.update([0]);
         match &m.stamp {
             Stamp::Version(v) => h.update(v.to_le_bytes()),

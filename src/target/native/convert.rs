@@ -166,24 +166,31 @@ fn wire_scope(s: model::ProviderScope) -> wire::ProviderScope {
     }
 }
 
-fn meta(live: &mut Live, id: ObjectId, version: u64, labels: &Labels) {
-    live.meta
-        .insert(id, Meta::from_labels(Stamp::Version(version), labels));
+fn meta(metas: &mut Vec<(ObjectId, Meta)>, id: ObjectId, version: u64, labels: &Labels) {
+    metas.push((id, Meta::from_labels(Stamp::Version(version), labels)));
 }
 
 /// Normalizes a platform's objects one at a time, as they are read (a page
 /// need not wait for the whole platform): workspaces before their quotas.
 /// Objects whose keys the model cannot hold (a malformed email) are
 /// skipped; built-in roles are the catalog's.
-/// Each key and role set is allocated once, however many objects name it.
+/// Each key and role set is allocated once, however many objects name it;
+/// the two largest maps (every object's meta, the memberships) are built
+/// in one pass at the end, not by a search and insert per object.
 #[derive(Default)]
 pub struct LiveBuilder {
     live: Live,
     keys: model::Interner,
+    metas: Vec<(ObjectId, Meta)>,
+    memberships: Vec<((Slug, model::Email), model::Membership)>,
 }
 
 impl LiveBuilder {
-    pub fn finish(self) -> Live {
+    pub fn finish(mut self) -> Live {
+        // Read in key order, mostly: the sort is close to one pass, and
+        // of two objects under one key the later wins, as an insert would.
+        self.live.meta = self.metas.into_iter().collect();
+        self.live.state.memberships = self.memberships.into_iter().collect();
         self.live
     }
 
@@ -192,7 +199,7 @@ impl LiveBuilder {
             return;
         };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Workspace(slug.clone()),
             w.version,
             &w.spec.labels,
@@ -216,7 +223,7 @@ impl LiveBuilder {
             return;
         };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Quotas(slug.clone()),
             q.version,
             &q.spec.labels,
@@ -255,7 +262,7 @@ impl LiveBuilder {
             return;
         };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::User(email.clone()),
             u.version,
             &u.spec.labels,
@@ -278,7 +285,7 @@ impl LiveBuilder {
         }
         let Ok(id) = Slug::parse(&r.id) else { return };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Role(id.clone()),
             r.version,
             &r.spec.labels,
@@ -301,7 +308,7 @@ impl LiveBuilder {
             return;
         };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Provider(id.clone()),
             p.version,
             &p.spec.labels,
@@ -337,26 +344,20 @@ impl LiveBuilder {
             return;
         };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Membership(ws.clone(), user.clone()),
             m.version,
             &m.spec.labels,
         );
-        let roles: Vec<Slug> = m
-            .spec
-            .roles
-            .iter()
-            .filter_map(|r| self.keys.slug(r).ok())
-            .collect();
-        let roles = self.keys.roles(roles);
-        self.live.state.memberships.insert(
+        let roles = self.keys.roles_named(&m.spec.roles);
+        self.memberships.push((
             (ws.clone(), user.clone()),
             model::Membership {
                 workspace: ws,
                 user,
                 roles,
             },
-        );
+        ));
     }
 
     pub fn assignment(&mut self, a: wire::Assignment) {
@@ -365,7 +366,7 @@ impl LiveBuilder {
             return;
         };
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Assignment(ws.clone(), provider.clone()),
             a.version,
             &a.spec.labels,
@@ -383,7 +384,7 @@ impl LiveBuilder {
 
     pub fn settings(&mut self, s: wire::Settings) {
         meta(
-            &mut self.live,
+            &mut self.metas,
             ObjectId::Settings,
             s.version,
             &s.spec.labels,
