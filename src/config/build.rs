@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::document::{Document, QuotasDoc, fold_email};
+use super::document::{Document, QuotasDoc};
 use crate::model::{
     Assignment, Config, Email, Interner, Kind, Membership, PasswordPolicy, Platform, Policy,
     Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security,
@@ -362,7 +362,7 @@ fn direct_grants(doc: &Document) -> Vec<Membership> {
             for (slug, w) in range {
                 let slug = keys.intern_slug(slug);
                 for (email, roles) in &w.members {
-                    let Ok(user) = keys.email(&fold_email(email)) else {
+                    let Ok(user) = keys.email(&crate::model::keys::fold(email)) else {
                         continue;
                     };
                     grants.push(Membership {
