@@ -902,21 +902,20 @@ fn place_secret(rng: &mut fastrand::Rng, t: &mut Tree, case: &mut Case) {
         }
     };
     let b = &mut t.files[f].1;
-    let text = String::from_utf8_lossy(b).into_owned();
     let line = if kdl {
         format!("api_keys {value}")
     } else {
         format!("api_keys = {value}")
     };
     // Replace an existing api_keys line when there is one, else add a
-    // provider that has the literal.
-    let existing = lines(b).into_iter().find(|r| {
-        text.get(r.clone())
-            .is_some_and(|l| l.trim_start().starts_with("api_keys"))
-    });
+    // provider that has the literal. Offsets are the bytes' (a lossy copy
+    // of a file with invalid UTF-8 has others).
+    let existing = lines(b)
+        .into_iter()
+        .find(|r| b[r.clone()].trim_ascii_start().starts_with(b"api_keys"));
     let what = match existing {
         Some(r) => {
-            let indent = text[r.clone()].len() - text[r.clone()].trim_start().len();
+            let indent = r.len() - b[r.clone()].trim_ascii_start().len();
             let start = r.start + indent;
             splice(b, start..r.end, line.as_bytes());
             format!("secret literal {value:?} in api_keys of {}", t.name(f))
