@@ -222,7 +222,7 @@ pub struct Document {
 
 /// Folds an email key; other keys are used as written.
 pub fn fold_email(key: &str) -> String {
-    key.to_lowercase()
+    crate::model::keys::fold(key).into_owned()
 }
 
 /// One file's declarations, typed: what [`Document::merge`] adds. Made on

@@ -596,7 +596,9 @@ impl<'a> Differ<'a> {
         let (desired, live) = (&config.state.memberships, &live_state.state.memberships);
         // Both maps, and the memberships' meta, are sorted by the same
         // key: walked side by side, no lookup per membership.
-        let mut metas = InOrder::new(live_state.meta.range(membership_ids(live)));
+        // (Memberships' ids sort after those of workspaces, users, roles
+        // and providers: the walk steps over those once.)
+        let mut metas = InOrder::new(live_state.meta.range::<ObjectId, _>(..));
         for (key, m, l) in join(desired, live) {
             let (Some(m), (ws, user)) = (m, key) else {
                 continue;
@@ -781,20 +783,6 @@ impl<'a> Differ<'a> {
     }
 }
 
-/// Two maps sorted by the same key, walked side by side: every key of
-/// either, with its value in each (O(n + m), no lookups).
-/// The ids from the first live membership on (the meta of memberships is
-/// one run of the meta map, in the memberships' order).
-fn membership_ids(
-    live: &BTreeMap<(Slug, Email), crate::model::Membership>,
-) -> std::ops::RangeFrom<ObjectId> {
-    match live.keys().next() {
-        Some((w, u)) => ObjectId::Membership(w.clone(), u.clone())..,
-        // No live membership: nothing is looked up.
-        None => ObjectId::Settings..,
-    }
-}
-
 /// Looks up keys asked for in ascending order by walking a sorted range
 /// once, instead of searching the map for each.
 struct InOrder<'m, K, V> {
@@ -823,6 +811,8 @@ impl<'m, K: Ord, V> InOrder<'m, K, V> {
     }
 }
 
+/// Two maps sorted by the same key, walked side by side: every key of
+/// either, with its value in each (O(n + m), no lookups).
 fn join<'a, K: Ord, A, B>(
     a: &'a BTreeMap<K, A>,
     b: &'a BTreeMap<K, B>,
