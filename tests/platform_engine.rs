@@ -1129,3 +1129,94 @@ fn locks_in_process() {
         );
     });
 }
+
+// --------------------------------------------------------------- batches
+
+#[test]
+fn a_batch_commits_what_succeeded_and_nothing_of_what_failed() {
+    each(|e| {
+        let a = local();
+        let results = ok(e.batch(|| {
+            vec![
+                e.create_workspace(&a, "fin", WorkspaceSpec::default())
+                    .map(drop),
+                e.create_user(&a, "ada@acme.example", UserSpec::default())
+                    .map(drop),
+                // Sees the writes before it in the same batch.
+                e.create_membership(&a, "fin", "ada@acme.example", roles(&["administrator"]))
+                    .map(drop),
+                // Refused: no such user. Its savepoint leaves nothing.
+                e.create_membership(&a, "fin", "eve@acme.example", roles(&["member"]))
+                    .map(drop),
+                // A rule still holds inside a batch: the last administrator.
+                e.delete_membership(&a, "fin", "ada@acme.example", None),
+                e.create_user(&a, "bob@acme.example", UserSpec::default())
+                    .map(drop),
+            ]
+        }));
+        let codes: Vec<Option<&str>> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                None,
+                None,
+                None,
+                Some("invalid-reference"),
+                Some("last-administrator"),
+                None
+            ]
+        );
+        ok(e.get_membership("fin", "ada@acme.example"));
+        ok(e.get_user("bob@acme.example"));
+        refused(e.get_user("eve@acme.example"), 404, "not-found");
+        // Audited: the four writes that landed, and nothing else.
+        let events = ok(e.list_audit(&AuditQuery::default(), &PageRequest::default())).items;
+        let seen: Vec<(&str, &str)> = events
+            .iter()
+            .map(|ev| (ev.action.as_str(), ev.resource.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("create", "workspaces/fin"),
+                ("create", "users/ada@acme.example"),
+                ("create", "workspaces/fin/memberships/ada@acme.example"),
+                ("create", "users/bob@acme.example"),
+            ]
+        );
+        // Writes after a batch are their own transactions again.
+        ok(e.create_user(&a, "cy@acme.example", UserSpec::default()));
+        ok(e.get_user("cy@acme.example"));
+    });
+}
+
+#[test]
+fn a_provider_rename_in_a_batch_moves_its_assignments_and_later_writes_are_still_checked() {
+    each(|e| {
+        let a = local();
+        ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
+        ok(e.create_provider(&a, "oai", provider(&["m"]), &[]));
+        ok(e.create_assignment(&a, "fin", "oai", models(&["m"])));
+        let results = ok(e.batch(|| {
+            vec![
+                e.update_provider(&a, "oai", None, &json!({"name": "openai"}))
+                    .map(drop),
+                // A reference that does not hold is refused at once, not at
+                // the batch's commit.
+                e.create_assignment(&a, "fin", "nope", models(&["m"]))
+                    .map(drop),
+                e.create_user(&a, "ada@acme.example", UserSpec::default())
+                    .map(drop),
+            ]
+        }));
+        assert!(results[0].is_ok(), "{results:?}");
+        assert!(results[1].is_err(), "{results:?}");
+        assert!(results[2].is_ok(), "{results:?}");
+        ok(e.get_assignment("fin", "openai"));
+        ok(e.get_user("ada@acme.example"));
+        refused(e.get_provider("oai"), 404, "not-found");
+    });
+}

@@ -253,22 +253,36 @@ pub async fn run<T: Target>(
                 None => runnable.push(c),
             }
         }
-        // At most `parallelism` in flight; each starts as another ends.
         let (breaker, pacer) = (&breaker, &pacer);
-        let mut finished = futures::stream::iter(runnable)
-            .map(|c| async move {
-                match stop.reason() {
-                    Some(why) => Done::skipped(c, format!("not started: {why}")),
-                    None => one(target, c, keys, opts, breaker, pacer).await,
-                }
-            })
-            .buffer_unordered(opts.parallelism.max(1));
-        while let Some(done) = finished.next().await {
+        let mut finish = |done: Done| {
             if done.outcome != Outcome::Applied {
                 failed.insert(done.id);
             }
             progress(&done);
             report.changes.push(done);
+        };
+        let batch = target.capabilities().batch;
+        if batch > 1 {
+            // Sent together, a batch at a time; what fails in a batch is
+            // retried on its own.
+            for chunk in runnable.chunks(batch) {
+                for done in batched(target, chunk, keys, opts, breaker, pacer, stop).await {
+                    finish(done);
+                }
+            }
+        } else {
+            // At most `parallelism` in flight; each starts as another ends.
+            let mut finished = futures::stream::iter(runnable)
+                .map(|c| async move {
+                    match stop.reason() {
+                        Some(why) => Done::skipped(c, format!("not started: {why}")),
+                        None => one(target, c, keys, opts, breaker, pacer, None).await,
+                    }
+                })
+                .buffer_unordered(opts.parallelism.max(1));
+            while let Some(done) = finished.next().await {
+                finish(done);
+            }
         }
     }
     report.stopped = stop.reason();
@@ -376,6 +390,64 @@ pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [Stri
     }
 }
 
+/// The names of the fields a change writes.
+fn field_names(c: &Change) -> Vec<&str> {
+    c.fields.iter().map(|f| f.field.as_str()).collect()
+}
+
+/// Runs `chunk` as one batch of writes (for a target whose capabilities
+/// allow it): each change checked as [`one`] checks it, the writes sent
+/// together, and each outcome then taken from there by [`one`], which
+/// retries what failed, on its own.
+async fn batched<T: Target>(
+    target: &T,
+    chunk: &[&PlannedChange],
+    keys: &Keys,
+    opts: &Options,
+    breaker: &Breaker<'_>,
+    pacer: &pace::Pacer,
+    stop: &Stop,
+) -> Vec<Done> {
+    if let Some(why) = stop.reason() {
+        return chunk
+            .iter()
+            .map(|c| Done::skipped(c, format!("not started: {why}")))
+            .collect();
+    }
+    let fields: Vec<Vec<&str>> = chunk.iter().map(|pc| field_names(&pc.change)).collect();
+    // The first attempt of each: refused before sending, or sent.
+    let mut first: Vec<Option<Result<(), TargetError>>> = Vec::with_capacity(chunk.len());
+    let mut writes = Vec::with_capacity(chunk.len());
+    for (pc, fields) in chunk.iter().zip(&fields) {
+        let c = &pc.change;
+        match unchanged(target, c, pacer).await {
+            Ok(()) => {
+                pacer.turn().await;
+                writes.push(write_of(c, fields, keys_for(c, keys)));
+                first.push(None);
+            }
+            Err(e) => first.push(Some(Err(e))),
+        }
+    }
+    let mut sent = target.write_batch(&writes).await.into_iter();
+    let mut out = Vec::with_capacity(chunk.len());
+    for (pc, refused) in chunk.iter().zip(first) {
+        let attempt = match refused {
+            Some(r) => r,
+            None => sent.next().unwrap_or_else(|| {
+                Err(TargetError::new(
+                    ErrorKind::Unavailable,
+                    "the target answered fewer writes than it was sent",
+                ))
+            }),
+        };
+        out.push(one(target, pc, keys, opts, breaker, pacer, Some(attempt)).await);
+    }
+    out
+}
+
+/// Carries out one change, retrying as the failure allows. `first` is the
+/// outcome of a first attempt already made (in a batch), if any.
 async fn one<T: Target>(
     target: &T,
     pc: &PlannedChange,
@@ -383,9 +455,10 @@ async fn one<T: Target>(
     opts: &Options,
     breaker: &Breaker<'_>,
     pacer: &pace::Pacer,
+    mut first: Option<Result<(), TargetError>>,
 ) -> Done {
     let c = &pc.change;
-    let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+    let fields = field_names(c);
     let write = write_of(c, &fields, keys_for(c, keys));
     let started = Instant::now();
     let mut attempts = 0;
@@ -393,12 +466,15 @@ async fn one<T: Target>(
     let mut maybe_landed = false;
     let result = loop {
         attempts += 1;
-        let sent = match unchanged(target, c, pacer).await {
-            Ok(()) => {
-                pacer.turn().await;
-                target.write(&write).await
-            }
-            Err(e) => Err(e),
+        let sent = match first.take() {
+            Some(made) => made,
+            None => match unchanged(target, c, pacer).await {
+                Ok(()) => {
+                    pacer.turn().await;
+                    target.write(&write).await
+                }
+                Err(e) => Err(e),
+            },
         };
         let e = match sent {
             Ok(()) => {

@@ -39,14 +39,18 @@ impl Pacer {
 
     /// Waits for this request's slot.
     pub async fn turn(&self) {
-        let slot = {
+        let (slot, now) = {
             let mut next = self.next();
             let now = Instant::now();
             let slot = (*next).max(now);
             *next = slot + self.interval.unwrap_or(Duration::ZERO);
-            slot
+            (slot, now)
         };
-        tokio::time::sleep_until(slot).await;
+        // A slot already here starts at once: a timer, even one due now,
+        // fires on the runtime's next tick (a millisecond away).
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// The platform asked everyone to wait `d`: no request starts before.

@@ -59,6 +59,9 @@ pub struct Capabilities {
     /// Kinds whose objects it can rename in place (keeping what is attached
     /// to them); a rename of any other kind is refused by the plan.
     pub renames: &'static [Kind],
+    /// At most this many writes sent together, committed at once (each
+    /// still succeeding or failing on its own); 1: one write at a time.
+    pub batch: usize,
 }
 
 impl Capabilities {

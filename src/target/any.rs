@@ -60,6 +60,10 @@ impl Target for AnyTarget {
         each!(self, t => t.write(write).await)
     }
 
+    async fn write_batch(&self, writes: &[Write<'_>]) -> Vec<Result<(), TargetError>> {
+        each!(self, t => t.write_batch(writes).await)
+    }
+
     async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
         each!(self, t => t.lock(name, holder, ttl).await)
     }

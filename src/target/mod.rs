@@ -248,6 +248,23 @@ pub trait Target: Send + Sync {
     /// Performs one write.
     fn write(&self, write: &Write<'_>) -> impl Future<Output = Result<(), TargetError>> + Send;
 
+    /// Performs `writes` together, in order, each with its own outcome (one
+    /// per write, in the same order). Called with more than one write only
+    /// when the capabilities' `batch` allows it; this default sends them one
+    /// after another.
+    fn write_batch(
+        &self,
+        writes: &[Write<'_>],
+    ) -> impl Future<Output = Vec<Result<(), TargetError>>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(writes.len());
+            for w in writes {
+                out.push(self.write(w).await);
+            }
+            out
+        }
+    }
+
     /// Takes the named advisory lock for `holder`. Only called when the
     /// capabilities say there are locks; the default refuses.
     fn lock(

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::workspaces::workspace_id;
 use super::{
-    Actor, Engine, PageRequest, Tx, check_labels, check_version, json, page, parse, patched, to_u64,
+    Actor, Cached, Engine, PageRequest, Tx, check_labels, check_version, json, page, parse,
+    patched, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{Assignment, AssignmentSpec, Page};
@@ -37,7 +38,7 @@ fn object(
 fn get(conn: &Connection, slug: &str, provider: &str) -> Result<Assignment, ApiError> {
     let id = workspace_id(conn, slug)?;
     let r = conn
-        .query_row(
+        .one(
             "SELECT provider, spec, version, created_at, updated_at FROM assignments
              WHERE workspace_id = ?1 AND provider = ?2",
             params![id, provider],
@@ -59,7 +60,7 @@ impl Tx<'_> {
         spec: &AssignmentSpec,
     ) -> Result<(), ApiError> {
         check_labels(&spec.labels)?;
-        let p = super::providers::get(&self.tx, provider).map_err(|_| {
+        let p = super::providers::get(self.tx, provider).map_err(|_| {
             ApiError::invalid_reference(format!("provider `{provider}` does not exist"))
         })?;
         for m in spec.models.iter().flatten() {
@@ -77,7 +78,7 @@ impl Tx<'_> {
         if spec.default {
             let other: Option<String> = self
                 .tx
-                .query_row(
+                .one(
                     "SELECT provider FROM assignments WHERE workspace_id = ?1 AND is_default = 1 AND provider <> ?2",
                     params![id, provider],
                     |r| r.get(0),
@@ -132,16 +133,16 @@ impl Engine {
         self.write(actor, |t| {
             let id = t.workspace_id(slug)?;
             t.check_assignment(id, slug, provider, &spec)?;
-            if get(&t.tx, slug, provider).is_ok() {
+            if get(t.tx, slug, provider).is_ok() {
                 return Err(ApiError::already_exists(format!("assignment of `{provider}` to workspace `{slug}`")));
             }
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO assignments (workspace_id, provider, is_default, spec, version, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
                 params![id, provider, spec.default, json(&spec)?, t.now.text],
             )?;
             t.audit("create", &resource(slug, provider), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
-            get(&t.tx, slug, provider)
+            get(t.tx, slug, provider)
         })
     }
 
@@ -154,7 +155,7 @@ impl Engine {
         patch: &Value,
     ) -> Result<Assignment, ApiError> {
         self.write(actor, |t| {
-            let current = get(&t.tx, slug, provider)?;
+            let current = get(t.tx, slug, provider)?;
             check_version(
                 &format!("assignment of `{provider}` to workspace `{slug}`"),
                 if_match,
@@ -164,7 +165,7 @@ impl Engine {
             let id = t.workspace_id(slug)?;
             t.check_assignment(id, slug, provider, &spec)?;
             let version = current.version + 1;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE assignments SET is_default = ?1, spec = ?2, version = ?3, updated_at = ?4
                  WHERE workspace_id = ?5 AND provider = ?6",
                 params![
@@ -183,7 +184,7 @@ impl Engine {
                 &serde_json::to_value(&current.spec)?,
                 &serde_json::to_value(&spec)?,
             )?;
-            get(&t.tx, slug, provider)
+            get(t.tx, slug, provider)
         })
     }
 
@@ -195,14 +196,14 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<(), ApiError> {
         self.write(actor, |t| {
-            let current = get(&t.tx, slug, provider)?;
+            let current = get(t.tx, slug, provider)?;
             check_version(
                 &format!("assignment of `{provider}` to workspace `{slug}`"),
                 if_match,
                 current.version,
             )?;
             let id = t.workspace_id(slug)?;
-            t.tx.execute(
+            t.tx.run(
                 "DELETE FROM assignments WHERE workspace_id = ?1 AND provider = ?2",
                 params![id, provider],
             )?;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::keys::{MAX_LOCK_HOLDER, MAX_LOCK_NAME, is_printable};
-use super::{Actor, Engine, Now};
+use super::{Actor, Cached, Engine, Now};
 use crate::platform::ApiError;
 use crate::wire::Lock;
 
@@ -14,7 +14,7 @@ pub const MAX_TTL_SECONDS: u64 = 3600;
 
 fn get(conn: &Connection, name: &str) -> Result<Option<(Lock, i64)>, ApiError> {
     Ok(conn
-        .query_row(
+        .one(
             "SELECT holder, acquired_at, expires_at, expires_micros FROM locks WHERE name = ?1",
             params![name],
             |r| {
@@ -97,7 +97,7 @@ impl Engine {
             return Err(ApiError::invalid_value("a lock needs a name and a holder"));
         }
         self.write(actor, |t| {
-            let current = get(&t.tx, name)?;
+            let current = get(t.tx, name)?;
             let fresh = match &current {
                 Some((lock, expires)) if *expires > t.now.micros => {
                     if lock.holder != holder {
@@ -112,11 +112,11 @@ impl Engine {
                 (Some((lock, _)), false) => lock.acquired_at.clone(),
                 _ => t.now.text.clone(),
             };
-            t.tx.execute(
+            t.tx.run(
                 "INSERT OR REPLACE INTO locks (name, holder, acquired_at, expires_at, expires_micros) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![name, holder, acquired_at, expires.text, expires.micros],
             )?;
-            let lock = get(&t.tx, name)?.map(|(l, _)| l).ok_or_else(|| ApiError::internal("lock vanished"))?;
+            let lock = get(t.tx, name)?.map(|(l, _)| l).ok_or_else(|| ApiError::internal("lock vanished"))?;
             Ok((lock, fresh))
         })
     }
@@ -144,14 +144,14 @@ impl Engine {
                 "say who renews the lock: a non-empty holder",
             ));
         }
-        self.write(actor, |t| match get(&t.tx, name)? {
+        self.write(actor, |t| match get(t.tx, name)? {
             Some((lock, expires)) if expires > t.now.micros && lock.holder == holder => {
                 let until = t.now.plus(ttl);
-                t.tx.execute(
+                t.tx.run(
                     "UPDATE locks SET expires_at = ?1, expires_micros = ?2 WHERE name = ?3",
                     params![until.text, until.micros, name],
                 )?;
-                get(&t.tx, name)?
+                get(t.tx, name)?
                     .map(|(l, _)| l)
                     .ok_or_else(|| ApiError::internal("lock vanished"))
             }
@@ -177,7 +177,7 @@ impl Engine {
                 "say who releases the lock: a non-empty holder",
             ));
         }
-        self.write(actor, |t| match get(&t.tx, name)? {
+        self.write(actor, |t| match get(t.tx, name)? {
             None => Err(ApiError::not_found(format!("lock `{name}`"))),
             Some((lock, expires)) if lock.holder != holder && expires > t.now.micros => {
                 Err(ApiError {
@@ -189,7 +189,7 @@ impl Engine {
                 })
             }
             Some(_) => {
-                t.tx.execute("DELETE FROM locks WHERE name = ?1", params![name])?;
+                t.tx.run("DELETE FROM locks WHERE name = ?1", params![name])?;
                 Ok(())
             }
         })

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::CatalogRules;
 use super::workspaces::{max_users, member_count, workspace_id};
 use super::{
-    Actor, Engine, PageRequest, Tx, check_labels, check_version, json, page, parse, patched, to_u64,
+    Actor, Cached, Engine, PageRequest, Tx, check_labels, check_version, json, page, parse,
+    patched, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{Catalog, Membership, MembershipSpec, Page};
@@ -30,7 +31,7 @@ pub(crate) fn other_active_admins(
     id: i64,
     email: &str,
 ) -> Result<u64, ApiError> {
-    let n: i64 = conn.query_row(
+    let n: i64 = conn.one(
         "SELECT COUNT(DISTINCT mr.user_email) FROM membership_roles mr
          JOIN users u ON u.email = mr.user_email
          WHERE mr.workspace_id = ?1 AND mr.user_email <> ?2 AND u.status = 'active'
@@ -63,7 +64,7 @@ pub(crate) fn admin_workspaces(
 
 fn is_active(conn: &Connection, email: &str) -> Result<bool, ApiError> {
     let status: Option<String> = conn
-        .query_row(
+        .one(
             "SELECT status FROM users WHERE email = ?1",
             params![email],
             |r| r.get(0),
@@ -93,7 +94,7 @@ fn object(
 fn get(conn: &Connection, slug: &str, email: &str) -> Result<Membership, ApiError> {
     let id = workspace_id(conn, slug)?;
     let r = conn
-        .query_row(
+        .one(
             "SELECT user_email, spec, version, created_at, updated_at FROM memberships
              WHERE workspace_id = ?1 AND user_email = ?2",
             params![id, email],
@@ -121,7 +122,7 @@ impl Tx<'_> {
                     "role `{r}` is listed twice"
                 )));
             }
-            if !super::roles::exists(&self.tx, self.catalog, r)? {
+            if !super::roles::exists(self.tx, self.catalog, r)? {
                 return Err(ApiError::invalid_reference(format!(
                     "role `{r}` does not exist"
                 )));
@@ -131,7 +132,7 @@ impl Tx<'_> {
     }
 
     fn set_roles(&self, id: i64, email: &str, roles: &[String]) -> Result<(), ApiError> {
-        self.tx.execute(
+        self.tx.run(
             "DELETE FROM membership_roles WHERE workspace_id = ?1 AND user_email = ?2",
             params![id, email],
         )?;
@@ -157,8 +158,8 @@ impl Tx<'_> {
         let admin = |roles: &[String]| roles.iter().any(|r| self.catalog.is_administrator_role(r));
         if admin(old)
             && !admin(new)
-            && is_active(&self.tx, email)?
-            && other_active_admins(&self.tx, self.catalog, id, email)? == 0
+            && is_active(self.tx, email)?
+            && other_active_admins(self.tx, self.catalog, id, email)? == 0
         {
             return Err(ApiError::conflict(
                 "last-administrator",
@@ -208,29 +209,29 @@ impl Engine {
         let email = email.to_lowercase();
         self.write(actor, |t| {
             let id = t.workspace_id(slug)?;
-            if super::users::get(&t.tx, &email).is_err() {
+            if super::users::get(t.tx, &email).is_err() {
                 return Err(ApiError::invalid_reference(format!("user `{email}` does not exist; create the user first")));
             }
             t.check_membership(&spec)?;
-            if get(&t.tx, slug, &email).is_ok() {
+            if get(t.tx, slug, &email).is_ok() {
                 return Err(ApiError::already_exists(format!("membership of `{email}` in workspace `{slug}`")));
             }
-            if let Some(max) = max_users(&t.tx, id)?
-                && member_count(&t.tx, id)? >= max
+            if let Some(max) = max_users(t.tx, id)?
+                && member_count(t.tx, id)? >= max
             {
                 return Err(ApiError::conflict(
                     "quota-exceeded",
                     format!("workspace `{slug}` already has its maximum of {max} members (quota max_users)"),
                 ));
             }
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO memberships (workspace_id, user_email, spec, version, created_at, updated_at)
                  VALUES (?1, ?2, ?3, 1, ?4, ?4)",
                 params![id, email, json(&spec)?, t.now.text],
             )?;
             t.set_roles(id, &email, &spec.roles)?;
             t.audit("create", &resource(slug, &email), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
-            get(&t.tx, slug, &email)
+            get(t.tx, slug, &email)
         })
     }
 
@@ -244,14 +245,14 @@ impl Engine {
     ) -> Result<Membership, ApiError> {
         let email = email.to_lowercase();
         self.write(actor, |t| {
-            let current = get(&t.tx, slug, &email)?;
+            let current = get(t.tx, slug, &email)?;
             check_version(&format!("membership of `{email}` in workspace `{slug}`"), if_match, current.version)?;
             let spec: MembershipSpec = patched(&current.spec, patch)?;
             t.check_membership(&spec)?;
             let id = t.workspace_id(slug)?;
             t.guard_last_admin(id, slug, &email, &current.spec.roles, &spec.roles)?;
             let version = current.version + 1;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE memberships SET spec = ?1, version = ?2, updated_at = ?3 WHERE workspace_id = ?4 AND user_email = ?5",
                 params![json(&spec)?, version as i64, t.now.text, id, email],
             )?;
@@ -263,7 +264,7 @@ impl Engine {
                 &serde_json::to_value(&current.spec)?,
                 &serde_json::to_value(&spec)?,
             )?;
-            get(&t.tx, slug, &email)
+            get(t.tx, slug, &email)
         })
     }
 
@@ -276,7 +277,7 @@ impl Engine {
     ) -> Result<(), ApiError> {
         let email = email.to_lowercase();
         self.write(actor, |t| {
-            let current = get(&t.tx, slug, &email)?;
+            let current = get(t.tx, slug, &email)?;
             check_version(
                 &format!("membership of `{email}` in workspace `{slug}`"),
                 if_match,
@@ -284,7 +285,7 @@ impl Engine {
             )?;
             let id = t.workspace_id(slug)?;
             t.guard_last_admin(id, slug, &email, &current.spec.roles, &[])?;
-            t.tx.execute(
+            t.tx.run(
                 "DELETE FROM memberships WHERE workspace_id = ?1 AND user_email = ?2",
                 params![id, email],
             )?;

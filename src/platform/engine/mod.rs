@@ -23,10 +23,10 @@ mod workspaces;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use parking_lot::ReentrantMutex;
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 pub use crate::wire::Profile;
@@ -199,15 +199,52 @@ impl Now {
     }
 }
 
+/// Statements compiled once per connection and kept in its cache: an
+/// engine call runs a handful of them, and compiling SQL costs more than
+/// running it.
+pub(crate) trait Cached {
+    /// The one row `sql` answers, mapped by `f`.
+    fn one<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+
+    /// Runs `sql`; the number of rows it changed.
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn one<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+/// Distinct statements the engine runs, with room to spare: all of them
+/// stay compiled.
+const STATEMENT_CACHE: usize = 256;
+
 /// The platform engine.
 pub struct Engine {
-    conn: Mutex<Connection>,
+    /// Reentrant, so that a [`batch`](Engine::batch) holds the connection
+    /// while each write in it takes it again.
+    conn: ReentrantMutex<Connection>,
     catalog: &'static Catalog,
 }
 
 /// An open write transaction and who is writing.
 pub(crate) struct Tx<'a> {
-    pub tx: rusqlite::Transaction<'a>,
+    pub tx: &'a Connection,
     pub actor: &'a Actor,
     pub now: Now,
     pub catalog: &'a Catalog,
@@ -225,6 +262,11 @@ impl Engine {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A batch of writes keeps every page it changes in the cache until
+        // it commits (a smaller cache spills them to the log, again and
+        // again); savepoints (one per write in a batch) journal in memory.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(Duration::from_secs(10))?;
         Self::init(conn, profile)
     }
@@ -235,9 +277,10 @@ impl Engine {
     }
 
     fn init(conn: Connection, profile: Option<Profile>) -> Result<Engine, ApiError> {
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch(include_str!("schema.sql"))?;
         let stored: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
+            .one("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
                 r.get(0)
             })
             .optional()?;
@@ -254,11 +297,11 @@ impl Engine {
                 // A new platform is m3forge unless told otherwise.
                 let p = p.unwrap_or(Profile::M3forge);
                 let now = Now::at(SystemTime::now());
-                conn.execute(
+                conn.run(
                     "INSERT INTO meta (key, value) VALUES ('profile', ?1)",
                     params![p.as_str()],
                 )?;
-                conn.execute(
+                conn.run(
                     "INSERT OR IGNORE INTO settings (id, spec, version, updated_at) VALUES (1, ?1, 1, ?2)",
                     params![serde_json::to_string(&crate::wire::SettingsSpec::default())?, now.text],
                 )?;
@@ -266,7 +309,7 @@ impl Engine {
             }
         };
         Ok(Engine {
-            conn: Mutex::new(conn),
+            conn: ReentrantMutex::new(conn),
             catalog: catalog::builtin(profile),
         })
     }
@@ -280,12 +323,8 @@ impl Engine {
         self.catalog
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (the
-        // transaction rolls back), so a poisoned lock is still usable.
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn conn(&self) -> parking_lot::ReentrantMutexGuard<'_, Connection> {
+        self.conn.lock()
     }
 
     pub(crate) fn read<T>(
@@ -297,23 +336,92 @@ impl Engine {
     }
 
     /// Runs `f` in one immediate transaction; the audit records it writes
-    /// commit (or roll back) with the change.
+    /// commit (or roll back) with the change. Inside a [`batch`](Engine::batch)
+    /// it is a savepoint of the batch's transaction instead: a refused write
+    /// leaves nothing behind, and the others in the batch stay.
     pub(crate) fn write<T>(
         &self,
         actor: &Actor,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let conn = self.conn();
+        let open = Open::begin(&conn)?;
         let mut t = Tx {
-            tx,
+            tx: &conn,
             actor,
             now: Now::at(SystemTime::now()),
             catalog: self.catalog,
         };
         let out = f(&mut t)?;
-        t.tx.commit()?;
+        open.finish()?;
         Ok(out)
+    }
+
+    /// Runs `f`, which makes writes through this engine, holding the
+    /// platform for its whole length, with every write it makes in one
+    /// transaction: each write still checks its rules, audits and succeeds
+    /// or fails on its own (a savepoint each), and they all commit at the
+    /// end, together. Committing once for many writes is what makes bulk
+    /// changes fast; nobody else writes, or reads, in between. If the
+    /// commit fails, none of them happened: the error says so.
+    pub fn batch<T>(&self, f: impl FnOnce() -> T) -> Result<T, ApiError> {
+        let conn = self.conn();
+        let open = Open::begin(&conn)?;
+        let out = f();
+        open.finish()?;
+        Ok(out)
+    }
+}
+
+/// A transaction (or, inside one, a savepoint) that rolls back unless
+/// finished: an error or a panic in a write leaves nothing behind.
+struct Open<'c> {
+    conn: &'c Connection,
+    savepoint: bool,
+    done: bool,
+}
+
+impl<'c> Open<'c> {
+    fn begin(conn: &'c Connection) -> Result<Open<'c>, ApiError> {
+        let savepoint = !conn.is_autocommit();
+        conn.execute_batch(if savepoint {
+            "SAVEPOINT write"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
+        Ok(Open {
+            conn,
+            savepoint,
+            done: false,
+        })
+    }
+
+    fn finish(mut self) -> Result<(), ApiError> {
+        self.done = true;
+        let end = if self.savepoint {
+            "RELEASE write"
+        } else {
+            "COMMIT"
+        };
+        if let Err(e) = self.conn.execute_batch(end) {
+            self.done = false;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Nothing to report to: the write already failed, and a
+            // rollback that fails leaves SQLite to roll back on close.
+            let _ = self.conn.execute_batch(if self.savepoint {
+                "ROLLBACK TO write; RELEASE write"
+            } else {
+                "ROLLBACK"
+            });
+        }
     }
 }
 
@@ -328,7 +436,7 @@ impl Tx<'_> {
         after: &Value,
     ) -> Result<(), ApiError> {
         let changes = changes(before, after);
-        self.tx.execute(
+        self.tx.run(
             "INSERT INTO audit (at, at_micros, actor, channel, action, resource, version, changes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -511,5 +619,46 @@ mod tests {
         assert!(PageRequest::new(Some(0), None).is_err());
         assert!(PageRequest::new(Some(1001), None).is_err());
         assert_eq!(PageRequest::new(None, None).map(|p| p.limit), Ok(100));
+    }
+
+    /// A write that fails after it changed something leaves nothing behind,
+    /// inside a batch (its savepoint rolls back) as outside one, and the
+    /// batch's other writes stay.
+    #[test]
+    fn a_failed_write_rolls_back_its_own_changes_only() {
+        let Ok(e) = Engine::open_in_memory(Profile::M3forge) else {
+            panic!("in-memory engine");
+        };
+        let a = Actor::local();
+        let insert = |t: &mut Tx<'_>, key: &str| -> Result<(), ApiError> {
+            t.tx.run(
+                "INSERT INTO meta (key, value) VALUES (?1, 'x')",
+                params![key],
+            )?;
+            Ok(())
+        };
+        let keys = |e: &Engine| -> Vec<String> {
+            e.read(|c| {
+                let mut st = c.prepare("SELECT key FROM meta WHERE key LIKE 't%' ORDER BY key")?;
+                let rows = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .unwrap_or_default()
+        };
+        let failed = |t: &mut Tx<'_>, key: &str| -> Result<(), ApiError> {
+            insert(t, key)?;
+            Err(ApiError::invalid_value("refused after writing"))
+        };
+        assert!(e.write(&a, |t| failed(t, "t0")).is_err());
+        let out = e.batch(|| {
+            [
+                e.write(&a, |t| insert(t, "t1")),
+                e.write(&a, |t| failed(t, "t2")),
+                e.write(&a, |t| insert(t, "t3")),
+            ]
+            .map(|r| r.is_ok())
+        });
+        assert_eq!(out.ok(), Some([true, false, true]));
+        assert_eq!(keys(&e), ["t1", "t3"]);
     }
 }

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::keys::is_slug;
 use super::{
-    Actor, Engine, PageRequest, check_labels, check_text, check_version, json, keyed, page, parse,
-    patched, take_key, to_u64,
+    Actor, Cached, Engine, PageRequest, check_labels, check_text, check_version, json, keyed, page,
+    parse, patched, take_key, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{AssignmentSpec, KeyFingerprint, Page, Provider, ProviderSpec};
@@ -56,7 +56,7 @@ fn object(
 
 pub(crate) fn get(conn: &Connection, name: &str) -> Result<Provider, ApiError> {
     let r = conn
-        .query_row(
+        .one(
             "SELECT name, spec, keys, version, created_at, updated_at FROM providers WHERE name = ?1",
             params![name],
             row,
@@ -167,15 +167,15 @@ impl Engine {
         check(&spec)?;
         let keys = fingerprints(api_keys)?;
         self.write(actor, |t| {
-            if get(&t.tx, name).is_ok() {
+            if get(t.tx, name).is_ok() {
                 return Err(ApiError::already_exists(format!("provider `{name}`")));
             }
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO providers (name, spec, keys, version, created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?4)",
                 params![name, json(&spec)?, json(&keys)?, t.now.text],
             )?;
             t.audit("create", &resource(name), 1, &Value::Null, &audit_view(&spec, &keys)?)?;
-            get(&t.tx, name)
+            get(t.tx, name)
         })
     }
 
@@ -202,7 +202,7 @@ impl Engine {
             }
         };
         self.write(actor, |t| {
-            let current = get(&t.tx, name)?;
+            let current = get(t.tx, name)?;
             check_version(&format!("provider `{name}`"), if_match, current.version)?;
             let spec: ProviderSpec = patched(&current.spec, &patch)?;
             check(&spec)?;
@@ -228,7 +228,7 @@ impl Engine {
                 }
             }
             if let Some(n) = renamed
-                && get(&t.tx, n).is_ok()
+                && get(t.tx, n).is_ok()
             {
                 return Err(ApiError::already_exists(format!("provider `{n}`")));
             }
@@ -237,14 +237,14 @@ impl Engine {
             // A rename moves the assignments with the provider, checked at
             // commit.
             t.tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE providers SET name = ?1, spec = ?2, keys = ?3, version = ?4, updated_at = ?5 WHERE name = ?6",
                 params![to, json(&spec)?, json(&keys)?, version as i64, t.now.text, name],
             )?;
             let (before, after) = (audit_view(&current.spec, &old_keys)?, audit_view(&spec, &keys)?);
             match renamed {
                 Some(n) => {
-                    t.tx.execute(
+                    t.tx.run(
                         "UPDATE assignments SET provider = ?1 WHERE provider = ?2",
                         params![n, name],
                     )?;
@@ -252,7 +252,10 @@ impl Engine {
                 }
                 None => t.audit("update", &resource(name), version, &before, &after)?,
             }
-            get(&t.tx, to)
+            // Every reference holds again: what else this transaction
+            // writes (a batch's later writes) is checked as it is made.
+            t.tx.execute_batch("PRAGMA defer_foreign_keys = OFF")?;
+            get(t.tx, to)
         })
     }
 
@@ -263,9 +266,9 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<(), ApiError> {
         self.write(actor, |t| {
-            let current = get(&t.tx, name)?;
+            let current = get(t.tx, name)?;
             check_version(&format!("provider `{name}`"), if_match, current.version)?;
-            let assigned: i64 = t.tx.query_row(
+            let assigned: i64 = t.tx.one(
                 "SELECT COUNT(*) FROM assignments WHERE provider = ?1",
                 params![name],
                 |r| r.get(0),
@@ -277,7 +280,7 @@ impl Engine {
                 ));
             }
             let keys: Vec<String> = current.api_keys.iter().map(|k| k.fingerprint.clone()).collect();
-            t.tx.execute("DELETE FROM providers WHERE name = ?1", params![name])?;
+            t.tx.run("DELETE FROM providers WHERE name = ?1", params![name])?;
             t.audit("delete", &resource(name), 0, &audit_view(&current.spec, &keys)?, &Value::Null)
         })
     }

@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::CatalogRules;
 use super::keys::is_slug;
 use super::{
-    Actor, Engine, PageRequest, check_labels, check_text, check_version, json, keyed, page, parse,
-    patched, take_key, to_u64,
+    Actor, Cached, Engine, PageRequest, check_labels, check_text, check_version, json, keyed, page,
+    parse, patched, take_key, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{Catalog, MembershipSpec, Page, Role, RoleSpec};
@@ -38,7 +38,7 @@ fn builtin(catalog: &Catalog, id: &str) -> Option<Role> {
 
 fn stored(conn: &Connection, id: &str) -> Result<Option<Role>, ApiError> {
     let r = conn
-        .query_row(
+        .one(
             "SELECT spec, version, created_at, updated_at FROM roles WHERE id = ?1",
             params![id],
             |r| {
@@ -101,12 +101,12 @@ fn rename_in_memberships(conn: &Connection, old: &str, new: &str) -> Result<(), 
                 *r = new.to_owned();
             }
         }
-        conn.execute(
+        conn.run(
             "UPDATE memberships SET spec = ?1 WHERE workspace_id = ?2 AND user_email = ?3",
             params![json(&spec)?, ws, email],
         )?;
     }
-    conn.execute(
+    conn.run(
         "UPDATE membership_roles SET role = ?1 WHERE role = ?2",
         params![new, old],
     )?;
@@ -167,15 +167,15 @@ impl Engine {
         }
         check(self.catalog(), &spec)?;
         self.write(actor, |t| {
-            if stored(&t.tx, id)?.is_some() {
+            if stored(t.tx, id)?.is_some() {
                 return Err(ApiError::already_exists(format!("role `{id}`")));
             }
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO roles (id, spec, version, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)",
                 params![id, json(&spec)?, t.now.text],
             )?;
             t.audit("create", &resource(id), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
-            stored(&t.tx, id)?.ok_or_else(|| ApiError::internal("role vanished"))
+            stored(t.tx, id)?.ok_or_else(|| ApiError::internal("role vanished"))
         })
     }
 
@@ -197,18 +197,18 @@ impl Engine {
         let renamed = new_id.as_deref().filter(|n| *n != id);
         self.write(actor, |t| {
             let current =
-                stored(&t.tx, id)?.ok_or_else(|| ApiError::not_found(format!("role `{id}`")))?;
+                stored(t.tx, id)?.ok_or_else(|| ApiError::not_found(format!("role `{id}`")))?;
             check_version(&format!("role `{id}`"), if_match, current.version)?;
             let spec: RoleSpec = patched(&current.spec, &patch)?;
             check(t.catalog, &spec)?;
             if let Some(n) = renamed
-                && exists(&t.tx, t.catalog, n)?
+                && exists(t.tx, t.catalog, n)?
             {
                 return Err(ApiError::already_exists(format!("role `{n}`")));
             }
             let to = renamed.unwrap_or(id);
             let version = current.version + 1;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE roles SET id = ?1, spec = ?2, version = ?3, updated_at = ?4 WHERE id = ?5",
                 params![to, json(&spec)?, version as i64, t.now.text, id],
             )?;
@@ -218,7 +218,7 @@ impl Engine {
             );
             match renamed {
                 Some(n) => {
-                    rename_in_memberships(&t.tx, id, n)?;
+                    rename_in_memberships(t.tx, id, n)?;
                     t.audit(
                         "rename",
                         &resource(n),
@@ -229,7 +229,7 @@ impl Engine {
                 }
                 None => t.audit("update", &resource(id), version, &before, &after)?,
             }
-            stored(&t.tx, to)?.ok_or_else(|| ApiError::internal("role vanished"))
+            stored(t.tx, to)?.ok_or_else(|| ApiError::internal("role vanished"))
         })
     }
 
@@ -244,9 +244,9 @@ impl Engine {
         }
         self.write(actor, |t| {
             let current =
-                stored(&t.tx, id)?.ok_or_else(|| ApiError::not_found(format!("role `{id}`")))?;
+                stored(t.tx, id)?.ok_or_else(|| ApiError::not_found(format!("role `{id}`")))?;
             check_version(&format!("role `{id}`"), if_match, current.version)?;
-            let holders: i64 = t.tx.query_row(
+            let holders: i64 = t.tx.one(
                 "SELECT COUNT(*) FROM membership_roles WHERE role = ?1",
                 params![id],
                 |r| r.get(0),
@@ -257,7 +257,7 @@ impl Engine {
                     format!("role `{id}` is held by {holders} membership(s); revoke it first"),
                 ));
             }
-            t.tx.execute("DELETE FROM roles WHERE id = ?1", params![id])?;
+            t.tx.run("DELETE FROM roles WHERE id = ?1", params![id])?;
             t.audit(
                 "delete",
                 &resource(id),

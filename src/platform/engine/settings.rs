@@ -3,12 +3,12 @@
 
 use rusqlite::{Connection, params};
 
-use super::{Actor, Engine, check_labels, check_version, json, parse, to_u64};
+use super::{Actor, Cached, Engine, check_labels, check_version, json, parse, to_u64};
 use crate::platform::ApiError;
 use crate::wire::{Settings, SettingsSpec};
 
 fn get(conn: &Connection) -> Result<Settings, ApiError> {
-    let (spec, version, updated_at): (String, i64, String) = conn.query_row(
+    let (spec, version, updated_at): (String, i64, String) = conn.one(
         "SELECT spec, version, updated_at FROM settings WHERE id = 1",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -89,10 +89,10 @@ impl Engine {
     ) -> Result<Settings, ApiError> {
         let spec = normalize(spec)?;
         self.write(actor, |t| {
-            let current = get(&t.tx)?;
+            let current = get(t.tx)?;
             check_version("the settings", if_match, current.version)?;
             let version = current.version + 1;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE settings SET spec = ?1, version = ?2, updated_at = ?3 WHERE id = 1",
                 params![json(&spec)?, version as i64, t.now.text],
             )?;
@@ -103,7 +103,7 @@ impl Engine {
                 &serde_json::to_value(&current.spec)?,
                 &serde_json::to_value(&spec)?,
             )?;
-            get(&t.tx)
+            get(t.tx)
         })
     }
 }

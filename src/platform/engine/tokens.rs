@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::{Engine, Now};
+use super::{Cached, Engine, Now};
 use crate::platform::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ impl Engine {
         let now = Now::at(std::time::SystemTime::now());
         self.read(|c| {
             let exists: Option<String> = c
-                .query_row(
+                .one(
                     "SELECT name FROM tokens WHERE name = ?1",
                     params![name],
                     |r| r.get(0),
@@ -70,7 +70,7 @@ impl Engine {
             if exists.is_some() {
                 return Err(ApiError::already_exists(format!("token `{name}`")));
             }
-            c.execute(
+            c.run(
                 "INSERT INTO tokens (name, scope, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, scope.as_str(), hash(&token), now.text],
             )?;
@@ -83,7 +83,7 @@ impl Engine {
     pub fn verify_token(&self, token: &str) -> Result<Option<TokenInfo>, ApiError> {
         self.read(|c| {
             let r: Option<(String, String)> = c
-                .query_row(
+                .one(
                     "SELECT name, scope FROM tokens WHERE hash = ?1",
                     params![hash(token)],
                     |r| Ok((r.get(0)?, r.get(1)?)),

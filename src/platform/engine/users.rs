@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::keys::is_email;
 use super::memberships::{admin_workspaces, other_active_admins};
 use super::{
-    Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, page, parse,
-    patched, to_u64,
+    Actor, Cached, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, page,
+    parse, patched, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{Page, User, UserSpec, UserStatus};
@@ -43,7 +43,7 @@ fn object(
 
 pub(crate) fn get(conn: &Connection, email: &str) -> Result<User, ApiError> {
     let r = conn
-        .query_row(
+        .one(
             "SELECT email, spec, version, created_at, updated_at FROM users WHERE email = ?1",
             params![email],
             row,
@@ -61,8 +61,8 @@ fn check(spec: &UserSpec) -> Result<(), ApiError> {
 /// Refuses when `email` stopping to act would leave a workspace without an
 /// active administrator.
 fn guard_admin(t: &Tx<'_>, email: &str, what: &str) -> Result<(), ApiError> {
-    for (id, slug) in admin_workspaces(&t.tx, t.catalog, email)? {
-        if other_active_admins(&t.tx, t.catalog, id, email)? == 0 {
+    for (id, slug) in admin_workspaces(t.tx, t.catalog, email)? {
+        if other_active_admins(t.tx, t.catalog, id, email)? == 0 {
             return Err(ApiError::conflict(
                 "last-administrator",
                 format!(
@@ -110,15 +110,15 @@ impl Engine {
         let email = email.to_lowercase();
         check(&spec)?;
         self.write(actor, |t| {
-            if get(&t.tx, &email).is_ok() {
+            if get(t.tx, &email).is_ok() {
                 return Err(ApiError::already_exists(format!("user `{email}`")));
             }
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO users (email, status, spec, version, created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?4)",
                 params![email, status_text(spec.status), json(&spec)?, t.now.text],
             )?;
             t.audit("create", &resource(&email), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
-            get(&t.tx, &email)
+            get(t.tx, &email)
         })
     }
 
@@ -131,7 +131,7 @@ impl Engine {
     ) -> Result<User, ApiError> {
         let email = email.to_lowercase();
         self.write(actor, |t| {
-            let current = get(&t.tx, &email)?;
+            let current = get(t.tx, &email)?;
             check_version(&format!("user `{email}`"), if_match, current.version)?;
             let spec: UserSpec = patched(&current.spec, patch)?;
             check(&spec)?;
@@ -139,7 +139,7 @@ impl Engine {
                 guard_admin(t, &email, "suspending")?;
             }
             let version = current.version + 1;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE users SET status = ?1, spec = ?2, version = ?3, updated_at = ?4 WHERE email = ?5",
                 params![status_text(spec.status), json(&spec)?, version as i64, t.now.text, email],
             )?;
@@ -150,7 +150,7 @@ impl Engine {
                 &serde_json::to_value(&current.spec)?,
                 &serde_json::to_value(&spec)?,
             )?;
-            get(&t.tx, &email)
+            get(t.tx, &email)
         })
     }
 
@@ -163,12 +163,12 @@ impl Engine {
     ) -> Result<(), ApiError> {
         let email = email.to_lowercase();
         self.write(actor, |t| {
-            let current = get(&t.tx, &email)?;
+            let current = get(t.tx, &email)?;
             check_version(&format!("user `{email}`"), if_match, current.version)?;
             if current.spec.status == UserStatus::Active {
                 guard_admin(t, &email, "deleting")?;
             }
-            t.tx.execute("DELETE FROM users WHERE email = ?1", params![email])?;
+            t.tx.run("DELETE FROM users WHERE email = ?1", params![email])?;
             t.audit(
                 "delete",
                 &resource(&email),

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::keys::is_slug;
 use super::{
-    Actor, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, keyed, page,
-    parse, patched, take_key, to_u64,
+    Actor, Cached, Engine, PageRequest, Tx, check_labels, check_text, check_version, json, keyed,
+    page, parse, patched, take_key, to_u64,
 };
 use crate::platform::ApiError;
 use crate::wire::{Page, Quotas, QuotasSpec, Usage, UsageSpec, Workspace, WorkspaceSpec};
@@ -19,7 +19,7 @@ fn resource(slug: &str) -> String {
 
 /// The workspace's internal id, or 404.
 pub(crate) fn workspace_id(conn: &Connection, slug: &str) -> Result<i64, ApiError> {
-    conn.query_row(
+    conn.one(
         "SELECT id FROM workspaces WHERE slug = ?1",
         params![slug],
         |r| r.get(0),
@@ -46,7 +46,7 @@ fn object(
 
 fn get(conn: &Connection, slug: &str) -> Result<Workspace, ApiError> {
     let r = conn
-        .query_row(
+        .one(
             "SELECT slug, spec, version, created_at, updated_at FROM workspaces WHERE slug = ?1",
             params![slug],
             row,
@@ -97,24 +97,24 @@ impl Engine {
         }
         check(&spec)?;
         self.write(actor, |t| {
-            if workspace_id(&t.tx, slug).is_ok() {
+            if workspace_id(t.tx, slug).is_ok() {
                 return Err(ApiError::already_exists(format!("workspace `{slug}`")));
             }
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO workspaces (slug, spec, version, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)",
                 params![slug, json(&spec)?, t.now.text],
             )?;
             let id = t.tx.last_insert_rowid();
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO quotas (workspace_id, spec, version, updated_at) VALUES (?1, ?2, 1, ?3)",
                 params![id, json(&QuotasSpec::default())?, t.now.text],
             )?;
-            t.tx.execute(
+            t.tx.run(
                 "INSERT INTO usage (workspace_id, spec) VALUES (?1, ?2)",
                 params![id, json(&UsageSpec::default())?],
             )?;
             t.audit("create", &resource(slug), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
-            get(&t.tx, slug)
+            get(t.tx, slug)
         })
     }
 
@@ -131,19 +131,19 @@ impl Engine {
     ) -> Result<Workspace, ApiError> {
         let (new_slug, patch) = take_key(patch, "slug", "workspace slug")?;
         self.write(actor, |t| {
-            let current = get(&t.tx, slug)?;
+            let current = get(t.tx, slug)?;
             check_version(&format!("workspace `{slug}`"), if_match, current.version)?;
             let spec: WorkspaceSpec = patched(&current.spec, &patch)?;
             check(&spec)?;
             let renamed = new_slug.as_deref().filter(|n| *n != slug);
             if let Some(n) = renamed
-                && workspace_id(&t.tx, n).is_ok()
+                && workspace_id(t.tx, n).is_ok()
             {
                 return Err(ApiError::already_exists(format!("workspace `{n}`")));
             }
             let to = renamed.unwrap_or(slug);
             let version = current.version + 1;
-            t.tx.execute(
+            t.tx.run(
                 "UPDATE workspaces SET slug = ?1, spec = ?2, version = ?3, updated_at = ?4 WHERE slug = ?5",
                 params![to, json(&spec)?, version as i64, t.now.text, slug],
             )?;
@@ -158,7 +158,7 @@ impl Engine {
                 )?,
                 None => t.audit("update", &resource(slug), version, &before, &after)?,
             }
-            get(&t.tx, to)
+            get(t.tx, to)
         })
     }
 
@@ -169,9 +169,9 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<(), ApiError> {
         self.write(actor, |t| {
-            let current = get(&t.tx, slug)?;
+            let current = get(t.tx, slug)?;
             check_version(&format!("workspace `{slug}`"), if_match, current.version)?;
-            t.tx.execute("DELETE FROM workspaces WHERE slug = ?1", params![slug])?;
+            t.tx.run("DELETE FROM workspaces WHERE slug = ?1", params![slug])?;
             t.audit(
                 "delete",
                 &resource(slug),
@@ -195,11 +195,11 @@ impl Engine {
     ) -> Result<Quotas, ApiError> {
         check_labels(&spec.labels)?;
         self.write(actor, |t| {
-            let current = quotas(&t.tx, slug)?;
+            let current = quotas(t.tx, slug)?;
             check_version(&format!("quotas of workspace `{slug}`"), if_match, current.version)?;
             let version = current.version + 1;
-            let id = workspace_id(&t.tx, slug)?;
-            t.tx.execute(
+            let id = workspace_id(t.tx, slug)?;
+            t.tx.run(
                 "UPDATE quotas SET spec = ?1, version = ?2, updated_at = ?3 WHERE workspace_id = ?4",
                 params![json(&spec)?, version as i64, t.now.text, id],
             )?;
@@ -210,7 +210,7 @@ impl Engine {
                 &serde_json::to_value(&current.spec)?,
                 &serde_json::to_value(&spec)?,
             )?;
-            quotas(&t.tx, slug)
+            quotas(t.tx, slug)
         })
     }
 
@@ -221,9 +221,9 @@ impl Engine {
     /// Sets simulated consumption (the reference platform has no workloads).
     pub fn put_usage(&self, actor: &Actor, slug: &str, spec: UsageSpec) -> Result<Usage, ApiError> {
         self.write(actor, |t| {
-            let before = usage(&t.tx, slug)?;
-            let id = workspace_id(&t.tx, slug)?;
-            t.tx.execute(
+            let before = usage(t.tx, slug)?;
+            let id = workspace_id(t.tx, slug)?;
+            t.tx.run(
                 "UPDATE usage SET spec = ?1 WHERE workspace_id = ?2",
                 params![json(&spec)?, id],
             )?;
@@ -234,14 +234,14 @@ impl Engine {
                 &serde_json::to_value(&before.spec)?,
                 &serde_json::to_value(&spec)?,
             )?;
-            usage(&t.tx, slug)
+            usage(t.tx, slug)
         })
     }
 }
 
 fn quotas(conn: &Connection, slug: &str) -> Result<Quotas, ApiError> {
     let id = workspace_id(conn, slug)?;
-    let (spec, version, updated_at): (String, i64, String) = conn.query_row(
+    let (spec, version, updated_at): (String, i64, String) = conn.one(
         "SELECT spec, version, updated_at FROM quotas WHERE workspace_id = ?1",
         params![id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -255,7 +255,7 @@ fn quotas(conn: &Connection, slug: &str) -> Result<Quotas, ApiError> {
 }
 
 pub(crate) fn member_count(conn: &Connection, id: i64) -> Result<u64, ApiError> {
-    let n: i64 = conn.query_row(
+    let n: i64 = conn.one(
         "SELECT COUNT(*) FROM memberships WHERE workspace_id = ?1",
         params![id],
         |r| r.get(0),
@@ -265,7 +265,7 @@ pub(crate) fn member_count(conn: &Connection, id: i64) -> Result<u64, ApiError> 
 
 /// The workspace's `max_users` quota, if any.
 pub(crate) fn max_users(conn: &Connection, id: i64) -> Result<Option<u64>, ApiError> {
-    let spec: String = conn.query_row(
+    let spec: String = conn.one(
         "SELECT spec FROM quotas WHERE workspace_id = ?1",
         params![id],
         |r| r.get(0),
@@ -275,7 +275,7 @@ pub(crate) fn max_users(conn: &Connection, id: i64) -> Result<Option<u64>, ApiEr
 
 fn usage(conn: &Connection, slug: &str) -> Result<Usage, ApiError> {
     let id = workspace_id(conn, slug)?;
-    let spec: String = conn.query_row(
+    let spec: String = conn.one(
         "SELECT spec FROM usage WHERE workspace_id = ?1",
         params![id],
         |r| r.get(0),
@@ -289,6 +289,6 @@ fn usage(conn: &Connection, slug: &str) -> Result<Usage, ApiError> {
 
 impl Tx<'_> {
     pub(crate) fn workspace_id(&self, slug: &str) -> Result<i64, ApiError> {
-        workspace_id(&self.tx, slug)
+        workspace_id(self.tx, slug)
     }
 }

@@ -37,13 +37,16 @@ pub const HTTP: Capabilities = Capabilities {
     archive: true,
     global_permissions: false,
     renames: &crate::model::rename::RENAMABLE,
+    batch: 1,
 };
 
 /// The embedded engine: the same, but it never calls a provider, so it
-/// does without API key values.
+/// does without API key values, and it commits writes in batches (one
+/// transaction for up to 512 writes, each in its own savepoint).
 pub const SANDBOX: Capabilities = Capabilities {
     platform: "the embedded sandbox platform",
     keys_required: false,
+    batch: 512,
     ..HTTP
 };
 

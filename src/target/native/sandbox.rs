@@ -245,6 +245,33 @@ impl Target for Sandbox {
         Ok(self.dispatch(&convert::op(w))?)
     }
 
+    /// The writes in one transaction, each in its own savepoint: a refused
+    /// write leaves nothing, the others commit together. If the commit
+    /// fails, none landed, and each says so.
+    async fn write_batch(&self, writes: &[Write<'_>]) -> Vec<Result<(), TargetError>> {
+        let ops: Vec<Op> = writes.iter().map(convert::op).collect();
+        let run = || -> Vec<Result<(), TargetError>> {
+            ops.iter()
+                .map(|op| self.dispatch(op).map_err(TargetError::from))
+                .collect()
+        };
+        match self.engine.batch(run) {
+            Ok(done) => done,
+            Err(e) => {
+                let e = TargetError::from(e);
+                let e = TargetError {
+                    message: format!(
+                        "not written: the batch of {} writes it was in could not be committed: {}",
+                        writes.len(),
+                        e.message
+                    ),
+                    ..e
+                };
+                writes.iter().map(|_| Err(e.clone())).collect()
+            }
+        }
+    }
+
     async fn lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<(), TargetError> {
         self.engine
             .acquire_lock(&self.actor, name, holder, ttl.as_secs().max(1))?;

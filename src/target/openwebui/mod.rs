@@ -65,6 +65,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     keys_required: true,
     archive: false,
     global_permissions: true,
+    batch: 1,
     renames: &crate::model::rename::RENAMABLE,
 };
 

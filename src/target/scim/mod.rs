@@ -52,6 +52,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     keys_required: true,
     archive: false,
     global_permissions: false,
+    batch: 1,
     renames: &[Kind::Workspaces],
 };
 
