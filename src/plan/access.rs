@@ -4,7 +4,7 @@
 //! gains what and who loses what, with administrator grants and credential
 //! access called out, so a reviewer sees the security meaning of a change.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +60,23 @@ pub fn expand<'r>(
         }
     }
     out
+}
+
+/// The permissions of role sets in one state, each expanded once.
+#[derive(Default)]
+struct Expanded(HashMap<RoleSet, BTreeSet<String>>);
+
+impl Expanded {
+    fn of(
+        &mut self,
+        roles: &RoleSet,
+        custom: &BTreeMap<Slug, Role>,
+        catalog: &Catalog,
+    ) -> &BTreeSet<String> {
+        self.0
+            .entry(roles.clone())
+            .or_insert_with(|| expand(roles, custom, catalog))
+    }
 }
 
 /// Effective roles of a user in a workspace, in one state: none when the
@@ -140,13 +157,16 @@ pub fn impact(
     }
     let empty = RoleSet::default();
     let mut out = Vec::new();
+    // Most memberships hold one of a few role sets: each is expanded once
+    // per side.
+    let (mut was, mut is) = (Expanded::default(), Expanded::default());
     for (ws, user) in pairs {
         let r0 = roles_in(before, &ws, &user).unwrap_or(&empty);
         let r1 = roles_in(after, &ws, &user).unwrap_or(&empty);
-        let p0 = expand(r0, &before.roles, catalog);
-        let p1 = expand(r1, &after.roles, catalog);
-        let gained: Vec<String> = p1.difference(&p0).cloned().collect();
-        let lost: Vec<String> = p0.difference(&p1).cloned().collect();
+        let p0 = was.of(r0, &before.roles, catalog);
+        let p1 = is.of(r1, &after.roles, catalog);
+        let gained: Vec<String> = p1.difference(p0).cloned().collect();
+        let lost: Vec<String> = p0.difference(p1).cloned().collect();
         if gained.is_empty() && lost.is_empty() {
             continue;
         }
