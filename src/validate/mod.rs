@@ -42,11 +42,11 @@ struct Checker<'a> {
     catalog: &'a Catalog,
     /// Declared users (folded emails) and known roles, for lookups by the
     /// million.
-    known_users: HashSet<&'a str>,
-    known_roles: HashSet<&'a str>,
+    known_users: &'a HashSet<&'a str>,
+    known_roles: &'a HashSet<&'a str>,
     /// Memberships and assignments grouped by workspace, built once.
-    members: BTreeMap<&'a Slug, Vec<&'a Membership>>,
-    assignments: BTreeMap<&'a Slug, Vec<&'a Assignment>>,
+    members: &'a BTreeMap<&'a Slug, Vec<&'a Membership>>,
+    assignments: &'a BTreeMap<&'a Slug, Vec<&'a Assignment>>,
     diags: Vec<Diagnostic>,
     hints: usize,
     /// Every file parsed: checks that need the whole tree may run.
@@ -64,19 +64,21 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
         assignments.entry(ws).or_default().push(a);
     }
     let doc = &loaded.document;
+    let known_users: HashSet<&str> = doc.users.keys().map(String::as_str).collect();
+    let known_roles: HashSet<&str> = catalog
+        .roles
+        .iter()
+        .map(|r| r.id.as_str())
+        .chain(doc.roles.keys().map(String::as_str))
+        .collect();
     let mut c = Checker {
         loaded,
         config,
         catalog,
-        known_users: doc.users.keys().map(String::as_str).collect(),
-        known_roles: catalog
-            .roles
-            .iter()
-            .map(|r| r.id.as_str())
-            .chain(doc.roles.keys().map(String::as_str))
-            .collect(),
-        members,
-        assignments,
+        known_users: &known_users,
+        known_roles: &known_roles,
+        members: &members,
+        assignments: &assignments,
         diags: Vec::new(),
         hints: 0,
         complete: loaded.unparsed.is_empty(),
@@ -111,6 +113,16 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
 }
 
 impl<'a> Checker<'a> {
+    /// The same checker with no problems found yet and its own hint budget,
+    /// for a part of the tree checked on another core.
+    fn fork(&self) -> Checker<'a> {
+        Checker {
+            diags: Vec::new(),
+            hints: 0,
+            ..*self
+        }
+    }
+
     /// The closest candidate, while the hint budget lasts.
     fn suggest<'c>(
         &mut self,
@@ -349,16 +361,51 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Every workspace, a range of them on each core. Where a range finds a
+    /// problem, they are checked again one after another, so that which
+    /// problems get a "did you mean" (the first [`MAX_HINTS`]) does not
+    /// depend on the cores.
     fn workspaces(&mut self) {
+        use rayon::prelude::*;
+        let all: Vec<_> = self.loaded.document.workspaces.iter().collect();
+        let per_core = all.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let base = self.fork();
+        let clean = all.par_chunks(per_core).all(|part| {
+            let mut c = base.fork();
+            c.workspaces_of(part.iter().copied());
+            c.diags.is_empty()
+        });
+        if !clean {
+            self.workspaces_of(all.into_iter());
+        }
+    }
+
+    fn workspaces_of<'w>(
+        &mut self,
+        workspaces: impl Iterator<
+            Item = (
+                &'w String,
+                &'w Declared<crate::config::document::WorkspaceDoc>,
+            ),
+        >,
+    ) where
+        'a: 'w,
+    {
         let doc = &self.loaded.document;
-        for (slug, d) in &doc.workspaces {
+        for (slug, d) in workspaces {
             let Some(ws) = &d.value else { continue };
             let whose = format!("workspace `{slug}`");
 
+            // The members are distinct as written: two are one member only
+            // if folding changed one of them, so only then are they indexed.
+            let folds = ws
+                .members
+                .keys()
+                .any(|e| matches!(crate::model::keys::fold(e), Cow::Owned(_)));
             let mut seen: BTreeMap<Cow<str>, &str> = BTreeMap::new();
             for (email, roles) in &ws.members {
                 let folded = crate::model::keys::fold(email);
-                if let Some(first) = seen.insert(folded.clone(), email) {
+                if folds && let Some(first) = seen.insert(folded.clone(), email) {
                     let f = (d.file, push(&push(&d.pointer, "members"), first));
                     let a = (d.file, push(&push(&d.pointer, "members"), email));
                     self.diags.push(crate::config::document::duplicate(
