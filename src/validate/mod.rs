@@ -368,7 +368,10 @@ impl<'a> Checker<'a> {
     fn workspaces(&mut self) {
         use rayon::prelude::*;
         let all: Vec<_> = self.loaded.document.workspaces.iter().collect();
-        let per_core = all.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let per_core = all
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(1);
         let base = self.fork();
         let clean = all.par_chunks(per_core).all(|part| {
             let mut c = base.fork();
