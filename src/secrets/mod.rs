@@ -57,6 +57,33 @@ pub fn looks_like_credential(token: &str) -> bool {
     false
 }
 
+/// A secret field, or a key close enough to one to be a misspelling of it
+/// (`aapi_keys`, `api_key`): a file with such a typo is refused as an
+/// unknown field, and the source shown with that diagnostic must not show
+/// the value either.
+fn secret_like(key: &str) -> bool {
+    SECRET_FIELDS.iter().any(|f| {
+        key == *f || (key.len().abs_diff(f.len()) <= 2 && strsim::levenshtein(key, f) <= 2)
+    })
+}
+
+/// Every run of key characters in `text`, with its offset.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() && !is_key_byte(bytes[at]) {
+            at += 1;
+        }
+        let start = at;
+        while at < bytes.len() && is_key_byte(bytes[at]) {
+            at += 1;
+        }
+        // Key bytes are ASCII, so both ends are character boundaries.
+        (start < at).then(|| (start, &text[start..at]))
+    })
+}
+
 fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
@@ -132,11 +159,11 @@ pub const SECRET_FIELDS: &[&str] = &["api_keys"];
 /// the safe side.
 pub fn redact_secret_fields(text: &str, kdl: bool) -> String {
     let mut mask: Vec<Range<usize>> = Vec::new();
-    for field in SECRET_FIELDS {
-        for (at, _) in text.match_indices(field) {
-            if let Some(value) = value_start(text, at, at + field.len(), kdl) {
-                secret_values(text, value, kdl, &mut mask);
-            }
+    for (at, word) in words(text) {
+        if secret_like(word)
+            && let Some(value) = value_start(text, at, at + word.len(), kdl)
+        {
+            secret_values(text, value, kdl, &mut mask);
         }
     }
     if mask.is_empty() {
@@ -362,6 +389,19 @@ mod tests {
                 "{red}"
             );
         }
+        // A misspelt secret field is an unknown field, shown with its
+        // source: its value is masked too.
+        for text in [
+            "[providers.a]\naapi_keys = { x = \"hunter2\" }\n",
+            "[providers.a]\napi_key = [\"hunter2\"]\n",
+            "providers.a.apikeys = \"hunter2\"\n",
+        ] {
+            let red = redact_secret_fields(text, false);
+            assert!(!red.contains("hunter2"), "{red}");
+        }
+        // Keys that are not close to a secret field keep their values.
+        let other = "[providers.a]\nkind = \"openai\"\nmodels = [\"gpt-4o\"]\n";
+        assert_eq!(redact_secret_fields(other, false), other);
         // Not a key: left alone.
         let prose = "description = \"rotate api_keys often\"\n";
         assert_eq!(redact_secret_fields(prose, false), prose);
