@@ -360,6 +360,14 @@ async fn unchanged<T: Target>(
     Ok(())
 }
 
+/// Before a write is sent: the object is still what the plan saw (where
+/// the target has no versions), and the write's slot has come.
+async fn ready<T: Target>(target: &T, c: &Change, pacer: &pace::Pacer) -> Result<(), TargetError> {
+    unchanged(target, c, pacer).await?;
+    pacer.turn().await;
+    Ok(())
+}
+
 /// The typed write that carries out a change (`fields` are the names of
 /// `c.fields`; `keys` the provider's resolved key values, if it sends them).
 pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [String]>) -> Write<'a> {
@@ -420,9 +428,8 @@ async fn batched<T: Target>(
     let mut writes = Vec::with_capacity(chunk.len());
     for (pc, fields) in chunk.iter().zip(&fields) {
         let c = &pc.change;
-        match unchanged(target, c, pacer).await {
+        match ready(target, c, pacer).await {
             Ok(()) => {
-                pacer.turn().await;
                 writes.push(write_of(c, fields, keys_for(c, keys)));
                 first.push(None);
             }
@@ -468,11 +475,8 @@ async fn one<T: Target>(
         attempts += 1;
         let sent = match first.take() {
             Some(made) => made,
-            None => match unchanged(target, c, pacer).await {
-                Ok(()) => {
-                    pacer.turn().await;
-                    target.write(&write).await
-                }
+            None => match ready(target, c, pacer).await {
+                Ok(()) => target.write(&write).await,
                 Err(e) => Err(e),
             },
         };

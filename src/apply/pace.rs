@@ -86,4 +86,14 @@ mod tests {
         }
         assert_eq!(t.elapsed(), Duration::ZERO);
     }
+
+    /// On the real clock: a slot that has come starts at once, without
+    /// waiting for the timer's next tick (a millisecond per request).
+    #[tokio::test]
+    async fn a_slot_that_has_come_starts_without_waiting_for_the_timer() {
+        let free = Pacer::new(None);
+        for _ in 0..3 {
+            assert_eq!(futures::FutureExt::now_or_never(free.turn()), Some(()));
+        }
+    }
 }

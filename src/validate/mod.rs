@@ -372,9 +372,9 @@ impl<'a> Checker<'a> {
             .len()
             .div_ceil(rayon::current_num_threads().max(1))
             .max(1);
-        let base = self.fork();
+        let shared: &Checker<'a> = self;
         let clean = all.par_chunks(per_core).all(|part| {
-            let mut c = base.fork();
+            let mut c = shared.fork();
             c.workspaces_of(part.iter().copied());
             c.diags.is_empty()
         });
