@@ -373,10 +373,19 @@ pub fn did_you_mean<'a>(
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// Names longer than this get no suggestion and are suggested for nothing:
+/// Jaro-Winkler costs the product of the two lengths, and a 70k-character
+/// value compared with thousands of names would take minutes.
+const SUGGEST_MAX_LEN: usize = 256;
+
 /// The candidate closest to `word` by Jaro-Winkler similarity, if similar.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if word.len() > SUGGEST_MAX_LEN {
+        return None;
+    }
     candidates
         .into_iter()
+        .filter(|c| c.len() <= SUGGEST_MAX_LEN)
         .map(|c| (strsim::jaro_winkler(word, c), c))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
@@ -386,6 +395,16 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlong_names_get_no_suggestion() {
+        let long = "é".repeat(70_000);
+        assert_eq!(closest(&long, [long.as_str()]), None);
+        assert_eq!(
+            closest("finance", [long.as_str(), "finances"]),
+            Some("finances")
+        );
+    }
 
     #[test]
     fn line_col_counts_characters() {

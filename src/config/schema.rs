@@ -259,6 +259,9 @@ pub fn validate(
     quiet: &HashSet<String>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    // A key can break several rules of its name (an email's pattern and its
+    // length): it is reported once.
+    let mut bad_keys = HashSet::new();
     for err in validator().iter_errors(value) {
         let pointer = err.instance_path().as_str().to_owned();
         if quiet.contains(&pointer) {
@@ -287,6 +290,9 @@ pub fn validate(
             ValidationErrorKind::PropertyNames { error } => {
                 let key = error.instance().as_str().unwrap_or_default().to_owned();
                 let kp = push(&pointer, &key);
+                if !bad_keys.insert(kp.clone()) {
+                    continue;
+                }
                 let span = spans.key_span(&kp).unwrap_or_else(|| value_span.clone());
                 let names = here
                     .and_then(|n| n.resolved.get("propertyNames"))
