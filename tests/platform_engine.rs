@@ -1220,3 +1220,21 @@ fn a_provider_rename_in_a_batch_moves_its_assignments_and_later_writes_are_still
         refused(e.get_provider("oai"), 404, "not-found");
     });
 }
+
+#[test]
+fn a_platform_killed_while_it_was_being_made_is_completed_on_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    drop(Engine::open(&path, Some(Profile::Magoneai)).unwrap());
+    // What a process killed between creating the profile and the settings
+    // row left behind.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("DELETE FROM settings", []).unwrap();
+    drop(conn);
+    let e = Engine::open(&path, None).unwrap();
+    assert_eq!(e.profile(), Profile::Magoneai);
+    assert_eq!(e.get_settings().unwrap().version, 1);
+    drop(e);
+    let err = Engine::open(&path, Some(Profile::M3forge)).err().unwrap();
+    assert_eq!(err.status, 409);
+}

@@ -276,38 +276,48 @@ impl Engine {
         Self::init(Connection::open_in_memory()?, Some(profile))
     }
 
-    fn init(conn: Connection, profile: Option<Profile>) -> Result<Engine, ApiError> {
+    fn init(conn: Connection, profile_given: Option<Profile>) -> Result<Engine, ApiError> {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch(include_str!("schema.sql"))?;
-        let stored: Option<String> = conn
-            .one("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let profile = match (stored.as_deref().and_then(Profile::parse), profile) {
-            (Some(s), Some(p)) if s != p => {
-                return Err(ApiError::new(
-                    409,
-                    "profile-mismatch",
-                    format!("this platform database was created with the {s} profile, not {p}"),
-                ));
-            }
-            (Some(s), _) => s,
-            (None, p) => {
-                // A new platform is m3forge unless told otherwise.
-                let p = p.unwrap_or(Profile::M3forge);
-                let now = Now::at(SystemTime::now());
-                conn.run(
-                    "INSERT INTO meta (key, value) VALUES ('profile', ?1)",
-                    params![p.as_str()],
+        let profile = match seeded(&conn)? {
+            Some(stored) => stored,
+            None => {
+                // The profile and the settings row are made in one
+                // transaction: a process killed between two statements left
+                // a platform with a profile and no settings, which no later
+                // open repaired (the row is made whenever it is missing).
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &conn,
+                    rusqlite::TransactionBehavior::Immediate,
                 )?;
-                conn.run(
+                let stored = stored_profile(&tx)?;
+                let p = stored.or(profile_given).unwrap_or(Profile::M3forge);
+                if stored.is_none() {
+                    tx.run(
+                        "INSERT INTO meta (key, value) VALUES ('profile', ?1)",
+                        params![p.as_str()],
+                    )?;
+                }
+                tx.run(
                     "INSERT OR IGNORE INTO settings (id, spec, version, updated_at) VALUES (1, ?1, 1, ?2)",
-                    params![serde_json::to_string(&crate::wire::SettingsSpec::default())?, now.text],
+                    params![
+                        serde_json::to_string(&crate::wire::SettingsSpec::default())?,
+                        Now::at(SystemTime::now()).text
+                    ],
                 )?;
+                tx.commit()?;
                 p
             }
         };
+        if let Some(p) = profile_given
+            && p != profile
+        {
+            return Err(ApiError::new(
+                409,
+                "profile-mismatch",
+                format!("this platform database was created with the {profile} profile, not {p}"),
+            ));
+        }
         Ok(Engine {
             conn: ReentrantMutex::new(conn),
             catalog: catalog::builtin(profile),
@@ -590,6 +600,29 @@ pub(crate) fn check_labels(labels: &crate::wire::Labels) -> Result<(), ApiError>
 }
 
 /// Checks an optional display text.
+/// The profile a platform database was made with, if it says.
+fn stored_profile(conn: &Connection) -> Result<Option<Profile>, ApiError> {
+    let stored: Option<String> = conn
+        .one("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(stored.as_deref().and_then(Profile::parse))
+}
+
+/// The stored profile when the database has everything a new platform is
+/// made with (its profile and its settings row); `None` when it needs to be
+/// seeded. Reads only, so that opening a platform takes no write lock.
+fn seeded(conn: &Connection) -> Result<Option<Profile>, ApiError> {
+    let Some(p) = stored_profile(conn)? else {
+        return Ok(None);
+    };
+    let settings: Option<i64> = conn
+        .one("SELECT id FROM settings WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(settings.map(|_| p))
+}
+
 pub(crate) fn check_text(field: &str, v: &Option<String>, max: usize) -> Result<(), ApiError> {
     match v {
         Some(s) if s.chars().count() > max => Err(ApiError::invalid_value(format!(
