@@ -379,6 +379,11 @@ fn tricky_live() -> Live {
                 tokens_per_day: Some(2_500_000),
                 ..Quotas::default()
             },
+            settings: tenet::model::WorkspaceSettings {
+                theme: Some(tenet::model::Theme::Dark),
+                language: Some("pt-BR".into()),
+                timezone: Some("America/Argentina/Buenos_Aires".into()),
+            },
         },
     );
     for (user, roles) in [

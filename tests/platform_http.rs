@@ -368,6 +368,59 @@ async fn invalid_workspace_values_are_422() {
         .await
         .problem(400, "invalid-body");
     s.get("/v1/workspaces/ok").await.problem(404, "not-found");
+    for settings in [
+        json!({"timezone": "Europe/Pariss"}),
+        json!({"timezone": ""}),
+        json!({"language": "english!"}),
+        json!({"language": "e"}),
+    ] {
+        s.post(
+            "/v1/workspaces",
+            &json!({"slug": "ok", "settings": settings}),
+        )
+        .await
+        .problem(422, "invalid-value");
+    }
+    s.post(
+        "/v1/workspaces",
+        &json!({"slug": "ok", "settings": {"theme": "midnight"}}),
+    )
+    .await
+    .problem(400, "invalid-body");
+    s.get("/v1/workspaces/ok").await.problem(404, "not-found");
+}
+
+#[tokio::test]
+async fn workspace_settings_are_merged_field_by_field() {
+    let s = Server::standard();
+    let settings = json!({"theme": "dark", "language": "pt-BR", "timezone": "America/Sao_Paulo"});
+    let w = s
+        .post(
+            "/v1/workspaces",
+            &json!({"slug": "ok", "settings": settings}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(w["settings"], settings);
+    let w = s
+        .patch(
+            "/v1/workspaces/ok",
+            Some("*"),
+            &json!({"settings": {"theme": "light"}}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        w["settings"],
+        json!({"theme": "light", "language": "pt-BR", "timezone": "America/Sao_Paulo"})
+    );
+    s.patch(
+        "/v1/workspaces/ok",
+        Some("*"),
+        &json!({"settings": {"timezone": "Mars/Base"}}),
+    )
+    .await
+    .problem(422, "invalid-value");
 }
 
 #[tokio::test]
@@ -3109,6 +3162,7 @@ async fn initial_objects_have_every_field() {
                 "name",
                 "description",
                 "status",
+                "settings",
                 "labels",
                 "version",
                 "created_at",

@@ -56,6 +56,7 @@ fn workspace(slug: &str) -> Object {
         labels: Labels::new(),
         prevent_destroy: false,
         quotas: tenet::model::Quotas::default(),
+        settings: Default::default(),
     })
 }
 

@@ -9,8 +9,8 @@ use super::document::{Document, QuotasDoc};
 use crate::model::{
     Assignment, Config, Email, Interner, Kind, Membership, PasswordPolicy, Platform, Policy,
     Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security,
-    Settings, Slug, State, Team, User, UserRemoval, UserStatus, Workspace, WorkspaceRemoval,
-    WorkspaceStatus,
+    Settings, Slug, State, Team, Theme, User, UserRemoval, UserStatus, Workspace, WorkspaceRemoval,
+    WorkspaceSettings, WorkspaceStatus,
 };
 
 impl From<QuotasDoc> for Quotas {
@@ -232,6 +232,15 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                 labels: w.labels.clone(),
                 prevent_destroy: w.prevent_destroy,
                 quotas: own.or(default_quotas),
+                settings: w
+                    .settings
+                    .as_ref()
+                    .map(|s| WorkspaceSettings {
+                        theme: s.theme.as_deref().and_then(Theme::parse),
+                        language: s.language.clone(),
+                        timezone: s.timezone.clone(),
+                    })
+                    .unwrap_or_default(),
             },
         );
         let slug = keys.intern_slug(&slug);

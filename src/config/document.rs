@@ -170,6 +170,14 @@ pub struct AssignmentDoc {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct WorkspaceSettingsDoc {
+    pub theme: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct WorkspaceDoc {
     /// Earlier slugs of this object, to rename it in place.
     #[serde(default)]
@@ -182,6 +190,7 @@ pub struct WorkspaceDoc {
     #[serde(default)]
     pub prevent_destroy: bool,
     pub quotas: Option<QuotasDoc>,
+    pub settings: Option<WorkspaceSettingsDoc>,
     /// Email as written -> roles.
     #[serde(default)]
     pub members: BTreeMap<String, Vec<String>>,

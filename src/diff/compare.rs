@@ -83,10 +83,15 @@ fn field<T: Serialize + PartialEq>(out: &mut Vec<FieldChange>, name: &str, befor
     }
 }
 
-/// The workspace as its own object: quotas are compared separately.
-pub fn workspace_spec(w: &Workspace) -> Workspace {
+/// The workspace as its own object, to write: quotas are compared and
+/// written separately; a setting the files leave out keeps its live value.
+pub fn workspace_spec(w: &Workspace, live: Option<&Workspace>) -> Workspace {
     Workspace {
         quotas: Quotas::default(),
+        settings: match live {
+            Some(l) => w.settings.or(&l.settings),
+            None => w.settings.clone(),
+        },
         ..w.clone()
     }
 }
@@ -101,6 +106,17 @@ pub fn workspace(live: &Workspace, want: &Workspace) -> Vec<FieldChange> {
         &want.description,
     );
     field(&mut out, "status", &live.status, &want.status);
+    // Only the settings the files set are compared.
+    let (l, w) = (&live.settings, &want.settings);
+    if w.theme.is_some() {
+        field(&mut out, "settings.theme", &l.theme, &w.theme);
+    }
+    if w.language.is_some() {
+        field(&mut out, "settings.language", &l.language, &w.language);
+    }
+    if w.timezone.is_some() {
+        field(&mut out, "settings.timezone", &l.timezone, &w.timezone);
+    }
     field(&mut out, "labels", &live.labels, &want.labels);
     out
 }

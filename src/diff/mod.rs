@@ -474,7 +474,7 @@ impl<'a> Differ<'a> {
             let fields = l.map(|l| compare::workspace(l, w)).unwrap_or_default();
             self.upsert(
                 path.clone(),
-                || Object::Workspace(compare::workspace_spec(w)),
+                || Object::Workspace(compare::workspace_spec(w, l)),
                 &w.labels,
                 w.prevent_destroy,
                 l.is_some(),

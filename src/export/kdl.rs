@@ -337,6 +337,13 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k.to_owned(), count(v))))
         .collect();
+    let settings: Vec<(String, String)> = super::toml::settings_fields(&ws.settings)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), quoted(&v)))
+        .collect();
+    if !settings.is_empty() {
+        n.child(map("settings", settings, 1));
+    }
     if !quotas.is_empty() {
         n.child(
             map("quotas", quotas, 1).blank().comment(

@@ -287,6 +287,18 @@ pub(super) fn providers(providers: &[ProviderOut]) -> String {
     out
 }
 
+/// A workspace's settings that are set, by field name.
+pub(super) fn settings_fields(s: &crate::model::WorkspaceSettings) -> Vec<(&'static str, String)> {
+    [
+        ("theme", s.theme.map(|t| t.as_str().to_owned())),
+        ("language", s.language.clone()),
+        ("timezone", s.timezone.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect()
+}
+
 pub(super) fn workspace(w: &WorkspaceOut) -> String {
     let ws = w.workspace;
     let slug = ws.slug.as_str();
@@ -308,6 +320,15 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
         .collect();
+    let settings = settings_fields(&ws.settings);
+    if !settings.is_empty() {
+        out.push('\n');
+        out.push_str(&header(&["workspaces", slug, "settings"]));
+        for (k, v) in settings {
+            let _ = writeln!(out, "{k} = {}", string(&v));
+        }
+    }
+
     if !quotas.is_empty() {
         out.push('\n');
         out.push_str("# The limits as they are live; a limit not listed here is unlimited.\n");

@@ -147,6 +147,58 @@ impl Quotas {
     }
 }
 
+/// The interface theme a workspace's members see by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    Light,
+    Dark,
+    /// Follows each member's system preference.
+    System,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+            Theme::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Theme> {
+        [Theme::Light, Theme::Dark, Theme::System]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+/// A workspace's general settings (the seeds' "General" section). `None`
+/// is unmanaged: tenet leaves the platform's value alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WorkspaceSettings {
+    pub theme: Option<Theme>,
+    /// A BCP 47 language tag, as written (`en`, `fr-CA`).
+    pub language: Option<String>,
+    /// An IANA time zone name (`Europe/Paris`, `UTC`).
+    pub timezone: Option<String>,
+}
+
+impl WorkspaceSettings {
+    /// Every field of `self` that is set, else the one of `fallback`.
+    pub fn or(&self, fallback: &WorkspaceSettings) -> WorkspaceSettings {
+        WorkspaceSettings {
+            theme: self.theme.or(fallback.theme),
+            language: self.language.clone().or_else(|| fallback.language.clone()),
+            timezone: self.timezone.clone().or_else(|| fallback.timezone.clone()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &WorkspaceSettings::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
     pub slug: Slug,
@@ -157,6 +209,7 @@ pub struct Workspace {
     pub prevent_destroy: bool,
     /// Effective quotas: the workspace's own, else the defaults.
     pub quotas: Quotas,
+    pub settings: WorkspaceSettings,
 }
 
 /// The roles of one user in one workspace (direct grants and team grants).

@@ -328,6 +328,7 @@ mod tests {
                 labels: Default::default(),
                 prevent_destroy: false,
                 quotas: Quotas::default(),
+                settings: Default::default(),
             },
         );
         let m = Membership {

@@ -520,8 +520,38 @@ impl<'a> Checker<'a> {
                 self.diags
                     .push(diag.with_help("mark exactly one provider assignment as default"));
             }
+            self.workspace_settings(d);
             self.workspace_model(slug, d);
         }
+    }
+
+    /// A workspace's time zone is one the IANA database knows.
+    fn workspace_settings(&mut self, d: &Declared<crate::config::document::WorkspaceDoc>) {
+        let Some(tz) = d
+            .value
+            .as_ref()
+            .and_then(|w| w.settings.as_ref())
+            .and_then(|s| s.timezone.as_deref())
+        else {
+            return;
+        };
+        if jiff::tz::db().get(tz).is_ok() {
+            return;
+        }
+        let (file, span) = self.at(d, &["settings", "timezone"], false);
+        let help = crate::diagnostic::did_you_mean(tz, time_zones().iter().map(String::as_str))
+            .unwrap_or_else(|| {
+                "write an IANA time zone name, such as Europe/Paris, America/New_York or UTC"
+                    .to_owned()
+            });
+        self.diags.push(
+            Diagnostic::error(
+                "tenet::workspace::timezone",
+                format!("`{tz}` is not a time zone of the IANA database"),
+            )
+            .with_label(file, span, "unknown time zone")
+            .with_help(help),
+        );
     }
 
     /// Checks on the built workspace: administrators, quotas, usable models.
@@ -815,6 +845,17 @@ pub fn check_tree(root: &std::path::Path, profile: Option<crate::model::Profile>
 }
 
 /// Builds and checks a tree already loaded (from disk or from git).
+/// The names of the bundled IANA time zone database, for suggestions.
+fn time_zones() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_owned())
+            .collect()
+    })
+}
+
 pub fn check_loaded(mut loaded: Loaded, profile: Option<crate::model::Profile>) -> Checked {
     let profile = crate::config::build::profile(&loaded.document)
         .or(profile)

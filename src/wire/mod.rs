@@ -128,6 +128,27 @@ pub enum WorkspaceStatus {
     Archived,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    Light,
+    Dark,
+    System,
+}
+
+/// A workspace's general settings; `null` is the platform's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WorkspaceSettings {
+    #[serde(default)]
+    pub theme: Option<Theme>,
+    /// A BCP 47 language tag (`en`, `pt-BR`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// An IANA time zone name (`Europe/Paris`).
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct WorkspaceSpec {
     #[serde(default)]
@@ -136,6 +157,8 @@ pub struct WorkspaceSpec {
     pub description: Option<String>,
     #[serde(default)]
     pub status: WorkspaceStatus,
+    #[serde(default)]
+    pub settings: WorkspaceSettings,
     #[serde(default)]
     pub labels: Labels,
 }

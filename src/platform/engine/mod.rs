@@ -467,6 +467,23 @@ impl Tx<'_> {
     }
 }
 
+/// A field's value for the audit log: a nested object whose fields are all
+/// unset (a new workspace's `settings`) is unset itself, so that a create
+/// or delete lists only the fields with a value.
+fn unset(v: Option<&Value>) -> &Value {
+    fn blank(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Object(m) => !m.is_empty() && m.values().all(blank),
+            _ => false,
+        }
+    }
+    match v {
+        Some(v) if !blank(v) => v,
+        _ => &Value::Null,
+    }
+}
+
 /// The top-level fields that differ between two JSON objects.
 fn changes(before: &Value, after: &Value) -> BTreeMap<String, Change> {
     let empty = serde_json::Map::new();
@@ -474,10 +491,7 @@ fn changes(before: &Value, after: &Value) -> BTreeMap<String, Change> {
     let a = after.as_object().unwrap_or(&empty);
     let mut out = BTreeMap::new();
     for key in b.keys().chain(a.keys()) {
-        let (bv, av) = (
-            b.get(key).unwrap_or(&Value::Null),
-            a.get(key).unwrap_or(&Value::Null),
-        );
+        let (bv, av) = (unset(b.get(key)), unset(a.get(key)));
         if bv != av && !out.contains_key(key) {
             out.insert(
                 key.clone(),

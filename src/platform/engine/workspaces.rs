@@ -59,7 +59,33 @@ fn get(conn: &Connection, slug: &str) -> Result<Workspace, ApiError> {
 fn check(spec: &WorkspaceSpec) -> Result<(), ApiError> {
     check_text("name", &spec.name, 200)?;
     check_text("description", &spec.description, 2000)?;
+    let settings = &spec.settings;
+    if let Some(l) = &settings.language
+        && !is_language_tag(l)
+    {
+        return Err(ApiError::invalid_value(format!(
+            "`settings.language` `{l}` is not a BCP 47 language tag (such as en or pt-BR)"
+        )));
+    }
+    if let Some(tz) = &settings.timezone
+        && jiff::tz::db().get(tz).is_err()
+    {
+        return Err(ApiError::invalid_value(format!(
+            "`settings.timezone` `{tz}` is not an IANA time zone (such as Europe/Paris or UTC)"
+        )));
+    }
     check_labels(&spec.labels)
+}
+
+/// A BCP 47 language tag as the contract reads one: a 2-3 letter language,
+/// then subtags of 2-8 letters or digits, at most 35 characters.
+fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let lang = parts.next().unwrap_or_default();
+    s.len() <= 35
+        && (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 impl Engine {

@@ -214,6 +214,15 @@ impl LiveBuilder {
                 labels: split_labels(&w.spec.labels).0,
                 prevent_destroy: false,
                 quotas: model::Quotas::default(),
+                settings: model::WorkspaceSettings {
+                    theme: w.spec.settings.theme.map(|t| match t {
+                        wire::Theme::Light => model::Theme::Light,
+                        wire::Theme::Dark => model::Theme::Dark,
+                        wire::Theme::System => model::Theme::System,
+                    }),
+                    language: w.spec.settings.language,
+                    timezone: w.spec.settings.timezone,
+                },
             },
         );
     }
@@ -557,7 +566,12 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
     match object {
         Object::Workspace(w) => json!({
             "name": w.name, "description": w.description,
-            "status": wire_workspace_status(w.status), "labels": labels,
+            "status": wire_workspace_status(w.status),
+            "settings": {
+                "theme": w.settings.theme.map(model::Theme::as_str),
+                "language": w.settings.language, "timezone": w.settings.timezone,
+            },
+            "labels": labels,
         }),
         Object::Quotas(_, q) => json!({
             "storage_gb": q.storage_gb, "executions_per_month": q.executions_per_month,

@@ -130,6 +130,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
         if !w.labels.is_empty() {
             no(id(), "labels", "Open WebUI groups have no labels");
         }
+        if !w.settings.is_empty() {
+            no(
+                id(),
+                "settings",
+                "an Open WebUI group has no theme, language or time zone (those are each user's own settings)",
+            );
+        }
         if w.status == WorkspaceStatus::Archived {
             no(id(), "status", "Open WebUI cannot archive a group");
         }
@@ -565,6 +572,7 @@ impl OpenWebUi {
                         description: None,
                         status: WorkspaceStatus::Active,
                         labels: Labels::new(),
+                        settings: Default::default(),
                         prevent_destroy: false,
                         quotas: Quotas::default(),
                     };

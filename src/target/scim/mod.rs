@@ -135,6 +135,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
         if w.description.is_some() {
             no(id(), "description", "a SCIM group has no description");
         }
+        if !w.settings.is_empty() {
+            no(
+                id(),
+                "settings",
+                "a SCIM group has no theme, language or time zone",
+            );
+        }
         if !w.labels.is_empty() {
             no(id(), "labels", "a SCIM group has no labels");
         }
@@ -569,6 +576,7 @@ fn model_user(email: Email, u: &ScimUser) -> User {
 
 fn model_workspace(slug: Slug) -> Workspace {
     Workspace {
+        settings: Default::default(),
         slug,
         name: None,
         description: None,
