@@ -34,6 +34,34 @@ fn examples_validate_with_a_summary() {
 }
 
 #[test]
+fn the_magoneai_examples_are_one_deployment_in_toml_and_kdl() {
+    let toml = check_tree(Path::new("examples/magoneai"), None);
+    let kdl = check_tree(Path::new("examples/magoneai-kdl"), None);
+    assert!(!toml.has_errors() && !kdl.has_errors());
+    assert_eq!(toml.config.state, kdl.config.state);
+    assert_eq!(toml.config.policy, kdl.config.policy);
+    assert_eq!(
+        toml.config.platform.profile,
+        tenet::model::Profile::Magoneai
+    );
+    assert_eq!(kdl.config.platform.profile, tenet::model::Profile::Magoneai);
+    // Not vacuous: what the example is for is there.
+    let state = &toml.config.state;
+    assert!(
+        state
+            .workspaces
+            .values()
+            .all(|w| w.settings.timezone.is_some())
+    );
+    let branding = state.settings.as_ref().map(|s| &s.branding);
+    assert_eq!(
+        branding.and_then(|b| b.accent_color.as_deref()),
+        Some("#1f6feb")
+    );
+    assert_eq!(state.memberships.len(), 7);
+}
+
+#[test]
 fn toml_and_kdl_examples_are_the_same_organisation() {
     let toml = check_tree(Path::new("examples/acme"), None);
     let kdl = check_tree(Path::new("examples/acme-kdl"), None);

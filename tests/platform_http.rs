@@ -4426,3 +4426,44 @@ fn slow_clients_are_timed_out_and_do_not_hold_the_server() {
     assert_eq!(rest, 0, "an idle connection is closed");
     assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
 }
+
+#[tokio::test]
+async fn branding_is_stored_normalized_and_checked() {
+    let s = Server::standard();
+    let put = s
+        .put(
+            "/v1/settings",
+            Some("*"),
+            &json!({"branding": {"display_name": "Northwind AI", "accent_color": "#1F6FEB",
+                                 "support_email": "Help@Northwind.example"}}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        put["branding"],
+        json!({"display_name": "Northwind AI", "accent_color": "#1f6feb",
+               "login_headline": null, "login_tagline": null,
+               "support_email": "help@northwind.example"})
+    );
+    for branding in [
+        json!({"accent_color": "blue"}),
+        json!({"accent_color": "#1F6FEBFF"}),
+        json!({"support_email": "help-at-northwind"}),
+        json!({"display_name": "x".repeat(101)}),
+        json!({"login_tagline": "x".repeat(301)}),
+    ] {
+        s.put("/v1/settings", Some("*"), &json!({"branding": branding}))
+            .await
+            .problem(422, "invalid-value");
+    }
+    s.put(
+        "/v1/settings",
+        Some("*"),
+        &json!({"branding": {"logo": "x.png"}}),
+    )
+    .await
+    .problem(400, "invalid-body");
+    // Nothing refused was stored.
+    let now = s.get("/v1/settings").await.ok(200);
+    assert_eq!(now["branding"], put["branding"]);
+}

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::document::{Document, QuotasDoc};
 use crate::model::{
-    Assignment, Config, Email, Interner, Kind, Membership, PasswordPolicy, Platform, Policy,
-    Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security,
-    Settings, Slug, State, Team, Theme, User, UserRemoval, UserStatus, Workspace, WorkspaceRemoval,
-    WorkspaceSettings, WorkspaceStatus,
+    Assignment, Branding, Config, Email, Interner, Kind, Membership, PasswordPolicy, Platform,
+    Policy, Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef,
+    Security, Settings, Slug, State, Team, Theme, User, UserRemoval, UserStatus, Workspace,
+    WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
 };
 
 impl From<QuotasDoc> for Quotas {
@@ -316,6 +316,20 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                         max_age_days: pp.max_age_days,
                     },
                 },
+                branding: s
+                    .branding
+                    .as_ref()
+                    .map(|b| Branding {
+                        display_name: b.display_name.clone(),
+                        accent_color: b.accent_color.as_deref().map(str::to_ascii_lowercase),
+                        login_headline: b.login_headline.clone(),
+                        login_tagline: b.login_tagline.clone(),
+                        support_email: b
+                            .support_email
+                            .as_deref()
+                            .and_then(|e| Email::parse(e).ok()),
+                    })
+                    .unwrap_or_default(),
             }
         });
 

@@ -88,8 +88,19 @@ pub struct DriftDoc {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct BrandingDoc {
+    pub display_name: Option<String>,
+    pub accent_color: Option<String>,
+    pub login_headline: Option<String>,
+    pub login_tagline: Option<String>,
+    pub support_email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsDoc {
     pub security: Option<SecurityDoc>,
+    pub branding: Option<BrandingDoc>,
 }
 
 pub type LabelsDoc = BTreeMap<String, String>;

@@ -218,92 +218,112 @@ pub fn assignment(live: &Assignment, want: &Assignment) -> Vec<FieldChange> {
     out
 }
 
-/// What the files set, over what is live for everything they leave out.
+/// What the files set, over what is live for everything they leave out:
+/// every field of the settings is optional (`None` is unmanaged), so this
+/// is the files' JSON laid over the live JSON, field by nested field.
 pub fn merged_settings(live: &Settings, want: &Settings) -> Settings {
-    let (l, w) = (&live.security, &want.security);
-    let (lp, wp) = (&l.password_policy, &w.password_policy);
-    Settings {
-        security: crate::model::Security {
-            session_timeout_minutes: w.session_timeout_minutes.or(l.session_timeout_minutes),
-            require_2fa: w.require_2fa.or(l.require_2fa),
-            email_verification: w.email_verification.or(l.email_verification),
-            ip_allowlist: w.ip_allowlist.clone().or_else(|| l.ip_allowlist.clone()),
-            password_policy: crate::model::PasswordPolicy {
-                min_length: wp.min_length.or(lp.min_length),
-                require_uppercase: wp.require_uppercase.or(lp.require_uppercase),
-                require_lowercase: wp.require_lowercase.or(lp.require_lowercase),
-                require_digit: wp.require_digit.or(lp.require_digit),
-                require_symbol: wp.require_symbol.or(lp.require_symbol),
-                max_age_days: wp.max_age_days.or(lp.max_age_days),
-            },
-        },
+    serde_json::from_value(overlay(show(live), show(want))).unwrap_or_else(|_| want.clone())
+}
+
+/// `want` over `base`: objects merge key by key, a `null` in `want` keeps
+/// `base`'s value, anything else (a scalar, a list) replaces it whole.
+fn overlay(base: Value, want: Value) -> Value {
+    match (base, want) {
+        (Value::Object(mut b), Value::Object(w)) => {
+            for (k, wv) in w {
+                let bv = b.remove(&k).unwrap_or(Value::Null);
+                b.insert(k, overlay(bv, wv));
+            }
+            Value::Object(b)
+        }
+        (b, Value::Null) => b,
+        (_, w) => w,
     }
 }
 
+/// One change per leaf field (`security.require_2fa`) the files change:
+/// lists are leaves, compared whole.
 pub fn settings(live: &Settings, want: &Settings) -> Vec<FieldChange> {
-    let merged = merged_settings(live, want);
-    let (l, m) = (&live.security, &merged.security);
     let mut out = Vec::new();
-    field(
+    leaves(
+        "",
+        &show(live),
+        &show(&merged_settings(live, want)),
         &mut out,
-        "security.session_timeout_minutes",
-        &l.session_timeout_minutes,
-        &m.session_timeout_minutes,
-    );
-    field(
-        &mut out,
-        "security.require_2fa",
-        &l.require_2fa,
-        &m.require_2fa,
-    );
-    field(
-        &mut out,
-        "security.email_verification",
-        &l.email_verification,
-        &m.email_verification,
-    );
-    field(
-        &mut out,
-        "security.ip_allowlist",
-        &l.ip_allowlist,
-        &m.ip_allowlist,
-    );
-    let (lp, mp) = (&l.password_policy, &m.password_policy);
-    field(
-        &mut out,
-        "security.password_policy.min_length",
-        &lp.min_length,
-        &mp.min_length,
-    );
-    field(
-        &mut out,
-        "security.password_policy.require_uppercase",
-        &lp.require_uppercase,
-        &mp.require_uppercase,
-    );
-    field(
-        &mut out,
-        "security.password_policy.require_lowercase",
-        &lp.require_lowercase,
-        &mp.require_lowercase,
-    );
-    field(
-        &mut out,
-        "security.password_policy.require_digit",
-        &lp.require_digit,
-        &mp.require_digit,
-    );
-    field(
-        &mut out,
-        "security.password_policy.require_symbol",
-        &lp.require_symbol,
-        &mp.require_symbol,
-    );
-    field(
-        &mut out,
-        "security.password_policy.max_age_days",
-        &lp.max_age_days,
-        &mp.max_age_days,
     );
     out
+}
+
+fn leaves(path: &str, live: &Value, merged: &Value, out: &mut Vec<FieldChange>) {
+    match (live, merged) {
+        (Value::Object(l), Value::Object(m)) => {
+            for (k, mv) in m {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                leaves(&sub, l.get(k).unwrap_or(&Value::Null), mv, out);
+            }
+        }
+        (l, m) if l != m => out.push(FieldChange {
+            field: path.to_owned(),
+            before: l.clone(),
+            after: m.clone(),
+            sensitive: false,
+            keys: None,
+        }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Branding, Security};
+
+    #[test]
+    fn settings_compare_only_what_the_files_set_leaf_by_leaf() {
+        let live = Settings {
+            security: Security {
+                require_2fa: Some(false),
+                session_timeout_minutes: Some(30),
+                ip_allowlist: Some(["10.0.0.0/8".to_owned()].into()),
+                ..Security::default()
+            },
+            branding: Branding {
+                display_name: Some("Old".into()),
+                ..Branding::default()
+            },
+        };
+        let want = Settings {
+            security: Security {
+                require_2fa: Some(true),
+                ip_allowlist: Some(std::collections::BTreeSet::new()),
+                ..Security::default()
+            },
+            branding: Branding {
+                accent_color: Some("#1f6feb".into()),
+                ..Branding::default()
+            },
+        };
+        let merged = merged_settings(&live, &want);
+        // Unset in the files: the live value stays.
+        assert_eq!(merged.security.session_timeout_minutes, Some(30));
+        assert_eq!(merged.branding.display_name.as_deref(), Some("Old"));
+        // A list is replaced whole, even by an empty one.
+        assert_eq!(merged.security.ip_allowlist, Some(Default::default()));
+        let changes = settings(&live, &want);
+        let fields: Vec<&str> = changes.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "security.require_2fa",
+                "security.ip_allowlist",
+                "branding.accent_color"
+            ]
+        );
+        assert!(settings(&live, &Settings::default()).is_empty());
+        assert!(settings(&merged, &want).is_empty());
+    }
 }

@@ -65,6 +65,8 @@ pub struct Counts {
     pub assignments: usize,
     /// Whether `[settings.security]` was written.
     pub settings: bool,
+    /// Whether `[settings.branding]` was written.
+    pub branding: bool,
 }
 
 impl Counts {
@@ -83,6 +85,9 @@ impl Counts {
         ];
         if self.settings {
             parts.push("the security settings".to_owned());
+        }
+        if self.branding {
+            parts.push("the branding".to_owned());
         }
         and_list(&parts)
     }
@@ -184,6 +189,8 @@ pub(crate) struct Tree<'a> {
     pub workspaces: Vec<WorkspaceOut<'a>>,
     /// Written only when some field is set.
     pub security: Option<&'a Security>,
+    /// Written only when some field is set.
+    pub branding: Option<&'a crate::model::Branding>,
 }
 
 fn prevent_destroy(live: &Live, path: &crate::model::ObjectId) -> bool {
@@ -263,6 +270,11 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .as_ref()
         .map(|s| &s.security)
         .filter(|s| any_security(s));
+    let branding = state
+        .settings
+        .as_ref()
+        .map(|s| &s.branding)
+        .filter(|b| **b != crate::model::Branding::default());
     Tree {
         endpoint: &opts.endpoint,
         archive: opts.archive,
@@ -272,6 +284,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         providers,
         workspaces,
         security,
+        branding,
     }
 }
 
@@ -323,6 +336,7 @@ pub fn export(live: &Live, opts: &Options) -> Exported {
             memberships: state.memberships.len(),
             assignments: state.assignments.len(),
             settings: tree.security.is_some(),
+            branding: tree.branding.is_some(),
         },
         key_vars: tree
             .providers

@@ -192,7 +192,30 @@ pub(super) fn root(tree: &Tree) -> String {
             }
         }
     }
+    if let Some(b) = tree.branding {
+        out.push_str("\n[settings.branding]\n");
+        for (k, v) in branding_fields(b) {
+            let _ = writeln!(out, "{k} = {}", string(&v));
+        }
+    }
     out
+}
+
+/// The branding fields that are set, by name.
+fn branding_fields(b: &crate::model::Branding) -> Vec<(&'static str, String)> {
+    [
+        ("display_name", b.display_name.clone()),
+        ("accent_color", b.accent_color.clone()),
+        ("login_headline", b.login_headline.clone()),
+        ("login_tagline", b.login_tagline.clone()),
+        (
+            "support_email",
+            b.support_email.as_ref().map(|e| e.to_string()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect()
 }
 
 pub(super) fn users(users: &[UserOut]) -> String {

@@ -250,10 +250,25 @@ pub struct Security {
     pub password_policy: PasswordPolicy,
 }
 
+/// The deployment's visual identity (MagOneAI: Super Admin -> Branding).
+/// `None` is unmanaged; the platform falls back to its own default for a
+/// field that is blank there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Branding {
+    /// Shown in the top bar, the sidebar and the login screen.
+    pub display_name: Option<String>,
+    /// `#rrggbb`, lower-case.
+    pub accent_color: Option<String>,
+    pub login_headline: Option<String>,
+    pub login_tagline: Option<String>,
+    pub support_email: Option<Email>,
+}
+
 /// Platform-wide settings, a singleton.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Settings {
     pub security: Security,
+    pub branding: Branding,
 }
 
 /// A named list of users granted roles in workspaces as a unit.

@@ -431,11 +431,30 @@ pub struct Security {
     pub password_policy: PasswordPolicy,
 }
 
+/// The deployment's visual identity; `null` is the platform's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Branding {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `#rrggbb`, stored lower-case.
+    #[serde(default)]
+    pub accent_color: Option<String>,
+    #[serde(default)]
+    pub login_headline: Option<String>,
+    #[serde(default)]
+    pub login_tagline: Option<String>,
+    /// Stored case-folded, like every email.
+    #[serde(default)]
+    pub support_email: Option<String>,
+}
+
 /// Platform-wide settings, a singleton replaced whole with `PUT`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct SettingsSpec {
     #[serde(default)]
     pub security: Security,
+    #[serde(default)]
+    pub branding: Branding,
     #[serde(default)]
     pub labels: Labels,
 }

@@ -1,11 +1,13 @@
 //! Platform-wide settings: a singleton replaced whole. Network ranges are
-//! stored normalized (host bits cleared).
+//! stored normalized (host bits cleared), the branding colour lower-case and
+//! its support email case-folded.
 
 use rusqlite::{Connection, params};
 
-use super::{Actor, Cached, Engine, check_labels, check_version, json, parse, to_u64};
+use super::keys::is_email;
+use super::{Actor, Cached, Engine, check_labels, check_text, check_version, json, parse, to_u64};
 use crate::platform::ApiError;
-use crate::wire::{Settings, SettingsSpec};
+use crate::wire::{Branding, Settings, SettingsSpec};
 
 fn get(conn: &Connection) -> Result<Settings, ApiError> {
     let (spec, version, updated_at): (String, i64, String) = conn.one(
@@ -42,8 +44,36 @@ fn canonical_cidr(s: &str) -> Result<String, String> {
     Ok(net.trunc().to_string())
 }
 
+/// Branding as stored: the colour lower-case, the email folded; `422` for
+/// a colour that is not `#rrggbb`, an address that is not one, or text
+/// over its length.
+fn branding(b: &mut Branding) -> Result<(), ApiError> {
+    check_text("branding.display_name", &b.display_name, 100)?;
+    check_text("branding.login_headline", &b.login_headline, 200)?;
+    check_text("branding.login_tagline", &b.login_tagline, 300)?;
+    if let Some(c) = &mut b.accent_color {
+        let hex = c.strip_prefix('#').unwrap_or_default();
+        if c.len() != 7 || !hex.bytes().all(|x| x.is_ascii_hexdigit()) {
+            return Err(ApiError::invalid_value(format!(
+                "`branding.accent_color` `{c}` is not a colour written #rrggbb"
+            )));
+        }
+        c.make_ascii_lowercase();
+    }
+    if let Some(e) = &mut b.support_email {
+        if !is_email(e) {
+            return Err(ApiError::invalid_value(format!(
+                "`branding.support_email` `{e}` is not an email address"
+            )));
+        }
+        *e = e.to_lowercase();
+    }
+    Ok(())
+}
+
 fn normalize(mut spec: SettingsSpec) -> Result<SettingsSpec, ApiError> {
     check_labels(&spec.labels)?;
+    branding(&mut spec.branding)?;
     let s = &spec.security;
     if s.session_timeout_minutes
         .is_some_and(|m| !(1..=525_600).contains(&m))

@@ -415,6 +415,17 @@ impl LiveBuilder {
                     max_age_days: pp.max_age_days,
                 },
             },
+            branding: model::Branding {
+                display_name: s.spec.branding.display_name,
+                accent_color: s.spec.branding.accent_color,
+                login_headline: s.spec.branding.login_headline,
+                login_tagline: s.spec.branding.login_tagline,
+                support_email: s
+                    .spec
+                    .branding
+                    .support_email
+                    .and_then(|e| self.keys.email(&e).ok()),
+            },
         });
     }
 }
@@ -612,6 +623,7 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
                         "require_symbol": pp.require_symbol, "max_age_days": pp.max_age_days,
                     },
                 },
+                "branding": s.branding,
                 "labels": strip_nulls(labels),
             })
         }

@@ -225,6 +225,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
         }
     }
     if let Some(st) = &s.settings {
+        if st.branding != crate::model::Branding::default() {
+            no(
+                ObjectId::Settings,
+                "branding",
+                "Open WebUI's name and look are set by its deployment (WEBUI_NAME and static files), not through its API",
+            );
+        }
         let sec = &st.security;
         let mut field = |set: bool, name: &str, why: &str| {
             if set {
@@ -551,6 +558,7 @@ impl OpenWebUi {
                 session_timeout_minutes: timeout,
                 ..Security::default()
             },
+            branding: Default::default(),
         };
         snap.live.meta.insert(
             ObjectId::Settings,

@@ -119,8 +119,8 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
     if s.settings.is_some() {
         no(
             ObjectId::Settings,
-            "security",
-            "SCIM 2.0 has no security settings",
+            "settings",
+            "SCIM 2.0 provisions identities only: it has no security or branding settings",
         );
     }
     for (slug, w) in &s.workspaces {
