@@ -2553,6 +2553,26 @@ fn token_create_prints_only_the_token_and_refuses_duplicates() {
     assert!(out.stdout.is_empty(), "no token for a refused name");
 }
 
+#[test]
+fn a_token_that_cannot_be_shown_is_not_created() {
+    let setup = Setup::new();
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+    // Nobody reads: the token would be lost, so it must not be kept.
+    drop(reader);
+    let out = support::tenet()
+        .args(["serve", "token", "create", "ci", "--scope", "write", "--db"])
+        .arg(&setup.db)
+        .stdout(writer)
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("was not created"), "stderr: {stderr}");
+    // The name is still free: nothing was stored.
+    let t = setup.token("ci", Scope::Write);
+    assert!(t.starts_with("tnt_"), "token {t:?}");
+}
+
 // ------------------------------------------------ conventions of docs/platform-api.md
 
 #[tokio::test]

@@ -97,10 +97,24 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             ScopeArg::Read => Scope::Read,
             ScopeArg::Write => Scope::Write,
         };
-        let token = engine.create_token(&name, scope).map_err(|e| {
-            CommandError::new(e.detail).with_hint("token names are unique; pick another")
-        })?;
-        super::out::println(&token)?;
+        let shown = engine
+            .create_token(&name, scope, super::out::println)
+            .map_err(|e| {
+                CommandError::new(e.detail).with_hint("token names are unique; pick another")
+            })?;
+        if let Err(e) = shown {
+            // Nobody could read it, so it was not kept: say so, whatever
+            // stdout is (a closed pipe is otherwise a quiet end).
+            return Err(CommandError::new(format!(
+                "the token could not be shown ({}), so it was not created",
+                if e.closed {
+                    "standard output is closed".to_owned()
+                } else {
+                    e.to_string()
+                }
+            ))
+            .with_hint("run it again with stdout to a terminal, a file or a pipe that reads it"));
+        }
         super::out::eprintln(&format!(
             "created {} token `{name}`; it is shown only once (the platform keeps a hash)",
             scope.as_str()

@@ -39,8 +39,16 @@ fn hash(token: &str) -> String {
 }
 
 impl Engine {
-    /// Creates a token named `name` and returns it; it cannot be shown again.
-    pub fn create_token(&self, name: &str, scope: Scope) -> Result<String, ApiError> {
+    /// Creates a token named `name` and hands it to `deliver` (which shows
+    /// it: it cannot be shown again), keeping it only if `deliver`
+    /// succeeded. A token nobody saw is never valid: one printed into a
+    /// closed pipe is not stored, and the name stays free.
+    pub fn create_token<E>(
+        &self,
+        name: &str,
+        scope: Scope,
+        deliver: impl FnOnce(&str) -> Result<(), E>,
+    ) -> Result<Result<(), E>, ApiError> {
         let ok = !name.is_empty()
             && name.len() <= 64
             && name
@@ -60,7 +68,9 @@ impl Engine {
         );
         let now = Now::at(std::time::SystemTime::now());
         self.read(|c| {
-            let exists: Option<String> = c
+            let tx =
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+            let exists: Option<String> = tx
                 .one(
                     "SELECT name FROM tokens WHERE name = ?1",
                     params![name],
@@ -70,13 +80,17 @@ impl Engine {
             if exists.is_some() {
                 return Err(ApiError::already_exists(format!("token `{name}`")));
             }
-            c.run(
+            tx.run(
                 "INSERT INTO tokens (name, scope, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, scope.as_str(), hash(&token), now.text],
             )?;
-            Ok(())
-        })?;
-        Ok(token)
+            // Shown before it is kept; dropping `tx` forgets it.
+            let shown = deliver(&token);
+            if shown.is_ok() {
+                tx.commit()?;
+            }
+            Ok(shown)
+        })
     }
 
     /// The token's owner and scope, if it is one of ours.
