@@ -24,7 +24,8 @@ pub use order::phase;
 
 /// Version of the plan file format; readers refuse other versions.
 /// 2: typed object ids, stamps (versions or content digests).
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: workspaces carry `settings`, the settings singleton `branding`.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Where the config came from in git, when it is in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
