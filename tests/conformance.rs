@@ -455,6 +455,8 @@ impl Platform for Scim {
         vec![
             "SCIM 2.0 cannot hold `roles/auditor`".to_owned(),
             "SCIM 2.0 cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned(),
+            "SCIM 2.0 cannot hold `settings` of `workspaces/finance`".to_owned(),
+            "SCIM 2.0 cannot hold `branding` of `settings`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -680,7 +682,11 @@ impl Platform for OpenWebUi {
         "openwebui"
     }
     fn refuses(&self) -> Vec<String> {
-        vec!["Open WebUI cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned()]
+        vec![
+            "Open WebUI cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned(),
+            "Open WebUI cannot hold `settings` of `workspaces/finance`".to_owned(),
+            "Open WebUI cannot hold `branding` of `settings`".to_owned(),
+        ]
     }
     fn records_users(&self) -> bool {
         false
@@ -985,14 +991,16 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
         let cfg = config(dir.path(), p);
         std::fs::write(
             cfg.join("extra.toml"),
-            "[roles.auditor]\nname = \"Auditor\"\npermissions = [\"*\"]\n",
+            "[roles.auditor]\nname = \"Auditor\"\npermissions = [\"*\"]\n\n\
+             [settings.branding]\ndisplay_name = \"Acme AI\"\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let finance = cfg.join("workspaces/finance.toml");
         let text = std::fs::read_to_string(&finance).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(
             &finance,
-            text + "\n[workspaces.finance.quotas]\nstorage_gb = 10\n",
+            text + "\n[workspaces.finance.quotas]\nstorage_gb = 10\n\n\
+                    [workspaces.finance.settings]\ntimezone = \"Europe/Paris\"\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mark = p.write_mark();

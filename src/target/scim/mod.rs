@@ -116,12 +116,23 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "SCIM 2.0 provisions identities only: it has no provider assignments",
         );
     }
-    if s.settings.is_some() {
-        no(
-            ObjectId::Settings,
-            "settings",
-            "SCIM 2.0 provisions identities only: it has no security or branding settings",
-        );
+    if let Some(st) = &s.settings {
+        if st.branding != crate::model::Branding::default() {
+            no(
+                ObjectId::Settings,
+                "branding",
+                "SCIM 2.0 provisions identities only: it has no branding",
+            );
+        }
+        if st.branding == crate::model::Branding::default()
+            || st.security != crate::model::Security::default()
+        {
+            no(
+                ObjectId::Settings,
+                "security",
+                "SCIM 2.0 has no security settings",
+            );
+        }
     }
     for (slug, w) in &s.workspaces {
         let id = || ObjectId::Workspace(slug.clone());
