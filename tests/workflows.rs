@@ -466,6 +466,44 @@ impl Platform {
 }
 
 #[test]
+fn a_workspace_setting_changed_out_of_band_is_drift_and_apply_puts_it_back() {
+    let p = Platform::new();
+    let w = p.alice.get("/v1/workspaces/finance").expect(200);
+    assert_eq!(
+        w.body["settings"]["timezone"], "Europe/London",
+        "{:#}",
+        w.body
+    );
+    p.alice
+        .patch(
+            "/v1/workspaces/finance",
+            &w.etag(),
+            &json!({"settings": {"timezone": "Asia/Tokyo"}}),
+        )
+        .expect(200);
+    let at = p.last_at("workspaces/finance");
+    let r = p.drift("text");
+    r.code(2);
+    let finance = r.block("! workspaces/finance");
+    assert!(
+        finance.contains(
+            &r#"settings.timezone: files say "Europe/London", live is "Asia/Tokyo""#.to_owned()
+        ),
+        "{finance:#?}"
+    );
+    assert!(
+        finance
+            .iter()
+            .any(|l| l.starts_with(&format!("changed by alice.admin at {at} via api"))),
+        "{finance:#?}"
+    );
+    p.apply();
+    p.drift("text").code(0);
+    let w = p.alice.get("/v1/workspaces/finance").expect(200);
+    assert_eq!(w.body["settings"]["timezone"], "Europe/London");
+}
+
+#[test]
 fn drift_names_who_changed_what_and_when_with_a_read_token() {
     let p = Platform::new();
     p.drift("text")
