@@ -904,6 +904,14 @@ fn a_removed_user_is_suspended_or_deleted_with_its_memberships_and_plans_clean()
                 "[policy]\n",
                 "[policy]\nauthoritative = [\"users\"]\n",
             );
+            // Undeclared, tenet's own account would be suspended: refused.
+            let mark = p.write_mark();
+            for r in [plan(p, &cfg), apply(p, &cfg)] {
+                r.code(1)
+                    .has(&format!("`{email}`, the account tenet signs in as"))
+                    .has("[own-account]");
+            }
+            assert_eq!(p.write_mark(), mark, "{name}: a refused apply wrote");
             let users = cfg.join("users.toml");
             let text = std::fs::read_to_string(&users).unwrap_or_else(|e| panic!("{e}"));
             std::fs::write(

@@ -188,6 +188,11 @@ pub struct Live {
     /// Key fingerprints per provider (the model's `api_keys` stay empty).
     pub key_fingerprints: BTreeMap<Slug, Vec<String>>,
     pub usage: BTreeMap<Slug, Usage>,
+    /// The user account tenet acts as, where the target signs in as a user
+    /// of the platform it manages (Open WebUI): a plan never suspends or
+    /// deletes it, which would lock tenet out halfway through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_in_as: Option<super::Email>,
 }
 
 /// Just the managed flag, when set.

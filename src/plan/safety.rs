@@ -60,6 +60,7 @@ pub fn refusals(
         }
     }
     out.extend(roles_in_use(changes, live));
+    out.extend(own_account(changes, live));
     let policy = &config.policy;
     for (kind, n) in destroyed {
         let total = live_count(live, kind, scope);
@@ -81,6 +82,42 @@ pub fn refusals(
         }
     }
     out
+}
+
+/// The account tenet signs in as, suspended or deleted: the apply would
+/// lock itself out partway (and every later run with it), so the plan is
+/// refused, whatever the policy says.
+fn own_account(changes: &[PlannedChange], live: &Live) -> Vec<Refusal> {
+    let Some(me) = &live.signed_in_as else {
+        return Vec::new();
+    };
+    let id = ObjectId::User(me.clone());
+    changes
+        .iter()
+        .map(|c| &c.change)
+        .filter(|c| c.object == id)
+        .filter_map(|c| {
+            let what = if c.action == Action::Delete {
+                "delete"
+            } else if c
+                .fields
+                .iter()
+                .any(|f| f.field == "status" && f.after == "suspended")
+            {
+                "suspend"
+            } else {
+                return None;
+            };
+            Some(Refusal {
+                code: "own-account".to_owned(),
+                message: format!(
+                    "this plan would {what} `{me}`, the account tenet signs in as on this platform, and lock tenet out; declare it in the files (users are authoritative), or sign in as another administrator"
+                ),
+                object: Some(id.clone()),
+                lifted_by: None,
+            })
+        })
+        .collect()
 }
 
 /// A custom role deleted while live memberships this plan does not change

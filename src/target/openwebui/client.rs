@@ -485,6 +485,16 @@ impl OwuiClient {
         OpenAiConfig::from_wire(&v).map_err(|e| unexpected("POST /openai/config/update", &e))
     }
 
+    /// The email of the account the token belongs to (`GET /api/v1/auths/`,
+    /// the session user).
+    pub async fn session_email(&self) -> Result<String, OwuiError> {
+        let v = self.get(&["api", "v1", "auths", ""], &[]).await?;
+        v.get("email")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| unexpected("GET /api/v1/auths/", "no email in the session user"))
+    }
+
     // ---- settings ----
 
     /// The admin config (`GET /api/v1/auths/admin/config`), for

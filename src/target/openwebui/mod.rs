@@ -1305,7 +1305,12 @@ impl Target for OpenWebUi {
     }
 
     async fn read(&self, _parallelism: usize) -> Result<Live, TargetError> {
-        Ok(self.snapshot(Need::ALL).await?.live)
+        let (snap, me) = tokio::try_join!(self.snapshot(Need::ALL), async {
+            Ok(self.client.session_email().await?)
+        })?;
+        let mut live = snap.live;
+        live.signed_in_as = Email::parse(&me.to_lowercase()).ok();
+        Ok(live)
     }
 
     async fn probe(&self, object: &ObjectId) -> Result<Option<Meta>, TargetError> {
