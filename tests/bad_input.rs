@@ -197,6 +197,14 @@ fn a_closed_stdout_ends_init_export_and_token_create_quietly() {
         ),
         true,
     ));
+    // Nobody saw that token, so it was not kept: the name is free.
+    run(cmd_in(
+        dir,
+        &[
+            "serve", "token", "create", "ci", "--scope", "read", "--db", &db,
+        ],
+    ))
+    .code(0);
 }
 
 // ------------------------------------------------------------ long lines

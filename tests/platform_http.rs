@@ -2566,8 +2566,9 @@ fn a_token_that_cannot_be_shown_is_not_created() {
         .output()
         .unwrap_or_else(|e| panic!("run: {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("was not created"), "stderr: {stderr}");
+    // A closed stdout ends quietly, as everywhere: nobody is reading.
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("created"), "no confirmation: {stderr}");
     // The name is still free: nothing was stored.
     let t = setup.token("ci", Scope::Write);
     assert!(t.starts_with("tnt_"), "token {t:?}");

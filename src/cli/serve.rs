@@ -103,15 +103,14 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
                 CommandError::new(e.detail).with_hint("token names are unique; pick another")
             })?;
         if let Err(e) = shown {
-            // Nobody could read it, so it was not kept: say so, whatever
-            // stdout is (a closed pipe is otherwise a quiet end).
+            // Nobody could read it, so it was not kept. A closed stdout
+            // still ends quietly (nobody is reading); another failure says
+            // that no token was made.
+            if e.closed {
+                return Err(e);
+            }
             return Err(CommandError::new(format!(
-                "the token could not be shown ({}), so it was not created",
-                if e.closed {
-                    "standard output is closed".to_owned()
-                } else {
-                    e.to_string()
-                }
+                "the token could not be shown ({e}), so it was not created"
             ))
             .with_hint("run it again with stdout to a terminal, a file or a pipe that reads it"));
         }
