@@ -593,7 +593,13 @@ impl<'a> Checker<'a> {
                 );
                 let (file, span) = self.at(d, &[], true);
                 diag = diag.with_label(file, span, "no active administrator");
-                let suspended: Vec<&str> = admins.iter().map(|m| m.user.as_str()).collect();
+                // Holders who cannot act: suspended users, and members who
+                // are no declared user at all (reported on their own too).
+                let (suspended, undeclared): (Vec<&Membership>, Vec<&Membership>) = admins
+                    .iter()
+                    .partition(|m| state.users.contains_key(&m.user));
+                let suspended: Vec<&str> = suspended.iter().map(|m| m.user.as_str()).collect();
+                let undeclared: Vec<&str> = undeclared.iter().map(|m| m.user.as_str()).collect();
                 for user in &suspended {
                     if let Some(u) = self.loaded.document.users.get(*user) {
                         let (file, span) = self.at(u, &["status"], false);
@@ -604,9 +610,14 @@ impl<'a> Checker<'a> {
                         );
                     }
                 }
-                let help = if suspended.is_empty() {
+                let help = if suspended.is_empty() && undeclared.is_empty() {
                     format!(
                         "every workspace keeps at least one administrator: grant `{roles}` to an active user under [workspaces.{slug}.members]"
+                    )
+                } else if suspended.is_empty() {
+                    format!(
+                        "{} holds the role but is not a declared user: declare it under [users], or grant `{roles}` to an active user",
+                        undeclared.join(", ")
                     )
                 } else {
                     format!(
