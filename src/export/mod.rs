@@ -274,7 +274,7 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .settings
         .as_ref()
         .map(|s| &s.branding)
-        .filter(|b| **b != crate::model::Branding::default());
+        .filter(|b| !b.is_empty());
     Tree {
         endpoint: &opts.endpoint,
         archive: opts.archive,

@@ -264,6 +264,13 @@ pub struct Branding {
     pub support_email: Option<Email>,
 }
 
+impl Branding {
+    /// Nothing set: the files leave the branding alone.
+    pub fn is_empty(&self) -> bool {
+        self == &Branding::default()
+    }
+}
+
 /// Platform-wide settings, a singleton.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Settings {

@@ -225,7 +225,7 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
         }
     }
     if let Some(st) = &s.settings {
-        if st.branding != crate::model::Branding::default() {
+        if !st.branding.is_empty() {
             no(
                 ObjectId::Settings,
                 "branding",

@@ -117,16 +117,14 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
         );
     }
     if let Some(st) = &s.settings {
-        if st.branding != crate::model::Branding::default() {
+        if !st.branding.is_empty() {
             no(
                 ObjectId::Settings,
                 "branding",
                 "SCIM 2.0 provisions identities only: it has no branding",
             );
         }
-        if st.branding == crate::model::Branding::default()
-            || st.security != crate::model::Security::default()
-        {
+        if st.branding.is_empty() || st.security != crate::model::Security::default() {
             no(
                 ObjectId::Settings,
                 "security",
