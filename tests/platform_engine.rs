@@ -16,8 +16,8 @@ use tenet::platform::ApiError;
 use tenet::platform::engine::Profile;
 use tenet::platform::engine::{Actor, AuditQuery, Engine, PageRequest};
 use tenet::wire::{
-    AssignmentSpec, Channel, MembershipSpec, ProviderKind, ProviderSpec, QuotasSpec, RoleSpec,
-    UserSpec, UserStatus, WorkspaceSpec, WorkspaceStatus,
+    AssignmentSpec, Channel, MembershipSpec, ProjectMember, ProjectSpec, ProviderKind,
+    ProviderSpec, QuotasSpec, RoleSpec, UserSpec, UserStatus, WorkspaceSpec, WorkspaceStatus,
 };
 
 fn local() -> Actor {
@@ -1237,4 +1237,211 @@ fn a_platform_killed_while_it_was_being_made_is_completed_on_the_next_open() {
     drop(e);
     let err = Engine::open(&path, Some(Profile::M3forge)).err().unwrap();
     assert_eq!(err.status, 409);
+}
+
+/// A MagOneAI platform with workspace `research`: ana its owner, ben a
+/// member.
+fn research() -> Engine {
+    let e = Engine::open_in_memory(Profile::Magoneai).unwrap_or_else(|e| panic!("open: {e}"));
+    ok(e.create_workspace(&local(), "research", WorkspaceSpec::default()));
+    for u in [
+        "ana@northwind.example",
+        "ben@northwind.example",
+        "cy@northwind.example",
+    ] {
+        ok(e.create_user(&local(), u, UserSpec::default()));
+    }
+    ok(e.create_membership(
+        &local(),
+        "research",
+        "ana@northwind.example",
+        roles(&["owner"]),
+    ));
+    ok(e.create_membership(
+        &local(),
+        "research",
+        "ben@northwind.example",
+        roles(&["member"]),
+    ));
+    e
+}
+
+fn project(members: &[(&str, &[&str])]) -> ProjectSpec {
+    ProjectSpec {
+        name: Some("Claims".into()),
+        members: members
+            .iter()
+            .map(|(u, r)| ProjectMember {
+                user: (*u).into(),
+                roles: r.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .collect(),
+        ..ProjectSpec::default()
+    }
+}
+
+#[test]
+fn every_workspace_comes_with_its_default_project_which_stays() {
+    let e = research();
+    let d = ok(e.get_project("research", "default"));
+    assert!(d.default && d.spec.members.is_empty(), "{d:?}");
+    assert_eq!(d.spec.name.as_deref(), Some("Default project"));
+    refused(
+        e.update_project(
+            &local(),
+            "research",
+            "default",
+            Some(d.version),
+            &status("archived"),
+        ),
+        409,
+        "default-project",
+    );
+    refused(
+        e.delete_project(&local(), "research", "default", Some(d.version)),
+        409,
+        "default-project",
+    );
+    refused(
+        e.create_project(&local(), "research", "default", ProjectSpec::default()),
+        409,
+        "already-exists",
+    );
+    // Declared roles in the default project are overrides.
+    let d = ok(e.update_project(
+        &local(),
+        "research",
+        "default",
+        Some(d.version),
+        &json!({"members": [{"user": "BEN@northwind.example", "roles": ["builder"]}]}),
+    ));
+    assert_eq!(d.spec.members[0].user, "ben@northwind.example");
+    // The platform without projects answers 404 on every project path.
+    let m3 = mem();
+    ok(m3.create_workspace(&local(), "finance", WorkspaceSpec::default()));
+    refused(m3.get_project("finance", "default"), 404, "not-found");
+    assert!(
+        ok(m3.list_all_projects(&PageRequest::default()))
+            .items
+            .is_empty()
+    );
+}
+
+#[test]
+fn project_members_are_workspace_members_with_project_roles() {
+    let e = research();
+    refused(
+        e.create_project(
+            &local(),
+            "research",
+            "claims",
+            project(&[("cy@northwind.example", &["viewer"])]),
+        ),
+        422,
+        "invalid-reference",
+    );
+    refused(
+        e.create_project(
+            &local(),
+            "research",
+            "claims",
+            project(&[("ben@northwind.example", &["admin"])]),
+        ),
+        422,
+        "invalid-reference",
+    );
+    refused(
+        e.create_project(
+            &local(),
+            "research",
+            "claims",
+            project(&[("ben@northwind.example", &[])]),
+        ),
+        422,
+        "invalid-value",
+    );
+    refused(
+        e.create_project(&local(), "research", "Claims", project(&[])),
+        422,
+        "invalid-value",
+    );
+    // A project role is no workspace role.
+    refused(
+        e.create_membership(
+            &local(),
+            "research",
+            "cy@northwind.example",
+            roles(&["builder"]),
+        ),
+        422,
+        "invalid-reference",
+    );
+    let p = ok(e.create_project(
+        &local(),
+        "research",
+        "claims",
+        project(&[
+            ("ben@northwind.example", &["builder"]),
+            ("ana@northwind.example", &["project-admin"]),
+        ]),
+    ));
+    let users: Vec<&str> = p.spec.members.iter().map(|m| m.user.as_str()).collect();
+    assert_eq!(users, ["ana@northwind.example", "ben@northwind.example"]);
+    assert_eq!(
+        ok(e.list_all_projects(&PageRequest::default())).items.len(),
+        2
+    );
+}
+
+#[test]
+fn a_member_who_leaves_the_workspace_leaves_its_projects_audited() {
+    let e = research();
+    let p = ok(e.create_project(
+        &local(),
+        "research",
+        "claims",
+        project(&[("ben@northwind.example", &["builder"])]),
+    ));
+    let m = ok(e.get_membership("research", "ben@northwind.example"));
+    ok(e.delete_membership(
+        &local(),
+        "research",
+        "ben@northwind.example",
+        Some(m.version),
+    ));
+    let after = ok(e.get_project("research", "claims"));
+    assert!(after.spec.members.is_empty(), "{after:?}");
+    assert_eq!(after.version, p.version + 1);
+    let q = AuditQuery {
+        resource: Some("workspaces/research/projects/claims".into()),
+        ..Default::default()
+    };
+    let events = ok(e.list_audit(&q, &PageRequest::default())).items;
+    assert_eq!(
+        events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["create", "update"]
+    );
+    // Deleting the user takes it out of every project too.
+    ok(e.create_membership(
+        &local(),
+        "research",
+        "ben@northwind.example",
+        roles(&["member"]),
+    ));
+    let p = ok(e.get_project("research", "claims"));
+    ok(e.update_project(
+        &local(),
+        "research",
+        "claims",
+        Some(p.version),
+        &json!({"members": [{"user": "ben@northwind.example", "roles": ["viewer"]}]}),
+    ));
+    let u = ok(e.get_user("ben@northwind.example"));
+    ok(e.delete_user(&local(), "ben@northwind.example", Some(u.version)));
+    assert!(
+        ok(e.get_project("research", "claims"))
+            .spec
+            .members
+            .is_empty()
+    );
 }

@@ -93,17 +93,25 @@ fn connect(
         .unwrap_or_else(|| CommandError::new("cannot connect to the platform")))
 }
 
-/// Live objects that do not carry tenet's managed label and could (quotas
-/// and settings need no adoption; a kind the target has nowhere to mark is
-/// matched by key instead).
-fn unmanaged(live: &crate::model::Live, caps: &crate::target::Capabilities) -> usize {
+/// Live objects that do not carry tenet's managed label and could (quotas,
+/// settings and a workspace's default project need no adoption; a kind the
+/// target has nowhere to mark is matched by key instead).
+fn unmanaged(
+    live: &crate::model::Live,
+    caps: &crate::target::Capabilities,
+    catalog: &crate::model::Catalog,
+) -> usize {
+    use crate::model::ObjectId;
+    let default = catalog
+        .projects
+        .as_ref()
+        .map(|r| r.default_project.as_str());
     live.meta
         .iter()
-        .filter(|(id, _)| {
-            !matches!(
-                id,
-                crate::model::ObjectId::Settings | crate::model::ObjectId::Quotas(_)
-            ) && caps.ownership(id.kind()) != crate::target::Ownership::Nowhere
+        .filter(|(id, _)| match id {
+            ObjectId::Settings | ObjectId::Quotas(_) => false,
+            ObjectId::Project(_, p) if Some(p.as_str()) == default => false,
+            id => caps.ownership(id.kind()) != crate::target::Ownership::Nowhere,
         })
         .filter(|(_, m)| !m.managed())
         .count()
@@ -194,7 +202,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             out.display()
         ));
     }
-    let n = unmanaged(&live, target.capabilities());
+    let n = unmanaged(&live, target.capabilities(), &catalog);
     if n > 0 {
         super::out::eprintln(&format!(
             "{n} live object{} not managed by tenet yet: after reviewing, `tenet apply {} --adopt` labels {} as managed.",

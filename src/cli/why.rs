@@ -1,8 +1,10 @@
-//! `tenet why USER PERMISSION --workspace W [DIR]`: whether the files give a
-//! user a permission in a workspace, and exactly how: through which role
-//! (built-in or custom, and which of its permission patterns), granted
-//! directly or through which team, pointing at the config lines. Exit 0
-//! when the user has the permission, 2 when not, 1 on error.
+//! `tenet why USER PERMISSION --workspace W [--project P] [DIR]`: whether
+//! the files give a user a permission in a workspace (or in one of its
+//! projects), and exactly how: through which role (built-in or custom, and
+//! which of its permission patterns), granted directly, through which team,
+//! or (in the default project) mapped from which workspace role, pointing
+//! at the config lines. Exit 0 when the user has the permission, 2 when
+//! not, 1 on error.
 
 use std::path::PathBuf;
 
@@ -22,6 +24,10 @@ pub struct Args {
     /// The workspace.
     #[arg(long, short)]
     pub workspace: String,
+    /// A project of the workspace (platforms with projects): the answer is
+    /// about the project roles there.
+    #[arg(long, short)]
+    pub project: Option<String>,
     /// The config root.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
@@ -37,6 +43,8 @@ struct Grant {
     at: (usize, String),
     /// (file, pointer) of the team membership, for team grants.
     member_at: Option<(usize, String)>,
+    /// In the default project: the workspace role this role is mapped from.
+    mapped_from: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
@@ -101,7 +109,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .and_then(|u| u.value.as_ref())
         .and_then(|u| u.status.as_deref())
         == Some("suspended");
-    let archived = w.status.as_deref() == Some("archived");
+    let mut archived = w.status.as_deref() == Some("archived");
 
     // Every grant of every role to the user in the workspace.
     let mut grants = Vec::new();
@@ -114,6 +122,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
                     via_team: None,
                     at: (ws.file, p),
                     member_at: None,
+                    mapped_from: None,
                 });
             }
         }
@@ -134,9 +143,76 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
                 via_team: Some(team.clone()),
                 at: (ws.file, p),
                 member_at: Some(member_at.clone()),
+                mapped_from: None,
             });
         }
     }
+    let mut place = workspace.to_owned();
+    if let Some(project) = &args.project {
+        let Some(rules) = &catalog.projects else {
+            return Err(CommandError::new(format!(
+                "the {} profile has no projects",
+                catalog.profile
+            ))
+            .with_hint("ask about the workspace: leave out --project"));
+        };
+        let declared = w.projects.get(project);
+        if declared.is_none() && *project != rules.default_project {
+            return Err(CommandError::new(format!(
+                "no project `{project}` in workspace `{workspace}` in the files"
+            ))
+            .with_hint({
+                let known: Vec<&str> = std::iter::once(rules.default_project.as_str())
+                    .chain(
+                        w.projects
+                            .keys()
+                            .map(String::as_str)
+                            .filter(|p| *p != rules.default_project),
+                    )
+                    .collect();
+                did_you_mean(project, known.iter().copied()).unwrap_or_else(|| {
+                    format!("the projects of `{workspace}`: {}", known.join(", "))
+                })
+            }));
+        }
+        place = format!("{workspace}/{project}");
+        archived |= declared.and_then(|p| p.status.as_deref()) == Some("archived");
+        let own = declared.and_then(|p| {
+            p.members
+                .iter()
+                .find(|(email, _)| fold_email(email) == user)
+        });
+        grants = match own {
+            Some((email, roles)) => {
+                let base = push(&push(&push(&ws.pointer, "projects"), project), "members");
+                roles
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Grant {
+                        role: r.clone(),
+                        via_team: None,
+                        at: (ws.file, push(&push(&base, email), &i.to_string())),
+                        member_at: None,
+                        mapped_from: None,
+                    })
+                    .collect()
+            }
+            // The default project maps every workspace role.
+            None if *project == rules.default_project => grants
+                .into_iter()
+                .filter_map(|g| {
+                    let to = rules.mapping.get(&g.role)?.clone();
+                    Some(Grant {
+                        mapped_from: Some(g.role),
+                        role: to,
+                        ..g
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+    }
+    let workspace = place.as_str();
 
     let loaded = &checked.loaded;
     let mut found = Vec::new();
@@ -163,9 +239,15 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         }) else {
             continue;
         };
-        let how = match &g.via_team {
-            Some(t) => format!("through team `{t}`"),
-            None => "directly".to_owned(),
+        let how = match (&g.mapped_from, &g.via_team) {
+            (Some(from), Some(t)) => format!(
+                "as the default project's role for workspace role `{from}` (held through team `{t}`)"
+            ),
+            (Some(from), None) => {
+                format!("as the default project's role for workspace role `{from}`")
+            }
+            (None, Some(t)) => format!("through team `{t}`"),
+            (None, None) => "directly".to_owned(),
         };
         let kind = if custom.is_some() {
             "custom role"
@@ -182,7 +264,10 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .with_label(
             g.at.0,
             loaded.value_span(g.at.0, &g.at.1),
-            format!("role `{}` granted here", g.role),
+            match &g.mapped_from {
+                Some(from) => format!("workspace role `{from}` granted here"),
+                None => format!("role `{}` granted here", g.role),
+            },
         );
         if let Some((f, p)) = &g.member_at {
             d = d.with_label(
@@ -210,7 +295,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         let why = if suspended {
             format!("{user} is suspended")
         } else {
-            format!("workspace `{workspace}` is archived")
+            format!("`{workspace}` is archived")
         };
         let d = Diagnostic::advice(
             "tenet::why::not-granted",

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::document::{Document, QuotasDoc};
 use crate::model::{
-    Assignment, Branding, Config, Email, Interner, Kind, Membership, PasswordPolicy, Platform,
-    Policy, Profile, Provider, ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef,
-    Security, Settings, Slug, State, Team, Theme, User, UserRemoval, UserStatus, Workspace,
-    WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
+    Assignment, Branding, Catalog, Config, Email, Interner, Kind, Membership, PasswordPolicy,
+    Platform, Policy, Profile, Project, Provider, ProviderKind, ProviderScope, Quotas, RateLimits,
+    Role, SecretRef, Security, Settings, Slug, State, Team, Theme, User, UserRemoval, UserStatus,
+    Workspace, WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
 };
 
 impl From<QuotasDoc> for Quotas {
@@ -76,6 +76,10 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                     .into_iter()
                     .collect(),
                 workspace_removal: match p.workspace_removal.as_deref() {
+                    Some("delete") => WorkspaceRemoval::Delete,
+                    _ => WorkspaceRemoval::Archive,
+                },
+                project_removal: match p.project_removal.as_deref() {
                     Some("delete") => WorkspaceRemoval::Delete,
                     _ => WorkspaceRemoval::Archive,
                 },
@@ -260,6 +264,42 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                     });
                 }
             }
+        }
+        let default_project = Catalog::builtin(profile).projects.as_ref();
+        for (key, p) in &w.projects {
+            let Ok(project) = Slug::parse(key) else {
+                continue;
+            };
+            let is_default = default_project.is_some_and(|r| r.default_project == key.as_str());
+            let members = p
+                .members
+                .iter()
+                .filter_map(|(email, roles)| {
+                    Some((keys.email(email).ok()?, keys.roles_named(roles)))
+                })
+                .collect();
+            state.projects.insert(
+                (slug.clone(), project.clone()),
+                Project {
+                    workspace: slug.clone(),
+                    slug: project,
+                    // The default project keeps the platform's name unless
+                    // the files give one.
+                    name: p.name.clone().or_else(|| {
+                        default_project
+                            .filter(|_| is_default)
+                            .map(|r| r.default_project_name.clone())
+                    }),
+                    description: p.description.clone(),
+                    status: match p.status.as_deref() {
+                        Some("archived") => WorkspaceStatus::Archived,
+                        _ => WorkspaceStatus::Active,
+                    },
+                    labels: p.labels.clone(),
+                    prevent_destroy: p.prevent_destroy,
+                    members,
+                },
+            );
         }
         for (provider, a) in &w.providers {
             let Ok(provider) = Slug::parse(provider) else {

@@ -27,6 +27,7 @@ pub struct PlatformDoc {
 pub struct PolicyDoc {
     pub authoritative: Option<Vec<String>>,
     pub workspace_removal: Option<String>,
+    pub project_removal: Option<String>,
     pub user_removal: Option<String>,
     pub destroy_threshold_percent: Option<u8>,
     pub destroy_threshold_min_objects: Option<u64>,
@@ -189,6 +190,21 @@ pub struct WorkspaceSettingsDoc {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct ProjectDoc {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+    /// Email as written -> project roles.
+    #[serde(default)]
+    pub members: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct WorkspaceDoc {
     /// Earlier slugs of this object, to rename it in place.
     #[serde(default)]
@@ -211,6 +227,9 @@ pub struct WorkspaceDoc {
     /// Provider -> assignment.
     #[serde(default)]
     pub providers: BTreeMap<String, AssignmentDoc>,
+    /// Slug -> project.
+    #[serde(default)]
+    pub projects: BTreeMap<String, ProjectDoc>,
 }
 
 /// One declaration: where it is, the key as written, and its value if it

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{show, status_matches};
-use crate::model::{Assignment, Membership, Provider, Quotas, Role, Settings, User, Workspace};
+use crate::model::{
+    Assignment, Membership, Project, Provider, Quotas, Role, Settings, User, Workspace,
+};
 
 /// One field's old and new value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +210,25 @@ pub fn provider(
 pub fn membership(live: &Membership, want: &Membership) -> Vec<FieldChange> {
     let mut out = Vec::new();
     field(&mut out, "roles", &live.roles, &want.roles);
+    out
+}
+
+/// A project's fields, and each member whose roles differ as a field of
+/// its own (`members.ada@acme.example`: `null` is no member).
+pub fn project(live: &Project, want: &Project) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "name", &live.name, &want.name);
+    field(
+        &mut out,
+        "description",
+        &live.description,
+        &want.description,
+    );
+    field(&mut out, "status", &live.status, &want.status);
+    for (user, l, w) in super::join(&live.members, &want.members) {
+        field(&mut out, &format!("members.{user}"), &l, &w);
+    }
+    field(&mut out, "labels", &live.labels, &want.labels);
     out
 }
 

@@ -32,7 +32,7 @@ pub use compare::{FieldChange, KeyChange};
 use crate::model::live::{LAST_APPLIED_LABEL, MANAGED_LABEL, Meta};
 use crate::model::rename::Renames;
 use crate::model::{
-    Config, Email, Kind, Labels, Live, ObjectId, Quotas, Slug, Stamp, User, UserRemoval,
+    Config, Email, Kind, Labels, Live, ObjectId, Project, Quotas, Slug, Stamp, User, UserRemoval,
     UserStatus, WorkspaceRemoval, WorkspaceStatus,
 };
 
@@ -194,6 +194,7 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
     d.memberships();
     d.role_holders();
     d.assignments();
+    d.projects();
     d.settings();
     d.out
 }
@@ -277,7 +278,7 @@ impl<'a> Differ<'a> {
         user_labels: &Labels,
         prevent_destroy: bool,
         exists: bool,
-        mut fields: Vec<FieldChange>,
+        fields: Vec<FieldChange>,
     ) {
         if !exists {
             let object = object();
@@ -305,6 +306,32 @@ impl<'a> Differ<'a> {
             self.out.not_adopted.push(path);
             return;
         }
+        self.push_upsert(
+            path,
+            meta,
+            object,
+            user_labels,
+            prevent_destroy,
+            managed,
+            fields,
+        );
+    }
+
+    /// The change that brings an existing object in line (or takes it
+    /// over, when it is not `managed` yet), if anything differs.
+    #[allow(clippy::too_many_arguments)]
+    fn push_upsert(
+        &mut self,
+        path: ObjectId,
+        meta: Option<&'a Meta>,
+        object: impl FnOnce() -> Object,
+        user_labels: &Labels,
+        prevent_destroy: bool,
+        managed: bool,
+        mut fields: Vec<FieldChange>,
+    ) {
+        let kind = path.kind();
+        let unmarked = self.opts.unmarked.contains(&kind);
         // Only tenet's own labels differing (a digest after a refactor) is
         // not worth a write; user labels are compared as fields. (A target
         // with nowhere to keep them has none to compare.)
@@ -752,6 +779,93 @@ impl<'a> Differ<'a> {
                 continue;
             }
             self.remove(ObjectId::Assignment(ws.clone(), p.clone()), Action::Delete);
+        }
+    }
+
+    /// Projects. The default project comes with its workspace, like its
+    /// quotas: the platform makes it, so it is never created or removed
+    /// here, and it is tenet's once declared in a workspace tenet manages
+    /// (no adoption needed). Its members are overrides of the roles mapped
+    /// from the workspace roles. Another project removed from the files is
+    /// archived or deleted (`project_removal`); those of a workspace that
+    /// goes, go with it.
+    fn projects(&mut self) {
+        let leaving = self.leaving();
+        let (config, live_state) = (self.config, self.live);
+        let default = crate::model::Catalog::builtin(config.platform.profile)
+            .projects
+            .as_ref()
+            .map(|r| r.default_project.as_str());
+        let (desired, live) = (&config.state.projects, &live_state.state.projects);
+        for (key, p, l) in join(desired, live) {
+            let (ws, slug) = key;
+            let id = ObjectId::Project(ws.clone(), slug.clone());
+            let is_default = default == Some(slug.as_str());
+            let Some(p) = p else {
+                if leaving.contains(ws) || is_default {
+                    continue;
+                }
+                let action = match (config.policy.project_removal, l) {
+                    (WorkspaceRemoval::Delete, _) => Action::Delete,
+                    (WorkspaceRemoval::Archive, Some(l))
+                        if l.status == WorkspaceStatus::Archived =>
+                    {
+                        continue;
+                    }
+                    (WorkspaceRemoval::Archive, _) => Action::Archive,
+                };
+                self.remove(id, action);
+                continue;
+            };
+            if !is_default {
+                let fields = l.map(|l| compare::project(l, p)).unwrap_or_default();
+                self.upsert(
+                    id,
+                    || Object::Project(p.clone()),
+                    &p.labels,
+                    p.prevent_destroy,
+                    l.is_some(),
+                    fields,
+                );
+                continue;
+            }
+            let workspace = ObjectId::Workspace(ws.clone());
+            let live_ws = live_state.state.workspaces.contains_key(ws);
+            if live_ws && !self.managed(&workspace) && !self.opts.adopt {
+                self.out.not_adopted.push(id);
+                continue;
+            }
+            // Not read yet when its workspace is new: it will be as the
+            // platform makes it, with no members of its own.
+            let made = Project {
+                members: BTreeMap::new(),
+                labels: Labels::new(),
+                prevent_destroy: false,
+                ..p.clone()
+            };
+            let made_name = crate::model::Catalog::builtin(config.platform.profile)
+                .projects
+                .as_ref()
+                .map(|r| r.default_project_name.clone());
+            let before = l.cloned().unwrap_or(Project {
+                name: made_name,
+                description: None,
+                status: WorkspaceStatus::Active,
+                ..made
+            });
+            let fields = compare::project(&before, p);
+            let meta = self.live.meta.get(&id);
+            let managed =
+                meta.is_some_and(|m| m.managed) || self.opts.unmarked.contains(&Kind::Projects);
+            self.push_upsert(
+                id,
+                meta,
+                || Object::Project(p.clone()),
+                &p.labels,
+                p.prevent_destroy,
+                managed || l.is_none(),
+                fields,
+            );
         }
     }
 

@@ -370,6 +370,33 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         }
         n.child(p);
     }
+
+    for p in &w.projects {
+        let q = p.project;
+        let mut pn = Node::new("project").arg(value(q.slug.as_str()));
+        pn.blank_before = true;
+        if let Some(name) = p.name {
+            pn.child(Node::new("name").arg(quoted(name)));
+        }
+        if let Some(d) = &q.description {
+            pn.child(Node::new("description").arg(quoted(d)));
+        }
+        if q.status == WorkspaceStatus::Archived {
+            pn.child(Node::new("status").arg("archived".into()));
+        }
+        if let Some(l) = labels(&q.labels, 2) {
+            pn.child(l);
+        }
+        if p.prevent_destroy {
+            pn.child(Node::new("prevent_destroy").arg(boolean(true).into()));
+        }
+        for (email, roles) in &q.members {
+            let mut m = Node::new("member").arg(quoted(email.as_str()));
+            m.args.extend(roles.iter().map(|r| value(r.as_str())));
+            pn.child(m);
+        }
+        n.child(pn);
+    }
     let mut out = String::new();
     n.render(0, &mut out);
     out

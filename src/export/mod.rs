@@ -63,6 +63,9 @@ pub struct Counts {
     pub providers: usize,
     pub memberships: usize,
     pub assignments: usize,
+    /// Projects written (a default project left as the platform made it
+    /// is not).
+    pub projects: usize,
     /// Whether `[settings.security]` was written.
     pub settings: bool,
     /// Whether `[settings.branding]` was written.
@@ -83,6 +86,9 @@ impl Counts {
             n(self.memberships, "membership", "memberships"),
             n(self.assignments, "assignment", "assignments"),
         ];
+        if self.projects > 0 {
+            parts.push(n(self.projects, "project", "projects"));
+        }
         if self.settings {
             parts.push("the security settings".to_owned());
         }
@@ -176,6 +182,17 @@ pub(crate) struct WorkspaceOut<'a> {
     pub quotas: Quotas,
     pub members: Vec<(&'a Email, &'a RoleSet)>,
     pub providers: Vec<&'a Assignment>,
+    /// Its projects; the default project only when it differs from the one
+    /// the platform makes (a name of its own, members with roles, labels).
+    pub projects: Vec<ProjectOut<'a>>,
+}
+
+pub(crate) struct ProjectOut<'a> {
+    pub project: &'a crate::model::Project,
+    /// The name to write: none for a default project named as the
+    /// platform names it.
+    pub name: Option<&'a String>,
+    pub prevent_destroy: bool,
 }
 
 /// The live state arranged the way the files are laid out.
@@ -254,10 +271,29 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
     for ((ws, _), a) in &state.assignments {
         assigned.entry(ws).or_default().push(a);
     }
+    let made = crate::model::Catalog::builtin(opts.profile)
+        .projects
+        .as_ref();
+    let mut projects: BTreeMap<&Slug, Vec<ProjectOut>> = BTreeMap::new();
+    for ((ws, slug), p) in &state.projects {
+        let default_name = made.is_some_and(|r| {
+            r.default_project == slug.as_str()
+                && p.name.as_deref() == Some(r.default_project_name.as_str())
+        });
+        if default_name && p.description.is_none() && p.members.is_empty() && p.labels.is_empty() {
+            continue;
+        }
+        projects.entry(ws).or_default().push(ProjectOut {
+            project: p,
+            name: p.name.as_ref().filter(|_| !default_name),
+            prevent_destroy: prevent_destroy(live, &ObjectId::Project(ws.clone(), slug.clone())),
+        });
+    }
     let workspaces = state
         .workspaces
         .values()
         .map(|w| WorkspaceOut {
+            projects: projects.remove(&w.slug).unwrap_or_default(),
             workspace: w,
             prevent_destroy: prevent_destroy(live, &ObjectId::Workspace(w.slug.clone())),
             quotas: w.quotas,
@@ -335,6 +371,7 @@ pub fn export(live: &Live, opts: &Options) -> Exported {
             providers: state.providers.len(),
             memberships: state.memberships.len(),
             assignments: state.assignments.len(),
+            projects: tree.workspaces.iter().map(|w| w.projects.len()).sum(),
             settings: tree.security.is_some(),
             branding: tree.branding.is_some(),
         },

@@ -385,6 +385,31 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
             out.push_str("default = true\n");
         }
     }
+
+    for p in &w.projects {
+        let q = p.project;
+        let path = ["workspaces", slug, "projects", q.slug.as_str()];
+        out.push('\n');
+        out.push_str(&header(&path));
+        opt_string(&mut out, "name", p.name);
+        opt_string(&mut out, "description", q.description.as_ref());
+        if q.status == WorkspaceStatus::Archived {
+            out.push_str("status = \"archived\"\n");
+        }
+        let long = labels(&mut out, &q.labels);
+        prevent_destroy(&mut out, p.prevent_destroy);
+        labels_table(&mut out, &path, long);
+        if !q.members.is_empty() {
+            out.push('\n');
+            let mut members = path.to_vec();
+            members.push("members");
+            out.push_str(&header(&members));
+            for (email, roles) in &q.members {
+                let roles: Vec<String> = roles.iter().map(|r| string(r.as_str())).collect();
+                let _ = writeln!(out, "{} = [{}]", string(email.as_str()), roles.join(", "));
+            }
+        }
+    }
     out
 }
 

@@ -25,6 +25,8 @@ pub enum ObjectId {
     Provider(Slug),
     Membership(Slug, Email),
     Assignment(Slug, Slug),
+    /// A project, by workspace and slug.
+    Project(Slug, Slug),
     /// The platform's settings, a singleton.
     Settings,
 }
@@ -39,6 +41,7 @@ impl ObjectId {
             ObjectId::Provider(_) => Kind::Providers,
             ObjectId::Membership(..) => Kind::Memberships,
             ObjectId::Assignment(..) => Kind::Assignments,
+            ObjectId::Project(..) => Kind::Projects,
             ObjectId::Settings => Kind::Settings,
         }
     }
@@ -49,7 +52,8 @@ impl ObjectId {
             ObjectId::Workspace(w)
             | ObjectId::Quotas(w)
             | ObjectId::Membership(w, _)
-            | ObjectId::Assignment(w, _) => Some(w),
+            | ObjectId::Assignment(w, _)
+            | ObjectId::Project(w, _) => Some(w),
             _ => None,
         }
     }
@@ -64,6 +68,7 @@ impl ObjectId {
             ["workspaces", w, "quotas"] => ObjectId::Quotas(slug(w)?),
             ["workspaces", w, "memberships", u] => ObjectId::Membership(slug(w)?, email(u)?),
             ["workspaces", w, "assignments", p] => ObjectId::Assignment(slug(w)?, slug(p)?),
+            ["workspaces", w, "projects", p] => ObjectId::Project(slug(w)?, slug(p)?),
             ["users", u] => ObjectId::User(email(u)?),
             ["roles", r] => ObjectId::Role(slug(r)?),
             ["providers", p] => ObjectId::Provider(slug(p)?),
@@ -83,6 +88,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Provider(p) => write!(f, "providers/{p}"),
             ObjectId::Membership(w, u) => write!(f, "workspaces/{w}/memberships/{u}"),
             ObjectId::Assignment(w, p) => write!(f, "workspaces/{w}/assignments/{p}"),
+            ObjectId::Project(w, p) => write!(f, "workspaces/{w}/projects/{p}"),
             ObjectId::Settings => f.write_str("settings"),
         }
     }
@@ -157,6 +163,7 @@ mod tests {
             ObjectId::Provider(p.clone()),
             ObjectId::Membership(w.clone(), u.clone()),
             ObjectId::Assignment(w.clone(), p.clone()),
+            ObjectId::Project(w.clone(), p.clone()),
             ObjectId::Settings,
         ] {
             assert_eq!(ObjectId::parse(&id.to_string()), Some(id.clone()));

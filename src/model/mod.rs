@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use catalog::{Catalog, Profile};
+pub use catalog::{Catalog, Profile, RoleScope};
 pub use cidr::normalize_cidr;
 pub use grant::UnmanagedGrant;
 pub use id::{ObjectId, Stamp};
@@ -41,6 +41,8 @@ pub struct State {
     pub providers: BTreeMap<Slug, Provider>,
     pub memberships: BTreeMap<(Slug, Email), Membership>,
     pub assignments: BTreeMap<(Slug, Slug), Assignment>,
+    /// Projects by workspace and slug (platforms with projects only).
+    pub projects: BTreeMap<(Slug, Slug), Project>,
     pub settings: Option<Settings>,
 }
 
@@ -54,17 +56,19 @@ pub enum Kind {
     Providers,
     Memberships,
     Assignments,
+    Projects,
     Settings,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Workspaces,
         Kind::Users,
         Kind::Roles,
         Kind::Providers,
         Kind::Memberships,
         Kind::Assignments,
+        Kind::Projects,
         Kind::Settings,
     ];
 
@@ -76,6 +80,7 @@ impl Kind {
             Kind::Providers => "providers",
             Kind::Memberships => "memberships",
             Kind::Assignments => "assignments",
+            Kind::Projects => "projects",
             Kind::Settings => "settings",
         }
     }
@@ -85,7 +90,7 @@ impl Kind {
     }
 }
 
-/// What happens to a managed workspace removed from the files.
+/// What happens to a managed workspace (or project) removed from the files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkspaceRemoval {
@@ -112,6 +117,9 @@ pub struct Policy {
     /// Kinds whose unmanaged live objects are deleted too.
     pub authoritative: Vec<Kind>,
     pub workspace_removal: WorkspaceRemoval,
+    /// What happens to a managed project removed from the files (the
+    /// default project is never removed).
+    pub project_removal: WorkspaceRemoval,
     pub user_removal: UserRemoval,
     pub destroy_threshold_percent: u8,
     pub destroy_threshold_min_objects: u64,
@@ -123,6 +131,7 @@ impl Default for Policy {
         Self {
             authoritative: Vec::new(),
             workspace_removal: WorkspaceRemoval::Archive,
+            project_removal: WorkspaceRemoval::Archive,
             user_removal: UserRemoval::Suspend,
             destroy_threshold_percent: 25,
             destroy_threshold_min_objects: 10,
@@ -188,6 +197,9 @@ impl State {
             n(self.providers.len(), "provider", "providers"),
             n(self.assignments.len(), "assignment", "assignments"),
         ]
+        .into_iter()
+        .chain((!self.projects.is_empty()).then(|| n(self.projects.len(), "project", "projects")))
+        .collect::<Vec<_>>()
         .join(", ")
     }
 }

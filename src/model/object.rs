@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::id::ObjectId;
 use super::{
-    Assignment, Live, Membership, Provider, Quotas, Role, Settings, Slug, User, Workspace,
+    Assignment, Live, Membership, Project, Provider, Quotas, Role, Settings, Slug, User, Workspace,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,7 @@ pub enum Object {
     Provider(Provider),
     Membership(Membership),
     Assignment(Assignment),
+    Project(Project),
     Settings(Settings),
 }
 
@@ -51,6 +52,10 @@ impl Object {
                 api_keys: Vec::new(),
                 ..p.clone()
             }),
+            Object::Project(p) => Object::Project(Project {
+                prevent_destroy: false,
+                ..p.clone()
+            }),
             other => other.clone(),
         }
     }
@@ -65,6 +70,7 @@ impl Object {
             Object::Provider(p) => ObjectId::Provider(p.id.clone()),
             Object::Membership(m) => ObjectId::Membership(m.workspace.clone(), m.user.clone()),
             Object::Assignment(a) => ObjectId::Assignment(a.workspace.clone(), a.provider.clone()),
+            Object::Project(p) => ObjectId::Project(p.workspace.clone(), p.slug.clone()),
             Object::Settings(_) => ObjectId::Settings,
         }
     }
@@ -97,6 +103,10 @@ impl Object {
                 .assignments
                 .get(&(w.clone(), p.clone()))
                 .map(|a| Object::Assignment(a.clone())),
+            ObjectId::Project(w, p) => s
+                .projects
+                .get(&(w.clone(), p.clone()))
+                .map(|x| Object::Project(x.clone())),
             ObjectId::User(u) => s.users.get(u).map(|x| Object::User(x.clone())),
             ObjectId::Role(r) => s.roles.get(r).map(|x| Object::Role(x.clone())),
             ObjectId::Provider(p) => s.providers.get(p).map(|x| Object::Provider(x.clone())),

@@ -212,6 +212,24 @@ pub struct Workspace {
     pub settings: WorkspaceSettings,
 }
 
+/// A project inside a workspace (MagOneAI): its own members with project
+/// roles. Every workspace has a default project the platform makes with it;
+/// there the declared members override the roles mapped from their
+/// workspace roles (`Catalog::mapped_project_roles`), and every other
+/// member of the workspace holds the mapped ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub workspace: Slug,
+    pub slug: Slug,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: WorkspaceStatus,
+    pub labels: Labels,
+    pub prevent_destroy: bool,
+    /// Members and their project roles, each a member of the workspace.
+    pub members: BTreeMap<Email, RoleSet>,
+}
+
 /// The roles of one user in one workspace (direct grants and team grants).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {

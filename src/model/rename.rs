@@ -102,6 +102,7 @@ impl Renames {
             ObjectId::Provider(p) => ObjectId::Provider(self.provider(p)),
             ObjectId::Membership(w, u) => ObjectId::Membership(self.workspace(w), u.clone()),
             ObjectId::Assignment(w, p) => ObjectId::Assignment(self.workspace(w), self.provider(p)),
+            ObjectId::Project(w, p) => ObjectId::Project(self.workspace(w), p.clone()),
             ObjectId::User(_) | ObjectId::Settings => id.clone(),
         }
     }
@@ -133,6 +134,10 @@ impl Renames {
                 workspace: self.workspace(&a.workspace),
                 provider: self.provider(&a.provider),
                 ..a.clone()
+            }),
+            Object::Project(p) => Object::Project(super::Project {
+                workspace: self.workspace(&p.workspace),
+                ..p.clone()
             }),
             Object::User(_) | Object::Settings(_) => object.clone(),
         }
@@ -180,7 +185,13 @@ impl Renames {
                     .insert((a.workspace.clone(), a.provider.clone()), a);
             }
         }
+        for p in s.projects.values() {
+            if let Object::Project(p) = self.object(&Object::Project(p.clone())) {
+                o.projects.insert((p.workspace.clone(), p.slug.clone()), p);
+            }
+        }
         o.settings = s.settings.clone();
+        out.signed_in_as = live.signed_in_as.clone();
         for (id, meta) in &live.meta {
             let new = self.id(id);
             let renamed_itself = matches!(
@@ -256,6 +267,7 @@ pub fn references(object: &Object) -> Vec<ObjectId> {
             ObjectId::Workspace(a.workspace.clone()),
             ObjectId::Provider(a.provider.clone()),
         ],
+        Object::Project(p) => vec![ObjectId::Workspace(p.workspace.clone())],
         Object::User(_) | Object::Settings(_) => Vec::new(),
     }
 }

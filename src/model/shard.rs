@@ -124,7 +124,8 @@ impl Shard {
             ObjectId::Workspace(w)
             | ObjectId::Quotas(w)
             | ObjectId::Membership(w, _)
-            | ObjectId::Assignment(w, _) => ("workspaces", w.as_str()),
+            | ObjectId::Assignment(w, _)
+            | ObjectId::Project(w, _) => ("workspaces", w.as_str()),
             ObjectId::User(e) => ("users", e.as_str()),
             ObjectId::Role(r) => ("roles", r.as_str()),
             ObjectId::Provider(p) => ("providers", p.as_str()),

@@ -14,10 +14,14 @@ use crate::model::{
     Catalog, Config, Email, Kind, Live, ObjectId, Role, RoleSet, Slug, UnmanagedGrant, UserStatus,
 };
 
-/// The change of one user's permissions in one workspace.
+/// The change of one user's permissions in one workspace, or in one
+/// project of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessChange {
     pub workspace: Slug,
+    /// The project, for permissions held through project roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<Slug>,
     pub user: Email,
     pub gained: Vec<String>,
     pub lost: Vec<String>,
@@ -29,6 +33,16 @@ pub struct AccessChange {
     /// Gains a permission over credentials, API keys or LLM settings.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gains_credential_access: bool,
+}
+
+impl AccessChange {
+    /// `finance`, or `research/claims-triage` for a project.
+    pub fn place(&self) -> String {
+        match &self.project {
+            Some(p) => format!("{}/{p}", self.workspace),
+            None => self.workspace.to_string(),
+        }
+    }
 }
 
 /// Permissions touching secrets: reading credentials, minting API keys,
@@ -99,6 +113,46 @@ fn roles_in<'s>(state: &'s crate::model::State, ws: &Slug, user: &Email) -> Opti
         .map(|m| &m.roles)
 }
 
+/// Effective project roles of a user in a project, in one state: the
+/// project's own roles for the member, else (in the default project) the
+/// ones mapped from the workspace roles; none when the user cannot act in
+/// the workspace or the project is archived. `fallback` is where the
+/// project is looked up when `state` does not have it (a default project
+/// the files leave alone).
+fn project_roles_in(
+    state: &crate::model::State,
+    fallback: &crate::model::State,
+    catalog: &Catalog,
+    (ws, project, user): (&Slug, &Slug, &Email),
+) -> RoleSet {
+    let Some(workspace_roles) = roles_in(state, ws, user) else {
+        return RoleSet::default();
+    };
+    let key = (ws.clone(), project.clone());
+    let p = state
+        .projects
+        .get(&key)
+        .or_else(|| fallback.projects.get(&key));
+    if p.is_some_and(|p| p.status != crate::model::WorkspaceStatus::Active) {
+        return RoleSet::default();
+    }
+    if let Some(roles) = p.and_then(|p| p.members.get(user)) {
+        return roles.clone();
+    }
+    let is_default = catalog
+        .projects
+        .as_ref()
+        .is_some_and(|r| r.default_project == project.as_str());
+    if !is_default {
+        return RoleSet::default();
+    }
+    catalog
+        .mapped_project_roles(workspace_roles.iter().map(Slug::as_str))
+        .into_iter()
+        .filter_map(|r| Slug::parse(r).ok())
+        .collect()
+}
+
 /// The access changes of a plan.
 pub fn impact(
     changes: &[PlannedChange],
@@ -155,8 +209,11 @@ pub fn impact(
             }
         }
     }
-    let empty = RoleSet::default();
     let mut out = Vec::new();
+    if catalog.projects.is_some() {
+        out = project_impact(changes, config, live, catalog, &pairs);
+    }
+    let empty = RoleSet::default();
     // Most memberships hold one of a few role sets: each is expanded once
     // per side.
     let (mut was, mut is) = (Expanded::default(), Expanded::default());
@@ -176,6 +233,80 @@ pub fn impact(
             becomes_administrator: admin(r1) && !admin(r0),
             loses_administrator: admin(r0) && !admin(r1),
             workspace: ws,
+            project: None,
+            user,
+            gained,
+            lost,
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.workspace, &a.user, &a.project).cmp(&(&b.workspace, &b.user, &b.project))
+    });
+    out
+}
+
+/// The access changes through project roles: of every member of a project
+/// the plan changes, and in the default project of every (workspace, user)
+/// pair whose workspace access changes (its roles there are mapped from
+/// the workspace roles).
+fn project_impact(
+    changes: &[PlannedChange],
+    config: &Config,
+    live: &Live,
+    catalog: &Catalog,
+    pairs: &BTreeSet<(Slug, Email)>,
+) -> Vec<AccessChange> {
+    let (before, after) = (&live.state, &config.state);
+    let mut triples: BTreeSet<(Slug, Slug, Email)> = BTreeSet::new();
+    for c in changes.iter().map(|c| &c.change) {
+        let ObjectId::Project(ws, project) = &c.object else {
+            continue;
+        };
+        for state in [before, after] {
+            if let Some(p) = state.projects.get(&(ws.clone(), project.clone())) {
+                for user in p.members.keys() {
+                    triples.insert((ws.clone(), project.clone(), user.clone()));
+                }
+            }
+        }
+        // An archived (or restored) default project changes the access of
+        // every member, mapped ones included.
+        if catalog
+            .projects
+            .as_ref()
+            .is_some_and(|r| r.default_project == project.as_str())
+        {
+            for state in [before, after] {
+                for (w, user) in state.memberships.keys().filter(|(w, _)| w == ws) {
+                    triples.insert((w.clone(), project.clone(), user.clone()));
+                }
+            }
+        }
+    }
+    if let Some(rules) = &catalog.projects
+        && let Ok(default) = Slug::parse(&rules.default_project)
+    {
+        for (ws, user) in pairs {
+            triples.insert((ws.clone(), default.clone(), user.clone()));
+        }
+    }
+    let mut out = Vec::new();
+    for (ws, project, user) in triples {
+        let r0 = project_roles_in(before, before, catalog, (&ws, &project, &user));
+        let r1 = project_roles_in(after, before, catalog, (&ws, &project, &user));
+        let p0 = expand(&r0, &before.roles, catalog);
+        let p1 = expand(&r1, &after.roles, catalog);
+        let gained: Vec<String> = p1.difference(&p0).cloned().collect();
+        let lost: Vec<String> = p0.difference(&p1).cloned().collect();
+        if gained.is_empty() && lost.is_empty() {
+            continue;
+        }
+        out.push(AccessChange {
+            gains_credential_access: gained.iter().any(|p| is_credential_permission(p)),
+            becomes_administrator: false,
+            loses_administrator: false,
+            workspace: ws,
+            project: Some(project),
             user,
             gained,
             lost,

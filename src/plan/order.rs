@@ -29,13 +29,17 @@ pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
         (Kind::Assignments, Action::Update | Action::Adopt) if releases(c, live) => 6,
         (Kind::Providers, Action::Update | Action::Adopt) => 7,
         (Kind::Assignments, _) => 8,
-        (Kind::Memberships, Action::Delete) => 10,
-        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 10,
+        // A project's members are members of the workspace: projects
+        // follow the memberships they need and let go of members before
+        // their memberships go.
+        (Kind::Memberships, Action::Delete) => 11,
+        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 11,
         (Kind::Memberships, _) => 9,
-        (Kind::Users, _) => 11,
-        (Kind::Roles, Action::Delete | Action::Archive) => 12,
-        (Kind::Providers, _) => 13,
-        (Kind::Workspaces, _) => 14,
+        (Kind::Projects, _) => 10,
+        (Kind::Users, _) => 12,
+        (Kind::Roles, Action::Delete | Action::Archive) => 13,
+        (Kind::Providers, _) => 14,
+        (Kind::Workspaces, _) => 15,
     }
 }
 
@@ -108,7 +112,9 @@ fn grants_admin(c: &Change, live: &Live, catalog: &Catalog) -> bool {
 /// provider).
 fn parents(id: &ObjectId) -> Vec<ObjectId> {
     match id {
-        ObjectId::Quotas(w) | ObjectId::Membership(w, _) => vec![ObjectId::Workspace(w.clone())],
+        ObjectId::Quotas(w) | ObjectId::Membership(w, _) | ObjectId::Project(w, _) => {
+            vec![ObjectId::Workspace(w.clone())]
+        }
         ObjectId::Assignment(w, p) => {
             vec![
                 ObjectId::Workspace(w.clone()),
@@ -212,6 +218,16 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
                     }
                 }
                 Some(Object::Quotas(w, _)) => need(ObjectId::Workspace(w.clone())),
+                Some(Object::Project(project)) => {
+                    need(ObjectId::Workspace(project.workspace.clone()));
+                    for user in project.members.keys() {
+                        need(ObjectId::Membership(
+                            project.workspace.clone(),
+                            user.clone(),
+                        ));
+                        need(ObjectId::User(user.clone()));
+                    }
+                }
                 _ => {}
             }
             // A custom role goes once its live holders gave it up.

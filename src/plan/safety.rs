@@ -28,6 +28,7 @@ fn live_count(live: &Live, kind: Kind, scope: &Shard) -> usize {
         Kind::Providers => s.providers.len(),
         Kind::Memberships => s.memberships.len(),
         Kind::Assignments => s.assignments.len(),
+        Kind::Projects => s.projects.len(),
         Kind::Settings => 1,
     }
 }

@@ -51,6 +51,7 @@ fn ordered(access: &[AccessChange]) -> Vec<&AccessChange> {
             !a.gains_credential_access,
             a.workspace.clone(),
             a.user.clone(),
+            a.project.clone(),
         )
     });
     v
@@ -63,7 +64,7 @@ pub fn text(access: &[AccessChange]) -> String {
     }
     let mut out = format!("Access changes ({} user/workspace pairs):\n", access.len());
     for a in ordered(access) {
-        out.push_str(&format!("  {} in {}{}\n", a.user, a.workspace, flags(a)));
+        out.push_str(&format!("  {} in {}{}\n", a.user, a.place(), flags(a)));
         if !a.gained.is_empty() {
             out.push_str(&format!(
                 "      gains {}: {}\n",
@@ -97,7 +98,7 @@ pub fn markdown(access: &[AccessChange]) -> String {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             a.user,
-            a.workspace,
+            a.place(),
             if a.gained.is_empty() {
                 String::new()
             } else {

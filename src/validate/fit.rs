@@ -58,6 +58,10 @@ fn place(loaded: &Loaded, id: &ObjectId, field: &str) -> Option<Place> {
             .get(w.as_str())
             .map(|d| of(d, under(vec!["providers".to_owned(), p.to_string()]))),
         ObjectId::Membership(w, _) => doc.workspaces.get(w.as_str()).map(|d| of(d, path.clone())),
+        ObjectId::Project(w, p) => doc
+            .workspaces
+            .get(w.as_str())
+            .map(|d| of(d, under(vec!["projects".to_owned(), p.to_string()]))),
         ObjectId::Settings => doc.settings.as_ref().map(|d| of(d, path.clone())),
     }
 }

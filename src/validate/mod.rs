@@ -23,8 +23,8 @@ use crate::config::document::{Declared, LabelsDoc, QuotasDoc, fold_email};
 use crate::config::spans::push;
 use crate::diagnostic::{Diagnostic, closest};
 use crate::model::{
-    Assignment, Catalog, Config, Membership, ProviderScope, Slug, UserStatus, WorkspaceStatus,
-    normalize_cidr,
+    Assignment, Catalog, Config, Membership, ProviderScope, RoleScope, Slug, UserStatus,
+    WorkspaceStatus, normalize_cidr,
 };
 
 pub use limits::QUOTA_LIMITS;
@@ -179,7 +179,26 @@ impl<'a> Checker<'a> {
         roles: &[String],
         whose: impl Fn() -> String,
     ) {
+        let scoped = self.catalog.projects.is_some();
         for (i, role) in roles.iter().enumerate() {
+            if scoped && self.catalog.scope_of(role) == RoleScope::Project {
+                let idx = i.to_string();
+                let mut path = sub.to_vec();
+                path.push(&idx);
+                let (file, span) = self.at(d, &path, false);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::role::project-role",
+                        format!("`{role}` is a project role, not one of a workspace ({})", whose()),
+                    )
+                    .with_label(file, span, "held in projects only")
+                    .with_help(format!(
+                        "give a workspace role here ({}), and `{role}` in the members of a project: [workspaces.<slug>.projects.<project>.members]",
+                        self.workspace_roles()
+                    )),
+                );
+                continue;
+            }
             if self.role_exists(role) || !self.complete {
                 continue;
             }
@@ -220,6 +239,141 @@ impl<'a> Checker<'a> {
                 .with_label(file, span, "no such role")
                 .with_help(help),
             );
+        }
+    }
+
+    /// The catalog's workspace roles, for hints.
+    fn workspace_roles(&self) -> String {
+        self.catalog
+            .roles
+            .iter()
+            .filter(|r| r.scope == RoleScope::Workspace)
+            .map(|r| format!("`{}`", r.id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The catalog's project roles, for hints.
+    fn project_roles(&self) -> String {
+        self.catalog
+            .project_roles()
+            .map(|r| format!("`{}`", r.id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A workspace's projects: the platform has them, each member is a
+    /// declared member of the workspace holding project roles, and the
+    /// default project stays active.
+    fn projects(&mut self, slug: &str, d: &Declared<crate::config::document::WorkspaceDoc>) {
+        let Some(ws) = &d.value else { return };
+        if ws.projects.is_empty() {
+            return;
+        }
+        let Some(rules) = &self.catalog.projects else {
+            let (file, span) = self.at(d, &["projects"], true);
+            self.diags.push(
+                Diagnostic::error(
+                    "tenet::project::unsupported",
+                    format!(
+                        "the {} profile has no projects (workspace `{slug}`)",
+                        self.catalog.profile
+                    ),
+                )
+                .with_label(file, span, "no projects on this platform")
+                .with_help(
+                    "projects are MagOneAI's (profile = \"magoneai\"); on this platform members belong to the workspace directly",
+                ),
+            );
+            return;
+        };
+        let Ok(ws_slug) = Slug::parse(slug) else {
+            return;
+        };
+        let members: BTreeSet<&str> = self
+            .members
+            .get(&ws_slug)
+            .into_iter()
+            .flatten()
+            .map(|m| m.user.as_str())
+            .collect();
+        for (project, p) in &ws.projects {
+            if project == &rules.default_project && p.status.as_deref() == Some("archived") {
+                let (file, span) = self.at(d, &["projects", project, "status"], false);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::project::default-archived",
+                        format!("the default project of workspace `{slug}` cannot be archived"),
+                    )
+                    .with_label(file, span, "the default project")
+                    .with_help("the default project lives as long as its workspace; archive the workspace, or another project"),
+                );
+            }
+            for (email, roles) in &p.members {
+                let folded = fold_email(email);
+                let whose = format!("project `{project}` of workspace `{slug}`");
+                if !self.known_users.contains(folded.as_str()) {
+                    self.unknown_user(
+                        d,
+                        &["projects", project, "members", email],
+                        email,
+                        true,
+                        &whose,
+                    );
+                } else if self.complete && !members.contains(folded.as_str()) {
+                    let (file, span) = self.at(d, &["projects", project, "members", email], true);
+                    self.diags.push(
+                        Diagnostic::error(
+                            "tenet::project::not-a-member",
+                            format!("`{email}` is in {whose} but is no member of the workspace"),
+                        )
+                        .with_label(file, span, "not a member of the workspace")
+                        .with_help(format!(
+                            "add `{folded}` to [workspaces.{slug}.members] (or a team of it) with a workspace role first"
+                        )),
+                    );
+                }
+                for (i, role) in roles.iter().enumerate() {
+                    let scope = self.catalog.role(role).map(|r| r.scope);
+                    if scope == Some(RoleScope::Project) {
+                        continue;
+                    }
+                    let (file, span) = self.at(
+                        d,
+                        &["projects", project, "members", email, &i.to_string()],
+                        false,
+                    );
+                    let (code, message, label) = if scope.is_some() || self.role_exists(role) {
+                        (
+                            "tenet::role::workspace-role",
+                            format!(
+                                "`{role}` is a workspace role, not one of a project (`{email}` in {whose})"
+                            ),
+                            "held in workspaces only",
+                        )
+                    } else {
+                        (
+                            "tenet::reference::unknown-role",
+                            format!("unknown project role `{role}` for `{email}` in {whose}"),
+                            "no such project role",
+                        )
+                    };
+                    let help = self
+                        .hint(role, self.catalog.project_roles().map(|r| r.id.as_str()))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "project roles of the {} profile: {}",
+                                self.catalog.profile,
+                                self.project_roles()
+                            )
+                        });
+                    self.diags.push(
+                        Diagnostic::error(code, message)
+                            .with_label(file, span, label)
+                            .with_help(help),
+                    );
+                }
+            }
         }
     }
 
@@ -521,6 +675,7 @@ impl<'a> Checker<'a> {
                     .push(diag.with_help("mark exactly one provider assignment as default"));
             }
             self.workspace_settings(d);
+            self.projects(slug, d);
             self.workspace_model(slug, d);
         }
     }

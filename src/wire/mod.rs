@@ -101,7 +101,37 @@ pub struct BuiltinRole {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// Where the role is held; absent means a workspace role.
+    #[serde(default, skip_serializing_if = "RoleScope::is_workspace")]
+    pub scope: RoleScope,
     pub permissions: Vec<String>,
+}
+
+/// Where a role is held: by a workspace's members or a project's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleScope {
+    #[default]
+    Workspace,
+    Project,
+}
+
+impl RoleScope {
+    pub fn is_workspace(&self) -> bool {
+        *self == RoleScope::Workspace
+    }
+}
+
+/// A catalog whose workspaces hold projects (MagOneAI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectRules {
+    /// The slug of the project every workspace is created with.
+    pub default_project: String,
+    pub default_project_name: String,
+    /// Workspace role -> the project role it gives in the default project,
+    /// for a member with no roles of their own there.
+    pub mapping: BTreeMap<String, String>,
 }
 
 /// `GET /v1/catalog`: the permission catalog and built-in roles.
@@ -116,6 +146,9 @@ pub struct Catalog {
     pub default_role: String,
     pub permissions: Vec<Permission>,
     pub roles: Vec<BuiltinRole>,
+    /// Present when workspaces hold projects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<ProjectRules>,
 }
 
 // ---------------------------------------------------------------- workspaces
@@ -168,6 +201,49 @@ pub struct Workspace {
     pub slug: String,
     #[serde(flatten)]
     pub spec: WorkspaceSpec,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+// ------------------------------------------------------------------ projects
+
+/// A project inside a workspace (where the catalog has `projects`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProjectSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub status: WorkspaceStatus,
+    /// Members and their project roles, sorted by email, each a member of
+    /// the workspace (a list, so a merge patch replaces it whole). In the
+    /// default project these are the declared roles; every other workspace
+    /// member holds the mapped ones.
+    #[serde(default)]
+    pub members: Vec<ProjectMember>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectMember {
+    /// Case-folded by the platform.
+    pub user: String,
+    /// At least one project role of the catalog.
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub workspace: String,
+    pub slug: String,
+    #[serde(flatten)]
+    pub spec: ProjectSpec,
+    /// The project the platform made with the workspace: never archived,
+    /// deleted or renamed.
+    pub default: bool,
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,

@@ -52,6 +52,31 @@ pub struct Permission {
     pub description: String,
 }
 
+/// Where a role is held: a workspace's members, or a project's (MagOneAI's
+/// project Admin, Builder, Operator, Viewer).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleScope {
+    #[default]
+    Workspace,
+    Project,
+}
+
+impl RoleScope {
+    pub fn is_workspace(&self) -> bool {
+        *self == RoleScope::Workspace
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleScope::Workspace => "workspace",
+            RoleScope::Project => "project",
+        }
+    }
+}
+
 /// A built-in role: immutable, never created or deleted by tenet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +84,24 @@ pub struct BuiltinRole {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// Workspace roles unless said otherwise.
+    #[serde(default, skip_serializing_if = "RoleScope::is_workspace")]
+    pub scope: RoleScope,
     pub permissions: Vec<String>,
+}
+
+/// A platform with projects inside its workspaces (MagOneAI): every
+/// workspace has a default project the platform makes with it, whose
+/// members are every member of the workspace, with project roles mapped
+/// from their workspace roles unless declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectRules {
+    /// The slug of the default project.
+    pub default_project: String,
+    pub default_project_name: String,
+    /// Workspace role -> the project role it gives in the default project.
+    pub mapping: std::collections::BTreeMap<String, String>,
 }
 
 /// A platform's permission catalog and built-in roles.
@@ -75,6 +117,9 @@ pub struct Catalog {
     pub default_role: String,
     pub permissions: Vec<Permission>,
     pub roles: Vec<BuiltinRole>,
+    /// Present where workspaces hold projects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<ProjectRules>,
 }
 
 /// Why a permission pattern does not expand.
@@ -107,6 +152,32 @@ impl Catalog {
 
     pub fn role(&self, id: &str) -> Option<&BuiltinRole> {
         self.roles.iter().find(|r| r.id == id)
+    }
+
+    /// Where the built-in role `id` is held (custom roles are workspace
+    /// roles).
+    pub fn scope_of(&self, id: &str) -> RoleScope {
+        self.role(id).map(|r| r.scope).unwrap_or_default()
+    }
+
+    /// The built-in project roles, in catalog order.
+    pub fn project_roles(&self) -> impl Iterator<Item = &BuiltinRole> {
+        self.roles.iter().filter(|r| r.scope == RoleScope::Project)
+    }
+
+    /// The project roles a member holds in the default project by their
+    /// workspace roles, when none are declared for them there.
+    pub fn mapped_project_roles<'r>(
+        &self,
+        workspace_roles: impl IntoIterator<Item = &'r str>,
+    ) -> std::collections::BTreeSet<&str> {
+        let Some(rules) = &self.projects else {
+            return Default::default();
+        };
+        workspace_roles
+            .into_iter()
+            .filter_map(|r| rules.mapping.get(r).map(String::as_str))
+            .collect()
     }
 
     pub fn is_builtin_role(&self, id: &str) -> bool {
@@ -185,6 +256,24 @@ mod tests {
                 );
             }
             assert!(c.is_builtin_role(&c.default_role));
+            assert_eq!(c.scope_of(&c.default_role), RoleScope::Workspace);
+            for a in &c.administrator_roles {
+                assert_eq!(c.scope_of(a), RoleScope::Workspace);
+            }
+            if let Some(rules) = &c.projects {
+                for (from, to) in &rules.mapping {
+                    assert_eq!(c.scope_of(from), RoleScope::Workspace, "{profile}: {from}");
+                    assert!(c.is_builtin_role(from), "{profile}: {from}");
+                    assert_eq!(c.scope_of(to), RoleScope::Project, "{profile}: {to}");
+                }
+                assert!(c.project_roles().count() > 0);
+            } else {
+                assert_eq!(
+                    c.project_roles().count(),
+                    0,
+                    "{profile}: project roles without projects"
+                );
+            }
         }
     }
 

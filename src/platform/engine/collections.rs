@@ -1,5 +1,5 @@
 //! Collection reads across every workspace: all memberships, assignments,
-//! quotas and usage, each one keyset-paginated list in workspace creation
+//! projects, quotas and usage, each one keyset-paginated list in workspace creation
 //! order (then by key), so a client reads a whole platform in about one
 //! request per thousand objects instead of four per workspace. Each page is
 //! one range scan of the table's primary key.
@@ -8,7 +8,7 @@ use rusqlite::params;
 
 use super::{Engine, PageRequest, encode_cursor, page, parse, to_u64};
 use crate::platform::ApiError;
-use crate::wire::{Assignment, Membership, Page, Quotas, Usage};
+use crate::wire::{Assignment, Membership, Page, Project, Quotas, Usage};
 
 /// A cursor key: the workspace's internal id, and the key inside it.
 fn key(id: i64, inner: &str) -> String {
@@ -83,6 +83,29 @@ fn keyed_page<T>(
 }
 
 impl Engine {
+    /// Every project of every workspace (none where the catalog has no
+    /// projects).
+    pub fn list_all_projects(&self, req: &PageRequest) -> Result<Page<Project>, ApiError> {
+        let catalog = self.catalog();
+        self.read(|c| {
+            keyed_page(
+                c,
+                "SELECT p.workspace_id, w.slug, p.slug, p.spec, p.version, p.created_at, p.updated_at
+                 FROM projects p JOIN workspaces w ON w.id = p.workspace_id
+                 WHERE (p.workspace_id, p.slug) > (?1, ?2)
+                 ORDER BY p.workspace_id, p.slug LIMIT ?3",
+                req,
+                |workspace, slug, spec, version, created_at, updated_at| {
+                    super::projects::object(
+                        catalog,
+                        &workspace,
+                        (slug, spec, version, created_at, updated_at),
+                    )
+                },
+            )
+        })
+    }
+
     /// Every membership of every workspace.
     pub fn list_all_memberships(&self, req: &PageRequest) -> Result<Page<Membership>, ApiError> {
         self.read(|c| {

@@ -122,6 +122,16 @@ impl Tx<'_> {
                     "role `{r}` is listed twice"
                 )));
             }
+            if self
+                .catalog
+                .roles
+                .iter()
+                .any(|b| b.id == *r && b.scope == crate::wire::RoleScope::Project)
+            {
+                return Err(ApiError::invalid_reference(format!(
+                    "`{r}` is a project role: a workspace member holds workspace roles, and project roles in a project's members"
+                )));
+            }
             if !super::roles::exists(self.tx, self.catalog, r)? {
                 return Err(ApiError::invalid_reference(format!(
                     "role `{r}` does not exist"
@@ -285,6 +295,7 @@ impl Engine {
             )?;
             let id = t.workspace_id(slug)?;
             t.guard_last_admin(id, slug, &email, &current.spec.roles, &[])?;
+            t.leave_projects(Some(id), &email)?;
             t.tx.run(
                 "DELETE FROM memberships WHERE workspace_id = ?1 AND user_email = ?2",
                 params![id, email],

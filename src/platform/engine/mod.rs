@@ -14,6 +14,7 @@ mod collections;
 mod keys;
 mod locks;
 mod memberships;
+mod projects;
 mod providers;
 mod roles;
 mod settings;
@@ -181,7 +182,7 @@ pub(crate) struct Now {
 }
 
 impl Now {
-    fn at(t: SystemTime) -> Now {
+    pub(crate) fn at(t: SystemTime) -> Now {
         let micros = t
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
@@ -318,9 +319,11 @@ impl Engine {
                 format!("this platform database was created with the {profile} profile, not {p}"),
             ));
         }
+        let catalog = catalog::builtin(profile);
+        projects::backfill_default_projects(&conn, catalog)?;
         Ok(Engine {
             conn: ReentrantMutex::new(conn),
-            catalog: catalog::builtin(profile),
+            catalog,
         })
     }
 

@@ -125,3 +125,26 @@ CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
+
+-- Projects inside workspaces (catalogs with projects). Members live in the
+-- spec; project_members indexes them by user, for removing a member who
+-- leaves the workspace or the platform.
+CREATE TABLE IF NOT EXISTS projects (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    slug TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, slug)
+);
+
+CREATE TABLE IF NOT EXISTS project_members (
+    workspace_id INTEGER NOT NULL,
+    project TEXT NOT NULL,
+    user_email TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, project, user_email),
+    FOREIGN KEY (workspace_id, project)
+        REFERENCES projects(workspace_id, slug) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS project_members_by_user ON project_members(user_email);

@@ -168,6 +168,7 @@ impl Engine {
             if current.spec.status == UserStatus::Active {
                 guard_admin(t, &email, "deleting")?;
             }
+            t.leave_projects(None, &email)?;
             t.tx.run("DELETE FROM users WHERE email = ?1", params![email])?;
             t.audit(
                 "delete",

@@ -1,5 +1,6 @@
 //! Workspaces, their quotas and their usage. Creating a workspace creates its
-//! quotas (all unlimited) and usage (zero); deleting it removes everything
+//! quotas (all unlimited), usage (zero) and, where the catalog has projects,
+//! its default project; deleting it removes everything
 //! scoped to it; archiving and renaming keep everything.
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -140,6 +141,7 @@ impl Engine {
                 params![id, json(&UsageSpec::default())?],
             )?;
             t.audit("create", &resource(slug), 1, &Value::Null, &serde_json::to_value(&spec)?)?;
+            t.make_default_project(id, slug)?;
             get(t.tx, slug)
         })
     }

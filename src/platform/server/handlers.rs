@@ -17,8 +17,8 @@ use super::http::{Body, ListQuery, body, if_match, json, object, segment, typed}
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, AuditQuery, CatalogRules};
 use crate::wire::{
-    AssignmentSpec, LockRenew, LockRequest, MembershipSpec, ProviderSpec, QuotasSpec, RoleSpec,
-    SettingsSpec, UsageSpec, UserSpec, WorkspaceSpec, split_key,
+    AssignmentSpec, LockRenew, LockRequest, MembershipSpec, ProjectSpec, ProviderSpec, QuotasSpec,
+    RoleSpec, SettingsSpec, UsageSpec, UserSpec, WorkspaceSpec, split_key,
 };
 
 type S = State<Arc<AppState>>;
@@ -145,6 +145,17 @@ pub fn routes() -> Router<Arc<AppState>> {
                 .patch(update_assignment)
                 .delete(delete_assignment),
         )
+        .route(
+            "/v1/workspaces/{slug}/projects",
+            get(list_projects).post(create_project),
+        )
+        .route(
+            "/v1/workspaces/{slug}/projects/{project}",
+            get(get_project)
+                .patch(update_project)
+                .delete(delete_project),
+        )
+        .route("/v1/projects", get(list_all_projects))
         .route("/v1/memberships", get(list_all_memberships))
         .route("/v1/assignments", get(list_all_assignments))
         .route("/v1/quotas", get(list_all_quotas))
@@ -401,6 +412,71 @@ async fn delete_assignment(
 ) -> R {
     s.engine
         .delete_assignment(&actor, &slug, &provider, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// ------------------------------------------------------------------ projects
+
+async fn list_all_projects(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_all_projects(&q.page()?)?,
+    ))
+}
+
+async fn list_projects(State(s): S, P(slug): P<String>, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_projects(&slug, &q.page()?)?,
+    ))
+}
+
+async fn create_project(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let (project, rest) = split_key(&body(&headers, &b)?, "slug")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let p = s
+        .engine
+        .create_project(&actor, &slug, &project, typed::<ProjectSpec>(&rest)?)?;
+    Ok(created(
+        format!("/v1/workspaces/{slug}/projects/{}", p.slug),
+        p.version,
+        &p,
+    ))
+}
+
+async fn get_project(State(s): S, P((slug, project)): P<(String, String)>) -> R {
+    let p = s.engine.get_project(&slug, &project)?;
+    Ok(ok(p.version, &p))
+}
+
+async fn update_project(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, project)): P<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    let p = s
+        .engine
+        .update_project(&actor, &slug, &project, v, &body(&headers, &b)?)?;
+    Ok(ok(p.version, &p))
+}
+
+async fn delete_project(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, project)): P<(String, String)>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_project(&actor, &slug, &project, if_match(&headers)?)?;
     Ok(deleted())
 }
 

@@ -20,6 +20,7 @@ pub fn path(id: &ObjectId) -> String {
         ObjectId::Quotas(w) => format!("workspaces/{w}/quotas"),
         ObjectId::Membership(w, u) => format!("workspaces/{w}/memberships/{u}"),
         ObjectId::Assignment(w, p) => format!("workspaces/{w}/assignments/{p}"),
+        ObjectId::Project(w, p) => format!("workspaces/{w}/projects/{p}"),
         ObjectId::User(u) => format!("users/{u}"),
         ObjectId::Role(r) => format!("roles/{r}"),
         ObjectId::Provider(p) => format!("providers/{p}"),
@@ -63,9 +64,18 @@ pub fn catalog(c: &wire::Catalog) -> model::Catalog {
                 id: r.id.clone(),
                 name: r.name.clone(),
                 description: r.description.clone(),
+                scope: match r.scope {
+                    wire::RoleScope::Workspace => model::RoleScope::Workspace,
+                    wire::RoleScope::Project => model::RoleScope::Project,
+                },
                 permissions: r.permissions.clone(),
             })
             .collect(),
+        projects: c.projects.as_ref().map(|p| model::catalog::ProjectRules {
+            default_project: p.default_project.clone(),
+            default_project_name: p.default_project_name.clone(),
+            mapping: p.mapping.clone(),
+        }),
     }
 }
 
@@ -391,6 +401,37 @@ impl LiveBuilder {
         );
     }
 
+    pub fn project(&mut self, p: wire::Project) {
+        let (Ok(ws), Ok(slug)) = (self.keys.slug(&p.workspace), Slug::parse(&p.slug)) else {
+            return;
+        };
+        meta(
+            &mut self.metas,
+            ObjectId::Project(ws.clone(), slug.clone()),
+            p.version,
+            &p.spec.labels,
+        );
+        let mut members = BTreeMap::new();
+        for m in p.spec.members {
+            if let Ok(user) = self.keys.email(&m.user) {
+                members.insert(user, self.keys.roles_named(&m.roles));
+            }
+        }
+        self.live.state.projects.insert(
+            (ws.clone(), slug.clone()),
+            model::Project {
+                workspace: ws,
+                slug,
+                name: p.spec.name,
+                description: p.spec.description,
+                status: workspace_status(p.spec.status),
+                labels: split_labels(&p.spec.labels).0,
+                prevent_destroy: false,
+                members,
+            },
+        );
+    }
+
     pub fn settings(&mut self, s: wire::Settings) {
         meta(
             &mut self.metas,
@@ -566,6 +607,7 @@ fn key_field(object: &Object) -> (&'static str, String) {
         Object::Provider(p) => ("name", p.id.to_string()),
         Object::Membership(m) => ("user", m.user.to_string()),
         Object::Assignment(a) => ("provider", a.provider.to_string()),
+        Object::Project(p) => ("slug", p.slug.to_string()),
         Object::Quotas(w, _) => ("workspace", w.to_string()),
         Object::Settings(_) => ("settings", String::new()),
     }
@@ -608,6 +650,12 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
         Object::Assignment(a) => {
             json!({"models": a.models, "default": a.default, "labels": labels})
         }
+        Object::Project(p) => json!({
+            "name": p.name, "description": p.description,
+            "status": wire_workspace_status(p.status),
+            "members": p.members.iter().map(|(user, roles)| json!({"user": user, "roles": roles})).collect::<Vec<_>>(),
+            "labels": labels,
+        }),
         Object::Settings(s) => {
             let sec = &s.security;
             let pp = &sec.password_policy;

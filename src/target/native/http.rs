@@ -235,6 +235,7 @@ impl Target for Http {
             self.each("usage", |v| feed(&b, v, LiveBuilder::usage)),
             self.each("memberships", |v| feed(&b, v, LiveBuilder::membership)),
             self.each("assignments", |v| feed(&b, v, LiveBuilder::assignment)),
+            self.each("projects", |v| feed(&b, v, LiveBuilder::project)),
         )?;
         let mut b = b
             .into_inner()

@@ -21,6 +21,7 @@ const OWNERSHIP: &[(Kind, Ownership)] = &[
     (Kind::Providers, Ownership::Labels),
     (Kind::Memberships, Ownership::Labels),
     (Kind::Assignments, Ownership::Labels),
+    (Kind::Projects, Ownership::Labels),
     (Kind::Settings, Ownership::Labels),
 ];
 

@@ -92,6 +92,7 @@ impl Sandbox {
         each(|r| e.list_all_usage(r), |x| b.usage(x))?;
         each(|r| e.list_all_memberships(r), |x| b.membership(x))?;
         each(|r| e.list_all_assignments(r), |x| b.assignment(x))?;
+        each(|r| e.list_all_projects(r), |x| b.project(x))?;
         Ok(b.finish())
     }
 
@@ -134,6 +135,16 @@ impl Sandbox {
             (Op::Create { body, .. }, ["workspaces", ws, "assignments"]) => {
                 let (k, rest) = key(body, "provider")?;
                 e.create_assignment(a, ws, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Create { body, .. }, ["workspaces", ws, "projects"]) => {
+                let (k, rest) = key(body, "slug")?;
+                e.create_project(a, ws, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["workspaces", ws, "projects", p]) => {
+                e.update_project(a, ws, p, *version, body).map(drop)
+            }
+            (Op::Delete { version, .. }, ["workspaces", ws, "projects", p]) => {
+                e.delete_project(a, ws, p, *version)
             }
             (Op::Patch { version, body, .. }, ["workspaces", ws]) => {
                 e.update_workspace(a, ws, *version, body).map(drop)
@@ -191,6 +202,9 @@ impl Sandbox {
                 .map(|o| (o.version, o.spec.labels)),
             ObjectId::Assignment(ws, p) => e
                 .get_assignment(ws.as_str(), p.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::Project(ws, p) => e
+                .get_project(ws.as_str(), p.as_str())
                 .map(|o| (o.version, o.spec.labels)),
             ObjectId::User(u) => e.get_user(u.as_str()).map(|o| (o.version, o.spec.labels)),
             ObjectId::Role(r) => e.get_role(r.as_str()).map(|o| (o.version, o.spec.labels)),

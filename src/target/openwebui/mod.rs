@@ -118,6 +118,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "Open WebUI's permissions are its own group keys: set [platform] profile = \"openwebui\"",
         );
     }
+    for (w, p) in s.projects.keys() {
+        no(
+            ObjectId::Project(w.clone(), p.clone()),
+            "",
+            "Open WebUI has no projects inside its groups: a workspace is one group of members",
+        );
+    }
     for (slug, w) in &s.workspaces {
         let id = || ObjectId::Workspace(slug.clone());
         if w.description.is_some() {

@@ -109,6 +109,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "SCIM 2.0 provisions identities only: it has no LLM providers",
         );
     }
+    for (w, p) in s.projects.keys() {
+        no(
+            ObjectId::Project(w.clone(), p.clone()),
+            "",
+            "SCIM 2.0 provisions identities only: it has no projects (a workspace is a group of members)",
+        );
+    }
     for (w, p) in s.assignments.keys() {
         no(
             ObjectId::Assignment(w.clone(), p.clone()),
