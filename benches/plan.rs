@@ -89,6 +89,7 @@ fn bench(c: &mut Criterion) {
     let diff_opts = diff::Options {
         adopt: false,
         fingerprints: Default::default(),
+        today: None,
         unmarked: Vec::new(),
     };
     group.bench_function("diff", |b| {

@@ -375,6 +375,7 @@ pub async fn make_plan_from<T: Target>(
         &diff::Options {
             adopt: opts.adopt || checked.config.policy.adopt,
             fingerprints: fingerprints.clone(),
+            today: Some(crate::drift::today()),
             unmarked: target
                 .capabilities()
                 .kinds
@@ -729,6 +730,7 @@ pub fn config_plan(base: &Checked, head: &Checked, label: &str) -> Plan {
         &diff::Options {
             adopt: true,
             fingerprints: reference_prints(&head.config),
+            today: Some(crate::drift::today()),
             unmarked: Vec::new(),
         },
     );

@@ -457,6 +457,9 @@ impl Platform for Scim {
             "SCIM 2.0 cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned(),
             "SCIM 2.0 cannot hold `settings` of `workspaces/finance`".to_owned(),
             "SCIM 2.0 cannot hold `branding` of `settings`".to_owned(),
+            "SCIM 2.0 cannot hold `workspaces/finance/member-quotas/ken.thompson@acme.example`"
+                .to_owned(),
+            "SCIM 2.0 cannot hold `workspaces/finance/top-ups/spring`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -686,6 +689,9 @@ impl Platform for OpenWebUi {
             "Open WebUI cannot hold `quotas.storage_gb` of `workspaces/finance/quotas`".to_owned(),
             "Open WebUI cannot hold `settings` of `workspaces/finance`".to_owned(),
             "Open WebUI cannot hold `branding` of `settings`".to_owned(),
+            "Open WebUI cannot hold `workspaces/finance/member-quotas/ken.thompson@acme.example`"
+                .to_owned(),
+            "Open WebUI cannot hold `workspaces/finance/top-ups/spring`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -1008,7 +1014,10 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
         std::fs::write(
             &finance,
             text + "\n[workspaces.finance.quotas]\nstorage_gb = 10\n\n\
-                    [workspaces.finance.settings]\ntimezone = \"Europe/Paris\"\n",
+                    [workspaces.finance.settings]\ntimezone = \"Europe/Paris\"\n\n\
+                    [workspaces.finance.member_quotas.\"ken.thompson@acme.example\"]\n\
+                    tokens_per_day = 1000\n\n\
+                    [workspaces.finance.top_ups.spring]\ntokens = 500\nexpires = \"2030-04-30\"\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mark = p.write_mark();

@@ -6,8 +6,12 @@
 //! `delete` warns about the workspaces archived earlier; and the changes a
 //! reviewer could miss are shown: `prevent_destroy` as a field, a provider
 //! becoming global, two-factor authentication or email verification turned
-//! off, and a key added, removed or rotated. Each ends with "apply, then
-//! plan is empty".
+//! off, and a key added, removed or rotated. On `examples/magoneai` over
+//! `tenet serve --profile magoneai`: a project member changed out of band
+//! is drift and is put back, a removed project is archived (its top-up
+//! revoked first), an expired top-up is neither applied nor revoked, and
+//! the export (TOML and KDL) plans clean. Each ends with "apply, then plan
+//! is empty".
 
 #[path = "e2e/mod.rs"]
 #[allow(unused_imports)]
@@ -336,4 +340,143 @@ fn adding_removing_and_rotating_a_key_are_told_apart() {
     }
     w.apply_ok();
     w.assert_clean();
+}
+
+/// A MagOneAI world over HTTP: `examples/magoneai` on `tenet serve
+/// --profile magoneai`, applied.
+fn northwind() -> World {
+    let mut w = World::with_server_flags("magoneai", Target::Http, &["--profile", "magoneai"]);
+    for k in ["NORTHWIND_OPENAI_KEY", "NORTHWIND_ANTHROPIC_KEY"] {
+        w.keys.push((k.to_owned(), format!("test-{k}-value")));
+    }
+    w.apply_ok();
+    w.assert_clean();
+    w
+}
+
+const CLAIMS: &str = "workspaces/research/projects/claims-triage";
+
+#[test]
+fn projects_drift_back_and_archive_when_removed() {
+    let w = northwind();
+    let api = w.api();
+    // The default project came with its workspace and holds the overrides.
+    let d = api
+        .get("workspaces/research/projects/default")
+        .expect(200)
+        .body;
+    assert_eq!(d["default"], true);
+    assert_eq!(d["members"].as_array().map(Vec::len), Some(2), "{d}");
+    // A member changed out of band is drift, and apply puts it back.
+    api.patch_current(
+        CLAIMS,
+        &json!({"members": [{"user": "priya.nair@northwind.example", "roles": ["viewer"]}]}),
+    )
+    .expect(200);
+    w.cmd("drift", &[])
+        .output()
+        .map(|o| {
+            let out = String::from_utf8_lossy(&o.stdout).to_string();
+            assert_eq!(o.status.code(), Some(2), "{out}");
+            assert!(
+                out.contains("workspaces/research/projects/claims-triage"),
+                "{out}"
+            );
+            assert!(
+                out.contains("members.priya.nair@northwind.example"),
+                "{out}"
+            );
+        })
+        .unwrap_or_else(|e| panic!("drift: {e}"));
+    w.plan(&[])
+        .code(2)
+        .stdout_has("priya.nair@northwind.example in research/claims-triage");
+    w.apply_ok();
+    w.assert_clean();
+    // A project removed from the files is archived (and its top-up, which
+    // names it, revoked first); the default project is never touched.
+    e2e::remove_toml_block(
+        &w.file("organizations/research.toml"),
+        "[workspaces.research.top_ups.claims-backlog]",
+    );
+    for block in [
+        "[workspaces.research.projects.claims-triage]",
+        "[workspaces.research.projects.claims-triage.members]",
+        "[workspaces.research.projects.claims-triage.quotas]",
+    ] {
+        e2e::remove_toml_block(&w.file("organizations/research.toml"), block);
+    }
+    w.plan(&[])
+        .code(2)
+        .stdout_has("  ! archive workspaces/research/projects/claims-triage\n")
+        .stdout_has("  - workspaces/research/top-ups/claims-backlog\n")
+        .stdout_has("Plan: 0 to create, 0 to update, 1 to archive, 1 to delete.");
+    w.apply_ok();
+    w.assert_clean();
+    assert_eq!(api.get(CLAIMS).expect(200).body["status"], "archived");
+    assert!(api.list("top-ups", "").is_empty());
+}
+
+#[test]
+fn an_expired_top_up_is_neither_applied_nor_revoked() {
+    let w = northwind();
+    let api = w.api();
+    // Granted on the platform long ago: history, not drift, not removed.
+    api.post(
+        "workspaces/research/top-ups",
+        &json!({"id": "winter", "tokens": 10, "expires": "2020-01-31"}),
+    )
+    .expect(201);
+    w.assert_clean();
+    // Declared with a day past: a warning, and nothing to apply.
+    let file = w.file("organizations/research.toml");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &file,
+        format!(
+            "{text}\n[workspaces.research.top_ups.autumn]\ntokens = 5\nexpires = \"2021-10-31\"\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    w.cmd("validate", &[])
+        .output()
+        .map(|o| {
+            let err = String::from_utf8_lossy(&o.stderr).to_string();
+            assert_eq!(o.status.code(), Some(0), "{err}");
+            assert!(err.contains("tenet::top-up::expired"), "{err}");
+        })
+        .unwrap_or_else(|e| panic!("validate: {e}"));
+    w.assert_clean();
+    let ids: Vec<String> = api
+        .list("top-ups", "")
+        .iter()
+        .filter_map(|t| t["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids, ["claims-backlog", "winter"]);
+}
+
+#[test]
+fn the_magoneai_export_round_trips_with_projects_and_budgets() {
+    let w = northwind();
+    for format in ["toml", "kdl"] {
+        let out = w.path(&format!("export-{format}"));
+        let mut cmd = w.bare();
+        cmd.args([
+            "export",
+            "--format",
+            format,
+            "--endpoint",
+            &w.endpoint,
+            "--out",
+        ])
+        .arg(&out);
+        support::run(cmd).code(0).has("2 projects");
+        let mut plan = w.bare();
+        plan.arg("plan").arg(&out).args(["--endpoint", &w.endpoint]);
+        plan.env("ANTHROPIC_KEY_1", "test-NORTHWIND_ANTHROPIC_KEY-value")
+            .env("OPENAI_KEY_1", "test-NORTHWIND_OPENAI_KEY-value");
+        support::run(plan)
+            .code(0)
+            .stdout_has("No changes. The platform matches the configuration.");
+    }
 }

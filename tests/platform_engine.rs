@@ -16,8 +16,9 @@ use tenet::platform::ApiError;
 use tenet::platform::engine::Profile;
 use tenet::platform::engine::{Actor, AuditQuery, Engine, PageRequest};
 use tenet::wire::{
-    AssignmentSpec, Channel, MembershipSpec, ProjectMember, ProjectSpec, ProviderKind,
-    ProviderSpec, QuotasSpec, RoleSpec, UserSpec, UserStatus, WorkspaceSpec, WorkspaceStatus,
+    AssignmentSpec, Channel, MemberQuotasSpec, MembershipSpec, ProjectMember, ProjectSpec,
+    ProviderKind, ProviderSpec, QuotasSpec, RoleSpec, TokenQuotas, TopUpSpec, UserSpec, UserStatus,
+    WorkspaceSpec, WorkspaceStatus,
 };
 
 fn local() -> Actor {
@@ -1444,4 +1445,135 @@ fn a_member_who_leaves_the_workspace_leaves_its_projects_audited() {
             .members
             .is_empty()
     );
+}
+
+#[test]
+fn top_ups_and_member_budgets_follow_their_scope() {
+    let e = research();
+    ok(e.create_project(
+        &local(),
+        "research",
+        "claims",
+        project(&[("ben@northwind.example", &["builder"])]),
+    ));
+    let top_up = |project: Option<&str>, user: Option<&str>, expires: &str| TopUpSpec {
+        tokens: 1000,
+        expires: expires.into(),
+        project: project.map(str::to_owned),
+        user: user.map(str::to_owned),
+        ..TopUpSpec::default()
+    };
+    refused(
+        e.create_top_up(
+            &local(),
+            "research",
+            "a",
+            top_up(Some("nope"), None, "2030-01-01"),
+        ),
+        422,
+        "invalid-reference",
+    );
+    refused(
+        e.create_top_up(
+            &local(),
+            "research",
+            "a",
+            top_up(None, Some("cy@northwind.example"), "2030-01-01"),
+        ),
+        422,
+        "invalid-reference",
+    );
+    refused(
+        e.create_top_up(
+            &local(),
+            "research",
+            "a",
+            top_up(Some("claims"), Some("ben@northwind.example"), "2030-01-01"),
+        ),
+        422,
+        "invalid-value",
+    );
+    refused(
+        e.create_top_up(&local(), "research", "a", top_up(None, None, "2030-02-30")),
+        422,
+        "invalid-value",
+    );
+    refused(
+        e.create_top_up(
+            &local(),
+            "research",
+            "a",
+            TopUpSpec {
+                tokens: 0,
+                ..top_up(None, None, "2030-01-01")
+            },
+        ),
+        422,
+        "invalid-value",
+    );
+    assert!(
+        !ok(e.create_top_up(
+            &local(),
+            "research",
+            "old",
+            top_up(None, None, "2020-01-01")
+        ))
+        .active
+    );
+    assert!(
+        ok(e.create_top_up(
+            &local(),
+            "research",
+            "p",
+            top_up(Some("claims"), None, "2030-01-01")
+        ))
+        .active
+    );
+    ok(e.create_top_up(
+        &local(),
+        "research",
+        "u",
+        top_up(None, Some("BEN@northwind.example"), "2030-01-01"),
+    ));
+    // A member's budget: version 0 until written, gone with the membership.
+    assert_eq!(
+        ok(e.get_member_quotas("research", "ben@northwind.example")).version,
+        0
+    );
+    refused(
+        e.get_member_quotas("research", "cy@northwind.example"),
+        404,
+        "not-found",
+    );
+    let spec = MemberQuotasSpec {
+        quotas: TokenQuotas {
+            tokens_per_day: Some(10),
+            ..TokenQuotas::default()
+        },
+        ..MemberQuotasSpec::default()
+    };
+    let q = ok(e.put_member_quotas(&local(), "research", "ben@northwind.example", Some(0), spec));
+    assert_eq!((q.version, q.spec.quotas.tokens_per_day), (1, Some(10)));
+    let m = ok(e.get_membership("research", "ben@northwind.example"));
+    ok(e.delete_membership(
+        &local(),
+        "research",
+        "ben@northwind.example",
+        Some(m.version),
+    ));
+    assert!(
+        ok(e.list_all_member_quotas(&PageRequest::default()))
+            .items
+            .is_empty()
+    );
+    refused(e.get_top_up("research", "u"), 404, "not-found");
+    // Deleting the project deletes its top-ups.
+    let p = ok(e.get_project("research", "claims"));
+    ok(e.delete_project(&local(), "research", "claims", Some(p.version)));
+    let left: Vec<String> = ok(e.list_all_top_ups(&PageRequest::default()))
+        .items
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(left, ["old"]);
 }

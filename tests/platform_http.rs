@@ -530,7 +530,8 @@ async fn quotas_and_usage() {
     let u = s.get("/v1/workspaces/fin/usage").await.ok(200);
     assert_eq!(
         u,
-        json!({"workspace": "fin", "storage_gb": 0, "executions_this_month": 0, "api_calls_this_month": 0, "users": 0})
+        json!({"workspace": "fin", "storage_gb": 0, "executions_this_month": 0, "api_calls_this_month": 0,
+               "tokens_today": 0, "tokens_this_week": 0, "tokens_this_month": 0, "users": 0})
     );
     let u = s
         .put(

@@ -58,6 +58,10 @@ pub enum TokenCommand {
         /// The platform database.
         #[arg(long, value_name = "FILE")]
         db: PathBuf,
+        /// Catalog of a new database (an existing one keeps its own, and a
+        /// different one is an error), as `tenet serve --profile`.
+        #[arg(long, value_enum)]
+        profile: Option<ProfileArg>,
     },
 }
 
@@ -91,8 +95,14 @@ fn open(db: &std::path::Path, profile: Option<ProfileArg>) -> Result<Engine, Com
 }
 
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
-    if let Some(ServeCommand::Token(TokenCommand::Create { name, scope, db })) = args.command {
-        let engine = open(&db, None)?;
+    if let Some(ServeCommand::Token(TokenCommand::Create {
+        name,
+        scope,
+        db,
+        profile,
+    })) = args.command
+    {
+        let engine = open(&db, profile.or(args.profile))?;
         let scope = match scope {
             ScopeArg::Read => Scope::Read,
             ScopeArg::Write => Scope::Write,

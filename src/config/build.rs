@@ -5,13 +5,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::document::{Document, QuotasDoc};
+use super::document::{Document, QuotasDoc, TokenQuotasDoc};
 use crate::model::{
     Assignment, Branding, Catalog, Config, Email, Interner, Kind, Membership, PasswordPolicy,
     Platform, Policy, Profile, Project, Provider, ProviderKind, ProviderScope, Quotas, RateLimits,
-    Role, SecretRef, Security, Settings, Slug, State, Team, Theme, User, UserRemoval, UserStatus,
-    Workspace, WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
+    Role, SecretRef, Security, Settings, Slug, State, Team, Theme, TokenQuotas, TopUp, User,
+    UserRemoval, UserStatus, Workspace, WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
 };
+
+impl From<TokenQuotasDoc> for TokenQuotas {
+    fn from(q: TokenQuotasDoc) -> TokenQuotas {
+        TokenQuotas {
+            tokens_per_day: q.tokens_per_day,
+            tokens_per_week: q.tokens_per_week,
+            tokens_per_month: q.tokens_per_month,
+        }
+    }
+}
 
 impl From<QuotasDoc> for Quotas {
     fn from(q: QuotasDoc) -> Quotas {
@@ -298,6 +308,30 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                     labels: p.labels.clone(),
                     prevent_destroy: p.prevent_destroy,
                     members,
+                    quotas: p.quotas.map(TokenQuotas::from).unwrap_or_default(),
+                },
+            );
+        }
+        for (email, q) in &w.member_quotas {
+            if let Ok(user) = keys.email(email) {
+                state
+                    .member_quotas
+                    .insert((slug.clone(), user), TokenQuotas::from(*q));
+            }
+        }
+        for (key, t) in &w.top_ups {
+            let Ok(id) = Slug::parse(key) else { continue };
+            state.top_ups.insert(
+                (slug.clone(), id.clone()),
+                TopUp {
+                    workspace: slug.clone(),
+                    id,
+                    tokens: t.tokens,
+                    expires: t.expires.clone(),
+                    project: t.project.as_deref().and_then(|p| Slug::parse(p).ok()),
+                    user: t.user.as_deref().and_then(|u| keys.email(u).ok()),
+                    reason: t.reason.clone(),
+                    labels: t.labels.clone(),
                 },
             );
         }

@@ -188,6 +188,26 @@ pub struct WorkspaceSettingsDoc {
     pub timezone: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TokenQuotasDoc {
+    pub tokens_per_day: Option<u64>,
+    pub tokens_per_week: Option<u64>,
+    pub tokens_per_month: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpDoc {
+    pub tokens: u64,
+    pub expires: String,
+    pub project: Option<String>,
+    pub user: Option<String>,
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectDoc {
@@ -201,6 +221,7 @@ pub struct ProjectDoc {
     /// Email as written -> project roles.
     #[serde(default)]
     pub members: BTreeMap<String, Vec<String>>,
+    pub quotas: Option<TokenQuotasDoc>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -230,6 +251,12 @@ pub struct WorkspaceDoc {
     /// Slug -> project.
     #[serde(default)]
     pub projects: BTreeMap<String, ProjectDoc>,
+    /// Email as written -> token budget.
+    #[serde(default)]
+    pub member_quotas: BTreeMap<String, TokenQuotasDoc>,
+    /// Name -> top-up.
+    #[serde(default)]
+    pub top_ups: BTreeMap<String, TopUpDoc>,
 }
 
 /// One declaration: where it is, the key as written, and its value if it

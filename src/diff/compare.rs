@@ -228,6 +228,33 @@ pub fn project(live: &Project, want: &Project) -> Vec<FieldChange> {
     for (user, l, w) in super::join(&live.members, &want.members) {
         field(&mut out, &format!("members.{user}"), &l, &w);
     }
+    out.extend(token_quotas("quotas.", &live.quotas, &want.quotas));
+    field(&mut out, "labels", &live.labels, &want.labels);
+    out
+}
+
+/// Only the token limits the files set are compared.
+pub fn token_quotas(
+    prefix: &str,
+    live: &crate::model::TokenQuotas,
+    want: &crate::model::TokenQuotas,
+) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    for ((name, l), (_, w)) in live.fields().into_iter().zip(want.fields()) {
+        if w.is_some() && l != w {
+            field(&mut out, &format!("{prefix}{name}"), &l, &w);
+        }
+    }
+    out
+}
+
+pub fn top_up(live: &crate::model::TopUp, want: &crate::model::TopUp) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "tokens", &live.tokens, &want.tokens);
+    field(&mut out, "expires", &live.expires, &want.expires);
+    field(&mut out, "project", &live.project, &want.project);
+    field(&mut out, "user", &live.user, &want.user);
+    field(&mut out, "reason", &live.reason, &want.reason);
     field(&mut out, "labels", &live.labels, &want.labels);
     out
 }

@@ -124,6 +124,9 @@ pub struct Options {
     /// Desired key fingerprints per provider; a provider missing here has
     /// keys that could not be resolved, and its keys are not compared.
     pub fingerprints: BTreeMap<Slug, Vec<String>>,
+    /// Today (`YYYY-MM-DD`, UTC), for top-ups: one past its last day is
+    /// neither created nor removed. `None`: nothing has expired.
+    pub today: Option<String>,
     /// Kinds the target has nowhere to mark as tenet's: a declared object
     /// that exists is matched by its natural key (no adoption), and an
     /// undeclared one is left alone unless the kind is authoritative.
@@ -195,6 +198,8 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
     d.role_holders();
     d.assignments();
     d.projects();
+    d.member_quotas();
+    d.top_ups();
     d.settings();
     d.out
 }
@@ -817,16 +822,16 @@ impl<'a> Differ<'a> {
                 self.remove(id, action);
                 continue;
             };
+            // A limit the files leave out keeps its live value.
+            let write = || {
+                Object::Project(Project {
+                    quotas: p.quotas.or(l.map(|l| l.quotas).unwrap_or_default()),
+                    ..p.clone()
+                })
+            };
             if !is_default {
                 let fields = l.map(|l| compare::project(l, p)).unwrap_or_default();
-                self.upsert(
-                    id,
-                    || Object::Project(p.clone()),
-                    &p.labels,
-                    p.prevent_destroy,
-                    l.is_some(),
-                    fields,
-                );
+                self.upsert(id, write, &p.labels, p.prevent_destroy, l.is_some(), fields);
                 continue;
             }
             let workspace = ObjectId::Workspace(ws.clone());
@@ -860,12 +865,90 @@ impl<'a> Differ<'a> {
             self.push_upsert(
                 id,
                 meta,
-                || Object::Project(p.clone()),
+                write,
                 &p.labels,
                 p.prevent_destroy,
                 managed || l.is_none(),
                 fields,
             );
+        }
+    }
+
+    /// Members' token budgets: like a workspace's quotas, they travel with
+    /// what they belong to (the membership) and need no adoption; only the
+    /// limits the files set are compared, and the write keeps the live
+    /// value of the others.
+    fn member_quotas(&mut self) {
+        let (config, live_state) = (self.config, self.live);
+        for ((ws, user), q) in &config.state.member_quotas {
+            let membership = ObjectId::Membership(ws.clone(), user.clone());
+            let live_member = live_state
+                .state
+                .memberships
+                .contains_key(&(ws.clone(), user.clone()));
+            if live_member && !self.managed(&membership) && !self.opts.adopt {
+                continue;
+            }
+            let l = live_state
+                .state
+                .member_quotas
+                .get(&(ws.clone(), user.clone()))
+                .copied()
+                .unwrap_or_default();
+            let fields = compare::token_quotas("", &l, q);
+            if fields.is_empty() {
+                continue;
+            }
+            let id = ObjectId::MemberQuotas(ws.clone(), user.clone());
+            let object = Object::MemberQuotas(ws.clone(), user.clone(), q.or(l));
+            let labels = self.labels_for(&object, &Labels::new(), false);
+            self.out.changes.push(Change {
+                object: id.clone(),
+                from: None,
+                kind: Kind::Memberships,
+                action: Action::Update,
+                workspace: Some(ws.clone()),
+                fields,
+                version: self.version(&id),
+                desired: Some(object),
+                labels,
+                unset_labels: Vec::new(),
+                cascades: Vec::new(),
+            });
+        }
+    }
+
+    /// Top-ups. One past its last day counts no more: it is not created,
+    /// and one live is left alone (it is history), so a top-up falls out of
+    /// the files with nothing to undo. An active one removed from the files
+    /// is revoked.
+    fn top_ups(&mut self) {
+        let leaving = self.leaving();
+        let (config, live_state) = (self.config, self.live);
+        let today = self.opts.today.as_deref();
+        let expired = |t: &crate::model::TopUp| today.is_some_and(|d| t.expired(d));
+        let (desired, live) = (&config.state.top_ups, &live_state.state.top_ups);
+        for (key, t, l) in join(desired, live) {
+            let (ws, name) = key;
+            let id = ObjectId::TopUp(ws.clone(), name.clone());
+            match (t, l) {
+                (Some(t), _) if expired(t) => {}
+                (Some(t), l) => {
+                    let fields = l.map(|l| compare::top_up(l, t)).unwrap_or_default();
+                    self.upsert(
+                        id,
+                        || Object::TopUp(t.clone()),
+                        &t.labels,
+                        false,
+                        l.is_some(),
+                        fields,
+                    );
+                }
+                (None, Some(l)) if !expired(l) && !leaving.contains(ws) => {
+                    self.remove(id, Action::Delete);
+                }
+                (None, _) => {}
+            }
         }
     }
 

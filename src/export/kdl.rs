@@ -390,6 +390,10 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         if p.prevent_destroy {
             pn.child(Node::new("prevent_destroy").arg(boolean(true).into()));
         }
+        let limits = token_limits(&q.quotas);
+        if !limits.is_empty() {
+            pn.child(map("quotas", limits, 2));
+        }
         for (email, roles) in &q.members {
             let mut m = Node::new("member").arg(quoted(email.as_str()));
             m.args.extend(roles.iter().map(|r| value(r.as_str())));
@@ -397,9 +401,44 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         }
         n.child(pn);
     }
+    for (i, (email, q)) in w.member_quotas.iter().enumerate() {
+        let mut m = Node::new("member_quota").arg(quoted(email.as_str()));
+        for (k, v) in token_limits(q) {
+            m = m.prop(&k, v);
+        }
+        m.blank_before = i == 0;
+        n.child(m);
+    }
+    for t in &w.top_ups {
+        let mut tn = Node::new("top_up").arg(value(t.id.as_str()));
+        tn.blank_before = true;
+        tn.child(Node::new("tokens").arg(count(t.tokens)));
+        tn.child(Node::new("expires").arg(quoted(&t.expires)));
+        if let Some(p) = &t.project {
+            tn.child(Node::new("project").arg(value(p.as_str())));
+        }
+        if let Some(u) = &t.user {
+            tn.child(Node::new("user").arg(quoted(u.as_str())));
+        }
+        if let Some(r) = &t.reason {
+            tn.child(Node::new("reason").arg(quoted(r)));
+        }
+        if let Some(l) = labels(&t.labels, 2) {
+            tn.child(l);
+        }
+        n.child(tn);
+    }
     let mut out = String::new();
     n.render(0, &mut out);
     out
+}
+
+/// The token limits that are set, as (name, value) pairs.
+fn token_limits(q: &crate::model::TokenQuotas) -> Vec<(String, String)> {
+    q.fields()
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), count(v))))
+        .collect()
 }
 
 #[cfg(test)]

@@ -185,6 +185,10 @@ pub(crate) struct WorkspaceOut<'a> {
     /// Its projects; the default project only when it differs from the one
     /// the platform makes (a name of its own, members with roles, labels).
     pub projects: Vec<ProjectOut<'a>>,
+    /// Members' token budgets with a limit set.
+    pub member_quotas: Vec<(&'a Email, &'a crate::model::TokenQuotas)>,
+    /// Top-ups still counting (past ones are history, not config).
+    pub top_ups: Vec<&'a crate::model::TopUp>,
 }
 
 pub(crate) struct ProjectOut<'a> {
@@ -289,10 +293,23 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
             prevent_destroy: prevent_destroy(live, &ObjectId::Project(ws.clone(), slug.clone())),
         });
     }
+    let mut member_quotas: BTreeMap<&Slug, Vec<(&Email, &crate::model::TokenQuotas)>> =
+        BTreeMap::new();
+    for ((ws, user), q) in state.member_quotas.iter().filter(|(_, q)| !q.is_empty()) {
+        member_quotas.entry(ws).or_default().push((user, q));
+    }
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let today = now.get(..10).unwrap_or_default();
+    let mut top_ups: BTreeMap<&Slug, Vec<&crate::model::TopUp>> = BTreeMap::new();
+    for ((ws, _), t) in state.top_ups.iter().filter(|(_, t)| !t.expired(today)) {
+        top_ups.entry(ws).or_default().push(t);
+    }
     let workspaces = state
         .workspaces
         .values()
         .map(|w| WorkspaceOut {
+            member_quotas: member_quotas.remove(&w.slug).unwrap_or_default(),
+            top_ups: top_ups.remove(&w.slug).unwrap_or_default(),
             projects: projects.remove(&w.slug).unwrap_or_default(),
             workspace: w,
             prevent_destroy: prevent_destroy(live, &ObjectId::Workspace(w.slug.clone())),

@@ -399,6 +399,14 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         let long = labels(&mut out, &q.labels);
         prevent_destroy(&mut out, p.prevent_destroy);
         labels_table(&mut out, &path, long);
+        let limits = token_limits(&q.quotas);
+        if !limits.is_empty() {
+            out.push('\n');
+            let mut quotas = path.to_vec();
+            quotas.push("quotas");
+            out.push_str(&header(&quotas));
+            out.push_str(&limits);
+        }
         if !q.members.is_empty() {
             out.push('\n');
             let mut members = path.to_vec();
@@ -410,7 +418,46 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
             }
         }
     }
+    budgets(&mut out, slug, w);
     out
+}
+
+/// `tokens_per_day = 100_000` lines for the limits that are set.
+fn token_limits(q: &crate::model::TokenQuotas) -> String {
+    q.fields()
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k} = {}\n", count(v))))
+        .collect()
+}
+
+/// Members' token budgets and top-ups, after a workspace's projects.
+fn budgets(out: &mut String, slug: &str, w: &WorkspaceOut) {
+    for (email, q) in &w.member_quotas {
+        out.push('\n');
+        out.push_str(&header(&[
+            "workspaces",
+            slug,
+            "member_quotas",
+            email.as_str(),
+        ]));
+        out.push_str(&token_limits(q));
+    }
+    for t in &w.top_ups {
+        let path = ["workspaces", slug, "top_ups", t.id.as_str()];
+        out.push('\n');
+        out.push_str(&header(&path));
+        let _ = writeln!(out, "tokens = {}", count(t.tokens));
+        let _ = writeln!(out, "expires = {}", string(&t.expires));
+        if let Some(p) = &t.project {
+            let _ = writeln!(out, "project = {}", string(p.as_str()));
+        }
+        if let Some(u) = &t.user {
+            let _ = writeln!(out, "user = {}", string(u.as_str()));
+        }
+        opt_string(out, "reason", t.reason.as_ref());
+        let long = labels(out, &t.labels);
+        labels_table(out, &path, long);
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,11 @@ pub enum ObjectId {
     Assignment(Slug, Slug),
     /// A project, by workspace and slug.
     Project(Slug, Slug),
+    /// The token budget of one member of a workspace (it travels with the
+    /// membership).
+    MemberQuotas(Slug, Email),
+    /// A top-up, by workspace and name.
+    TopUp(Slug, Slug),
     /// The platform's settings, a singleton.
     Settings,
 }
@@ -42,6 +47,8 @@ impl ObjectId {
             ObjectId::Membership(..) => Kind::Memberships,
             ObjectId::Assignment(..) => Kind::Assignments,
             ObjectId::Project(..) => Kind::Projects,
+            ObjectId::MemberQuotas(..) => Kind::Memberships,
+            ObjectId::TopUp(..) => Kind::Workspaces,
             ObjectId::Settings => Kind::Settings,
         }
     }
@@ -53,7 +60,9 @@ impl ObjectId {
             | ObjectId::Quotas(w)
             | ObjectId::Membership(w, _)
             | ObjectId::Assignment(w, _)
-            | ObjectId::Project(w, _) => Some(w),
+            | ObjectId::Project(w, _)
+            | ObjectId::MemberQuotas(w, _)
+            | ObjectId::TopUp(w, _) => Some(w),
             _ => None,
         }
     }
@@ -69,6 +78,8 @@ impl ObjectId {
             ["workspaces", w, "memberships", u] => ObjectId::Membership(slug(w)?, email(u)?),
             ["workspaces", w, "assignments", p] => ObjectId::Assignment(slug(w)?, slug(p)?),
             ["workspaces", w, "projects", p] => ObjectId::Project(slug(w)?, slug(p)?),
+            ["workspaces", w, "member-quotas", u] => ObjectId::MemberQuotas(slug(w)?, email(u)?),
+            ["workspaces", w, "top-ups", t] => ObjectId::TopUp(slug(w)?, slug(t)?),
             ["users", u] => ObjectId::User(email(u)?),
             ["roles", r] => ObjectId::Role(slug(r)?),
             ["providers", p] => ObjectId::Provider(slug(p)?),
@@ -89,6 +100,8 @@ impl fmt::Display for ObjectId {
             ObjectId::Membership(w, u) => write!(f, "workspaces/{w}/memberships/{u}"),
             ObjectId::Assignment(w, p) => write!(f, "workspaces/{w}/assignments/{p}"),
             ObjectId::Project(w, p) => write!(f, "workspaces/{w}/projects/{p}"),
+            ObjectId::MemberQuotas(w, u) => write!(f, "workspaces/{w}/member-quotas/{u}"),
+            ObjectId::TopUp(w, t) => write!(f, "workspaces/{w}/top-ups/{t}"),
             ObjectId::Settings => f.write_str("settings"),
         }
     }
@@ -164,6 +177,8 @@ mod tests {
             ObjectId::Membership(w.clone(), u.clone()),
             ObjectId::Assignment(w.clone(), p.clone()),
             ObjectId::Project(w.clone(), p.clone()),
+            ObjectId::MemberQuotas(w.clone(), u.clone()),
+            ObjectId::TopUp(w.clone(), p.clone()),
             ObjectId::Settings,
         ] {
             assert_eq!(ObjectId::parse(&id.to_string()), Some(id.clone()));

@@ -176,6 +176,9 @@ pub struct Usage {
     pub executions_this_month: u64,
     pub api_calls_this_month: u64,
     pub users: u64,
+    pub tokens_today: u64,
+    pub tokens_this_week: u64,
+    pub tokens_this_month: u64,
 }
 
 /// The live platform, normalized.

@@ -43,6 +43,10 @@ pub struct State {
     pub assignments: BTreeMap<(Slug, Slug), Assignment>,
     /// Projects by workspace and slug (platforms with projects only).
     pub projects: BTreeMap<(Slug, Slug), Project>,
+    /// Token budgets of single members, by workspace and user.
+    pub member_quotas: BTreeMap<(Slug, Email), TokenQuotas>,
+    /// Top-ups by workspace and name.
+    pub top_ups: BTreeMap<(Slug, Slug), TopUp>,
     pub settings: Option<Settings>,
 }
 

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::id::ObjectId;
 use super::{
-    Assignment, Live, Membership, Project, Provider, Quotas, Role, Settings, Slug, User, Workspace,
+    Assignment, Email, Live, Membership, Project, Provider, Quotas, Role, Settings, Slug,
+    TokenQuotas, TopUp, User, Workspace,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,9 @@ pub enum Object {
     Membership(Membership),
     Assignment(Assignment),
     Project(Project),
+    /// A member's token budget (it travels with the membership).
+    MemberQuotas(Slug, Email, TokenQuotas),
+    TopUp(TopUp),
     Settings(Settings),
 }
 
@@ -71,6 +75,8 @@ impl Object {
             Object::Membership(m) => ObjectId::Membership(m.workspace.clone(), m.user.clone()),
             Object::Assignment(a) => ObjectId::Assignment(a.workspace.clone(), a.provider.clone()),
             Object::Project(p) => ObjectId::Project(p.workspace.clone(), p.slug.clone()),
+            Object::MemberQuotas(w, u, _) => ObjectId::MemberQuotas(w.clone(), u.clone()),
+            Object::TopUp(t) => ObjectId::TopUp(t.workspace.clone(), t.id.clone()),
             Object::Settings(_) => ObjectId::Settings,
         }
     }
@@ -107,6 +113,14 @@ impl Object {
                 .projects
                 .get(&(w.clone(), p.clone()))
                 .map(|x| Object::Project(x.clone())),
+            ObjectId::MemberQuotas(w, u) => s
+                .member_quotas
+                .get(&(w.clone(), u.clone()))
+                .map(|q| Object::MemberQuotas(w.clone(), u.clone(), *q)),
+            ObjectId::TopUp(w, t) => s
+                .top_ups
+                .get(&(w.clone(), t.clone()))
+                .map(|x| Object::TopUp(x.clone())),
             ObjectId::User(u) => s.users.get(u).map(|x| Object::User(x.clone())),
             ObjectId::Role(r) => s.roles.get(r).map(|x| Object::Role(x.clone())),
             ObjectId::Provider(p) => s.providers.get(p).map(|x| Object::Provider(x.clone())),

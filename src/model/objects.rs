@@ -147,6 +147,63 @@ impl Quotas {
     }
 }
 
+/// Token budgets over a day, a week and a month (MagOneAI's windows), for
+/// a project or for one member of a workspace. `None` is unmanaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TokenQuotas {
+    pub tokens_per_day: Option<u64>,
+    pub tokens_per_week: Option<u64>,
+    pub tokens_per_month: Option<u64>,
+}
+
+impl TokenQuotas {
+    /// Every field of `self` that is set, else the one of `fallback`.
+    pub fn or(self, fallback: TokenQuotas) -> TokenQuotas {
+        TokenQuotas {
+            tokens_per_day: self.tokens_per_day.or(fallback.tokens_per_day),
+            tokens_per_week: self.tokens_per_week.or(fallback.tokens_per_week),
+            tokens_per_month: self.tokens_per_month.or(fallback.tokens_per_month),
+        }
+    }
+
+    /// The fields by name, in a fixed order.
+    pub fn fields(&self) -> [(&'static str, Option<u64>); 3] {
+        [
+            ("tokens_per_day", self.tokens_per_day),
+            ("tokens_per_week", self.tokens_per_week),
+            ("tokens_per_month", self.tokens_per_month),
+        ]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == TokenQuotas::default()
+    }
+}
+
+/// Extra tokens granted until a day (MagOneAI's top-ups): to a workspace's
+/// budget, a project's, or one member's. Past its expiry it no longer
+/// counts, and it falls out of the files with nothing to undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUp {
+    pub workspace: Slug,
+    /// The name the files give it.
+    pub id: Slug,
+    pub tokens: u64,
+    /// The last day it counts, `YYYY-MM-DD` (UTC).
+    pub expires: String,
+    pub project: Option<Slug>,
+    pub user: Option<Email>,
+    pub reason: Option<String>,
+    pub labels: Labels,
+}
+
+impl TopUp {
+    /// Expired on `today` (`YYYY-MM-DD`): its last day has passed.
+    pub fn expired(&self, today: &str) -> bool {
+        self.expires.as_str() < today
+    }
+}
+
 /// The interface theme a workspace's members see by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -228,6 +285,8 @@ pub struct Project {
     pub prevent_destroy: bool,
     /// Members and their project roles, each a member of the workspace.
     pub members: BTreeMap<Email, RoleSet>,
+    /// The project's token budget.
+    pub quotas: TokenQuotas,
 }
 
 /// The roles of one user in one workspace (direct grants and team grants).

@@ -103,6 +103,8 @@ impl Renames {
             ObjectId::Membership(w, u) => ObjectId::Membership(self.workspace(w), u.clone()),
             ObjectId::Assignment(w, p) => ObjectId::Assignment(self.workspace(w), self.provider(p)),
             ObjectId::Project(w, p) => ObjectId::Project(self.workspace(w), p.clone()),
+            ObjectId::MemberQuotas(w, u) => ObjectId::MemberQuotas(self.workspace(w), u.clone()),
+            ObjectId::TopUp(w, t) => ObjectId::TopUp(self.workspace(w), t.clone()),
             ObjectId::User(_) | ObjectId::Settings => id.clone(),
         }
     }
@@ -138,6 +140,11 @@ impl Renames {
             Object::Project(p) => Object::Project(super::Project {
                 workspace: self.workspace(&p.workspace),
                 ..p.clone()
+            }),
+            Object::MemberQuotas(w, u, q) => Object::MemberQuotas(self.workspace(w), u.clone(), *q),
+            Object::TopUp(t) => Object::TopUp(super::TopUp {
+                workspace: self.workspace(&t.workspace),
+                ..t.clone()
             }),
             Object::User(_) | Object::Settings(_) => object.clone(),
         }
@@ -188,6 +195,14 @@ impl Renames {
         for p in s.projects.values() {
             if let Object::Project(p) = self.object(&Object::Project(p.clone())) {
                 o.projects.insert((p.workspace.clone(), p.slug.clone()), p);
+            }
+        }
+        for ((w, u), q) in &s.member_quotas {
+            o.member_quotas.insert((self.workspace(w), u.clone()), *q);
+        }
+        for t in s.top_ups.values() {
+            if let Object::TopUp(t) = self.object(&Object::TopUp(t.clone())) {
+                o.top_ups.insert((t.workspace.clone(), t.id.clone()), t);
             }
         }
         o.settings = s.settings.clone();
@@ -268,6 +283,8 @@ pub fn references(object: &Object) -> Vec<ObjectId> {
             ObjectId::Provider(a.provider.clone()),
         ],
         Object::Project(p) => vec![ObjectId::Workspace(p.workspace.clone())],
+        Object::MemberQuotas(w, _, _) => vec![ObjectId::Workspace(w.clone())],
+        Object::TopUp(t) => vec![ObjectId::Workspace(t.workspace.clone())],
         Object::User(_) | Object::Settings(_) => Vec::new(),
     }
 }

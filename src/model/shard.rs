@@ -125,7 +125,9 @@ impl Shard {
             | ObjectId::Quotas(w)
             | ObjectId::Membership(w, _)
             | ObjectId::Assignment(w, _)
-            | ObjectId::Project(w, _) => ("workspaces", w.as_str()),
+            | ObjectId::Project(w, _)
+            | ObjectId::MemberQuotas(w, _)
+            | ObjectId::TopUp(w, _) => ("workspaces", w.as_str()),
             ObjectId::User(e) => ("users", e.as_str()),
             ObjectId::Role(r) => ("roles", r.as_str()),
             ObjectId::Provider(p) => ("providers", p.as_str()),

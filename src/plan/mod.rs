@@ -25,7 +25,8 @@ pub use order::phase;
 /// Version of the plan file format; readers refuse other versions.
 /// 2: typed object ids, stamps (versions or content digests).
 /// 4: workspaces carry `settings`, the settings singleton `branding`.
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: projects (with token quotas), member token quotas and top-ups.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Where the config came from in git, when it is in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,14 @@ use crate::model::{Catalog, Email, Kind, Live, ObjectId, Slug, UserStatus};
 /// The phase of a change: lower runs first.
 pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
     let quotas = matches!(c.object, ObjectId::Quotas(_));
+    // Budgets of members and top-ups follow the memberships and projects
+    // they name (a phase later: edges point only to earlier phases); a
+    // top-up goes before its project or member does.
+    match (&c.object, c.action) {
+        (ObjectId::TopUp(..), Action::Delete) => return 9,
+        (ObjectId::TopUp(..) | ObjectId::MemberQuotas(..), _) => return 11,
+        _ => {}
+    }
     match (c.kind, c.action) {
         (Kind::Settings, _) => 0,
         (Kind::Users, Action::Create) => 1,
@@ -32,14 +40,14 @@ pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
         // A project's members are members of the workspace: projects
         // follow the memberships they need and let go of members before
         // their memberships go.
-        (Kind::Memberships, Action::Delete) => 11,
-        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 11,
+        (Kind::Memberships, Action::Delete) => 12,
+        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 12,
         (Kind::Memberships, _) => 9,
         (Kind::Projects, _) => 10,
-        (Kind::Users, _) => 12,
-        (Kind::Roles, Action::Delete | Action::Archive) => 13,
-        (Kind::Providers, _) => 14,
-        (Kind::Workspaces, _) => 15,
+        (Kind::Users, _) => 13,
+        (Kind::Roles, Action::Delete | Action::Archive) => 14,
+        (Kind::Providers, _) => 15,
+        (Kind::Workspaces, _) => 16,
     }
 }
 
@@ -112,9 +120,11 @@ fn grants_admin(c: &Change, live: &Live, catalog: &Catalog) -> bool {
 /// provider).
 fn parents(id: &ObjectId) -> Vec<ObjectId> {
     match id {
-        ObjectId::Quotas(w) | ObjectId::Membership(w, _) | ObjectId::Project(w, _) => {
-            vec![ObjectId::Workspace(w.clone())]
-        }
+        ObjectId::Quotas(w)
+        | ObjectId::Membership(w, _)
+        | ObjectId::Project(w, _)
+        | ObjectId::MemberQuotas(w, _)
+        | ObjectId::TopUp(w, _) => vec![ObjectId::Workspace(w.clone())],
         ObjectId::Assignment(w, p) => {
             vec![
                 ObjectId::Workspace(w.clone()),
@@ -218,6 +228,18 @@ pub fn order(changes: Vec<Change>, live: &Live, catalog: &Catalog) -> Vec<Planne
                     }
                 }
                 Some(Object::Quotas(w, _)) => need(ObjectId::Workspace(w.clone())),
+                Some(Object::MemberQuotas(w, user, _)) => {
+                    need(ObjectId::Membership(w.clone(), user.clone()));
+                }
+                Some(Object::TopUp(t)) => {
+                    need(ObjectId::Workspace(t.workspace.clone()));
+                    if let Some(p) = &t.project {
+                        need(ObjectId::Project(t.workspace.clone(), p.clone()));
+                    }
+                    if let Some(u) = &t.user {
+                        need(ObjectId::Membership(t.workspace.clone(), u.clone()));
+                    }
+                }
                 Some(Object::Project(project)) => {
                     need(ObjectId::Workspace(project.workspace.clone()));
                     for user in project.members.keys() {

@@ -224,6 +224,9 @@ pub fn warnings(
                         u.api_calls_this_month,
                     ),
                     ("max_users", q.max_users, u.users),
+                    ("tokens_per_day", q.tokens_per_day, u.tokens_today),
+                    ("tokens_per_week", q.tokens_per_week, u.tokens_this_week),
+                    ("tokens_per_month", q.tokens_per_month, u.tokens_this_month),
                 ];
                 for (field, limit, used) in cuts {
                     if let Some(limit) = limit

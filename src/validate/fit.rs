@@ -62,6 +62,14 @@ fn place(loaded: &Loaded, id: &ObjectId, field: &str) -> Option<Place> {
             .workspaces
             .get(w.as_str())
             .map(|d| of(d, under(vec!["projects".to_owned(), p.to_string()]))),
+        ObjectId::MemberQuotas(w, u) => doc
+            .workspaces
+            .get(w.as_str())
+            .map(|d| of(d, under(vec!["member_quotas".to_owned(), u.to_string()]))),
+        ObjectId::TopUp(w, t) => doc
+            .workspaces
+            .get(w.as_str())
+            .map(|d| of(d, under(vec!["top_ups".to_owned(), t.to_string()]))),
         ObjectId::Settings => doc.settings.as_ref().map(|d| of(d, path.clone())),
     }
 }

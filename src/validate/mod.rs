@@ -377,6 +377,129 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Members' token budgets name members of the workspace; a top-up a
+    /// project of it (or the default project) or a member, not both, and
+    /// one past its last day is a warning: it counts no more.
+    fn budgets(&mut self, slug: &str, d: &Declared<crate::config::document::WorkspaceDoc>) {
+        let Some(ws) = &d.value else { return };
+        if ws.member_quotas.is_empty() && ws.top_ups.is_empty() {
+            return;
+        }
+        let Ok(ws_slug) = Slug::parse(slug) else {
+            return;
+        };
+        let members: BTreeSet<&str> = self
+            .members
+            .get(&ws_slug)
+            .into_iter()
+            .flatten()
+            .map(|m| m.user.as_str())
+            .collect();
+        let not_member = |c: &mut Self, sub: &[&str], email: &str, what: &str| {
+            let folded = fold_email(email);
+            if !c.complete || members.contains(folded.as_str()) {
+                return;
+            }
+            let (file, span) = c.at(d, sub, sub.len() == 2);
+            c.diags.push(
+                Diagnostic::error(
+                    "tenet::budget::not-a-member",
+                    format!("{what} names `{email}`, who is no member of workspace `{slug}`"),
+                )
+                .with_label(file, span, "not a member of the workspace")
+                .with_help(format!(
+                    "add `{folded}` to [workspaces.{slug}.members] first, or remove this"
+                )),
+            );
+        };
+        for email in ws.member_quotas.keys() {
+            not_member(
+                self,
+                &["member_quotas", email],
+                email,
+                "a member's token budget",
+            );
+        }
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let today = now.get(..10).unwrap_or_default();
+        let default_project = self
+            .catalog
+            .projects
+            .as_ref()
+            .map(|r| r.default_project.as_str());
+        for (name, t) in &ws.top_ups {
+            let what = format!("top-up `{name}`");
+            if let Some(u) = &t.user {
+                not_member(self, &["top_ups", name, "user"], u, &what);
+            }
+            if let Some(p) = &t.project {
+                let known = ws.projects.contains_key(p) || default_project == Some(p.as_str());
+                if self.catalog.projects.is_none() || !known {
+                    let (file, span) = self.at(d, &["top_ups", name, "project"], false);
+                    let help = self
+                        .hint(
+                            p,
+                            ws.projects
+                                .keys()
+                                .map(String::as_str)
+                                .chain(default_project),
+                        )
+                        .unwrap_or_else(|| match self.catalog.projects {
+                            None => format!("the {} profile has no projects", self.catalog.profile),
+                            Some(_) => {
+                                format!("declare it under [workspaces.{slug}.projects.{p}] first")
+                            }
+                        });
+                    self.diags.push(
+                        Diagnostic::error(
+                            "tenet::reference::unknown-project",
+                            format!("{what} tops up project `{p}`, which workspace `{slug}` does not have"),
+                        )
+                        .with_label(file, span, "no such project")
+                        .with_help(help),
+                    );
+                }
+            }
+            if t.project.is_some() && t.user.is_some() {
+                let (file, span) = self.at(d, &["top_ups", name, "user"], true);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::top-up::two-scopes",
+                        format!("{what} names both a project and a member"),
+                    )
+                    .with_label(file, span, "a second scope")
+                    .with_help(
+                        "a top-up is for the workspace, one project or one member: split it in two",
+                    ),
+                );
+            }
+            if t.expires.parse::<jiff::civil::Date>().is_err() {
+                let (file, span) = self.at(d, &["top_ups", name, "expires"], false);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::top-up::date",
+                        format!("`{}` is not a day of the calendar", t.expires),
+                    )
+                    .with_label(file, span, "no such day")
+                    .with_help("write the last day the top-up counts as YYYY-MM-DD"),
+                );
+            } else if t.expires.as_str() < today {
+                let (file, span) = self.at(d, &["top_ups", name, "expires"], false);
+                self.diags.push(
+                    Diagnostic::warning(
+                        "tenet::top-up::expired",
+                        format!(
+                            "{what} expired after {}: it counts no more and is not applied",
+                            t.expires
+                        ),
+                    )
+                    .with_label(file, span, "in the past")
+                    .with_help("remove it from the files; the platform keeps it as history"),
+                );
+            }
+        }
+    }
+
     fn unknown_user<T>(
         &mut self,
         d: &Declared<T>,
@@ -676,6 +799,7 @@ impl<'a> Checker<'a> {
             }
             self.workspace_settings(d);
             self.projects(slug, d);
+            self.budgets(slug, d);
             self.workspace_model(slug, d);
         }
     }

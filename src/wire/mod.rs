@@ -223,6 +223,9 @@ pub struct ProjectSpec {
     /// member holds the mapped ones.
     #[serde(default)]
     pub members: Vec<ProjectMember>,
+    /// The project's token budget; `null` is unlimited.
+    #[serde(default)]
+    pub quotas: TokenQuotas,
     #[serde(default)]
     pub labels: Labels,
 }
@@ -454,6 +457,68 @@ pub struct Quotas {
     pub updated_at: String,
 }
 
+/// Token budgets over a day, a week and a month; `null` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TokenQuotas {
+    #[serde(default)]
+    pub tokens_per_day: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_week: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_month: Option<u64>,
+}
+
+/// The token budget of one member of a workspace; replaced whole with
+/// `PUT`, gone with the membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MemberQuotasSpec {
+    #[serde(flatten)]
+    pub quotas: TokenQuotas,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberQuotas {
+    pub workspace: String,
+    pub user: String,
+    #[serde(flatten)]
+    pub spec: MemberQuotasSpec,
+    pub version: u64,
+    pub updated_at: String,
+}
+
+/// Extra tokens until a day: for the workspace's budget, a project's
+/// (`project`) or one member's (`user`), never both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TopUpSpec {
+    /// At least 1.
+    pub tokens: u64,
+    /// The last day it counts, `YYYY-MM-DD` (UTC).
+    pub expires: String,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUp {
+    pub workspace: String,
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: TopUpSpec,
+    /// Today is on or before `expires`.
+    pub active: bool,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 /// What a workspace uses now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct UsageSpec {
@@ -463,6 +528,12 @@ pub struct UsageSpec {
     pub executions_this_month: u64,
     #[serde(default)]
     pub api_calls_this_month: u64,
+    #[serde(default)]
+    pub tokens_today: u64,
+    #[serde(default)]
+    pub tokens_this_week: u64,
+    #[serde(default)]
+    pub tokens_this_month: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -120,7 +120,15 @@ impl World {
                 keys,
             },
             Target::Http => {
-                let token = token(&db, "ci", "write");
+                // A new database takes the server's profile from the start.
+                let profile = flags
+                    .iter()
+                    .position(|f| *f == "--profile")
+                    .and_then(|i| flags.get(i + 1).copied());
+                let token = match profile {
+                    Some(p) => crate::support::token_with_profile(&db, "ci", "write", p),
+                    None => token(&db, "ci", "write"),
+                };
                 let server = ServeChild::start(&db, flags);
                 World {
                     endpoint: server.url.clone(),

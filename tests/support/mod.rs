@@ -265,8 +265,20 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 /// must be alone on stdout.
 #[track_caller]
 pub fn token(db: &Path, name: &str, scope: &str) -> String {
+    token_of(db, name, scope, &[])
+}
+
+/// As [`token`], creating the database (if new) with `profile`.
+#[allow(dead_code)]
+pub fn token_with_profile(db: &Path, name: &str, scope: &str, profile: &str) -> String {
+    token_of(db, name, scope, &["--profile", profile])
+}
+
+fn token_of(db: &Path, name: &str, scope: &str, extra: &[&str]) -> String {
     let mut cmd = tenet();
-    cmd.args(["serve", "token", "create", name, "--scope", scope, "--db"])
+    cmd.args(["serve", "token", "create", name, "--scope", scope])
+        .args(extra)
+        .arg("--db")
         .arg(db);
     let r = run(cmd);
     r.code(0);

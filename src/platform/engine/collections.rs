@@ -8,7 +8,7 @@ use rusqlite::params;
 
 use super::{Engine, PageRequest, encode_cursor, page, parse, to_u64};
 use crate::platform::ApiError;
-use crate::wire::{Assignment, Membership, Page, Project, Quotas, Usage};
+use crate::wire::{Assignment, MemberQuotas, Membership, Page, Project, Quotas, TopUp, Usage};
 
 /// A cursor key: the workspace's internal id, and the key inside it.
 fn key(id: i64, inner: &str) -> String {
@@ -100,6 +100,49 @@ impl Engine {
                         catalog,
                         &workspace,
                         (slug, spec, version, created_at, updated_at),
+                    )
+                },
+            )
+        })
+    }
+
+    /// Every member's token budget that was ever written.
+    pub fn list_all_member_quotas(
+        &self,
+        req: &PageRequest,
+    ) -> Result<Page<MemberQuotas>, ApiError> {
+        self.read(|c| {
+            keyed_page(
+                c,
+                "SELECT q.workspace_id, w.slug, q.user_email, q.spec, q.version, q.updated_at, q.updated_at
+                 FROM member_quotas q JOIN workspaces w ON w.id = q.workspace_id
+                 WHERE (q.workspace_id, q.user_email) > (?1, ?2)
+                 ORDER BY q.workspace_id, q.user_email LIMIT ?3",
+                req,
+                |workspace, user, spec, version, _, updated_at| {
+                    super::budgets::member_quotas_object(&workspace, user, &spec, version, updated_at)
+                },
+            )
+        })
+    }
+
+    /// Every top-up of every workspace, active or not.
+    pub fn list_all_top_ups(&self, req: &PageRequest) -> Result<Page<TopUp>, ApiError> {
+        self.read(|c| {
+            keyed_page(
+                c,
+                "SELECT t.workspace_id, w.slug, t.id, t.spec, t.version, t.created_at, t.updated_at
+                 FROM top_ups t JOIN workspaces w ON w.id = t.workspace_id
+                 WHERE (t.workspace_id, t.id) > (?1, ?2)
+                 ORDER BY t.workspace_id, t.id LIMIT ?3",
+                req,
+                |workspace, id, spec, version, created_at, updated_at| {
+                    super::budgets::top_up_object(
+                        &workspace,
+                        id,
+                        &spec,
+                        version,
+                        (created_at, updated_at),
                     )
                 },
             )

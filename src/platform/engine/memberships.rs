@@ -91,7 +91,7 @@ fn object(
     })
 }
 
-fn get(conn: &Connection, slug: &str, email: &str) -> Result<Membership, ApiError> {
+pub(crate) fn get(conn: &Connection, slug: &str, email: &str) -> Result<Membership, ApiError> {
     let id = workspace_id(conn, slug)?;
     let r = conn
         .one(
@@ -296,6 +296,7 @@ impl Engine {
             let id = t.workspace_id(slug)?;
             t.guard_last_admin(id, slug, &email, &current.spec.roles, &[])?;
             t.leave_projects(Some(id), &email)?;
+            t.drop_top_ups(id, "user", &email)?;
             t.tx.run(
                 "DELETE FROM memberships WHERE workspace_id = ?1 AND user_email = ?2",
                 params![id, email],

@@ -9,6 +9,7 @@
 
 mod assignments;
 mod audit;
+mod budgets;
 mod catalog;
 mod collections;
 mod keys;

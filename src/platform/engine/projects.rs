@@ -3,7 +3,8 @@
 //! is never archived, deleted or renamed. A project's members are members
 //! of its workspace holding project roles of the catalog; a member who
 //! leaves the workspace (or the platform) leaves its projects in the same
-//! transaction, each project updated and audited.
+//! transaction, each project updated and audited. A project carries its
+//! token budget (`quotas`).
 
 use std::collections::BTreeSet;
 
@@ -402,6 +403,7 @@ impl Engine {
                 ));
             }
             let id = t.workspace_id(slug)?;
+            t.drop_top_ups(id, "project", project)?;
             t.tx.run(
                 "DELETE FROM projects WHERE workspace_id = ?1 AND slug = ?2",
                 params![id, project],

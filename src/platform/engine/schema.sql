@@ -148,3 +148,26 @@ CREATE TABLE IF NOT EXISTS project_members (
         REFERENCES projects(workspace_id, slug) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS project_members_by_user ON project_members(user_email);
+
+-- Token budgets of single members; gone with the membership.
+CREATE TABLE IF NOT EXISTS member_quotas (
+    workspace_id INTEGER NOT NULL,
+    user_email TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, user_email),
+    FOREIGN KEY (workspace_id, user_email)
+        REFERENCES memberships(workspace_id, user_email) ON DELETE CASCADE
+);
+
+-- Top-ups: extra tokens until a day, for a workspace, a project or a member.
+CREATE TABLE IF NOT EXISTS top_ups (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);

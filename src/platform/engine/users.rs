@@ -169,6 +169,10 @@ impl Engine {
                 guard_admin(t, &email, "deleting")?;
             }
             t.leave_projects(None, &email)?;
+            t.tx.run(
+                "DELETE FROM top_ups WHERE json_extract(spec, '$.user') = ?1",
+                params![email],
+            )?;
             t.tx.run("DELETE FROM users WHERE email = ?1", params![email])?;
             t.audit(
                 "delete",

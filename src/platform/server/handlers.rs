@@ -17,8 +17,9 @@ use super::http::{Body, ListQuery, body, if_match, json, object, segment, typed}
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, AuditQuery, CatalogRules};
 use crate::wire::{
-    AssignmentSpec, LockRenew, LockRequest, MembershipSpec, ProjectSpec, ProviderSpec, QuotasSpec,
-    RoleSpec, SettingsSpec, UsageSpec, UserSpec, WorkspaceSpec, split_key,
+    AssignmentSpec, LockRenew, LockRequest, MemberQuotasSpec, MembershipSpec, ProjectSpec,
+    ProviderSpec, QuotasSpec, RoleSpec, SettingsSpec, TopUpSpec, UsageSpec, UserSpec,
+    WorkspaceSpec, split_key,
 };
 
 type S = State<Arc<AppState>>;
@@ -156,6 +157,20 @@ pub fn routes() -> Router<Arc<AppState>> {
                 .delete(delete_project),
         )
         .route("/v1/projects", get(list_all_projects))
+        .route(
+            "/v1/workspaces/{slug}/member-quotas/{email}",
+            get(get_member_quotas).put(put_member_quotas),
+        )
+        .route("/v1/member-quotas", get(list_all_member_quotas))
+        .route(
+            "/v1/workspaces/{slug}/top-ups",
+            get(list_top_ups).post(create_top_up),
+        )
+        .route(
+            "/v1/workspaces/{slug}/top-ups/{id}",
+            get(get_top_up).patch(update_top_up).delete(delete_top_up),
+        )
+        .route("/v1/top-ups", get(list_all_top_ups))
         .route("/v1/memberships", get(list_all_memberships))
         .route("/v1/assignments", get(list_all_assignments))
         .route("/v1/quotas", get(list_all_quotas))
@@ -477,6 +492,101 @@ async fn delete_project(
 ) -> R {
     s.engine
         .delete_project(&actor, &slug, &project, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// ------------------------------------------------------- budgets, top-ups
+
+async fn list_all_member_quotas(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_all_member_quotas(&q.page()?)?,
+    ))
+}
+
+async fn get_member_quotas(State(s): S, P((slug, email)): P<(String, String)>) -> R {
+    let q = s.engine.get_member_quotas(&slug, &email)?;
+    Ok(ok(q.version, &q))
+}
+
+async fn put_member_quotas(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, email)): P<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    let q = s.engine.put_member_quotas(
+        &actor,
+        &slug,
+        &email,
+        v,
+        typed::<MemberQuotasSpec>(&body(&headers, &b)?)?,
+    )?;
+    Ok(ok(q.version, &q))
+}
+
+async fn list_all_top_ups(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_all_top_ups(&q.page()?)?,
+    ))
+}
+
+async fn list_top_ups(State(s): S, P(slug): P<String>, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_top_ups(&slug, &q.page()?)?,
+    ))
+}
+
+async fn create_top_up(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let (id, rest) =
+        split_key(&body(&headers, &b)?, "id").map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let t = s
+        .engine
+        .create_top_up(&actor, &slug, &id, typed::<TopUpSpec>(&rest)?)?;
+    Ok(created(
+        format!("/v1/workspaces/{slug}/top-ups/{}", t.id),
+        t.version,
+        &t,
+    ))
+}
+
+async fn get_top_up(State(s): S, P((slug, id)): P<(String, String)>) -> R {
+    let t = s.engine.get_top_up(&slug, &id)?;
+    Ok(ok(t.version, &t))
+}
+
+async fn update_top_up(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, id)): P<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    let t = s
+        .engine
+        .update_top_up(&actor, &slug, &id, v, &body(&headers, &b)?)?;
+    Ok(ok(t.version, &t))
+}
+
+async fn delete_top_up(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, id)): P<(String, String)>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_top_up(&actor, &slug, &id, if_match(&headers)?)?;
     Ok(deleted())
 }
 

@@ -21,6 +21,8 @@ pub fn path(id: &ObjectId) -> String {
         ObjectId::Membership(w, u) => format!("workspaces/{w}/memberships/{u}"),
         ObjectId::Assignment(w, p) => format!("workspaces/{w}/assignments/{p}"),
         ObjectId::Project(w, p) => format!("workspaces/{w}/projects/{p}"),
+        ObjectId::MemberQuotas(w, u) => format!("workspaces/{w}/member-quotas/{u}"),
+        ObjectId::TopUp(w, t) => format!("workspaces/{w}/top-ups/{t}"),
         ObjectId::User(u) => format!("users/{u}"),
         ObjectId::Role(r) => format!("roles/{r}"),
         ObjectId::Provider(p) => format!("providers/{p}"),
@@ -176,6 +178,14 @@ fn wire_scope(s: model::ProviderScope) -> wire::ProviderScope {
     }
 }
 
+fn token_quotas(q: wire::TokenQuotas) -> model::TokenQuotas {
+    model::TokenQuotas {
+        tokens_per_day: q.tokens_per_day,
+        tokens_per_week: q.tokens_per_week,
+        tokens_per_month: q.tokens_per_month,
+    }
+}
+
 fn meta(metas: &mut Vec<(ObjectId, Meta)>, id: ObjectId, version: u64, labels: &Labels) {
     metas.push((id, Meta::from_labels(Stamp::Version(version), labels)));
 }
@@ -272,6 +282,9 @@ impl LiveBuilder {
                 executions_this_month: u.spec.executions_this_month,
                 api_calls_this_month: u.spec.api_calls_this_month,
                 users: u.users,
+                tokens_today: u.spec.tokens_today,
+                tokens_this_week: u.spec.tokens_this_week,
+                tokens_this_month: u.spec.tokens_this_month,
             },
         );
     }
@@ -428,6 +441,49 @@ impl LiveBuilder {
                 labels: split_labels(&p.spec.labels).0,
                 prevent_destroy: false,
                 members,
+                quotas: token_quotas(p.spec.quotas),
+            },
+        );
+    }
+
+    pub fn member_quotas(&mut self, q: wire::MemberQuotas) {
+        let (Ok(ws), Ok(user)) = (self.keys.slug(&q.workspace), self.keys.email(&q.user)) else {
+            return;
+        };
+        meta(
+            &mut self.metas,
+            ObjectId::MemberQuotas(ws.clone(), user.clone()),
+            q.version,
+            &q.spec.labels,
+        );
+        self.live
+            .state
+            .member_quotas
+            .insert((ws, user), token_quotas(q.spec.quotas));
+    }
+
+    pub fn top_up(&mut self, t: wire::TopUp) {
+        let (Ok(ws), Ok(id)) = (self.keys.slug(&t.workspace), Slug::parse(&t.id)) else {
+            return;
+        };
+        meta(
+            &mut self.metas,
+            ObjectId::TopUp(ws.clone(), id.clone()),
+            t.version,
+            &t.spec.labels,
+        );
+        let s = t.spec;
+        self.live.state.top_ups.insert(
+            (ws.clone(), id.clone()),
+            model::TopUp {
+                workspace: ws,
+                id,
+                tokens: s.tokens,
+                expires: s.expires,
+                project: s.project.and_then(|p| Slug::parse(&p).ok()),
+                user: s.user.and_then(|u| self.keys.email(&u).ok()),
+                reason: s.reason,
+                labels: split_labels(&s.labels).0,
             },
         );
     }
@@ -527,7 +583,7 @@ pub fn op(w: &Write<'_>) -> Op {
         WriteOp::Create(object) => {
             let mut body = spec(object, w.labels, &[]);
             match object {
-                Object::Quotas(..) | Object::Settings(_) => Op::Put {
+                Object::Quotas(..) | Object::MemberQuotas(..) | Object::Settings(_) => Op::Put {
                     resource: path,
                     version,
                     body,
@@ -569,7 +625,7 @@ pub fn op(w: &Write<'_>) -> Op {
         WriteOp::Update { desired, fields } => {
             let mut body = spec(desired, w.labels, w.unset_labels);
             match desired {
-                Object::Quotas(..) | Object::Settings(_) => Op::Put {
+                Object::Quotas(..) | Object::MemberQuotas(..) | Object::Settings(_) => Op::Put {
                     resource: path,
                     version,
                     body,
@@ -608,6 +664,8 @@ fn key_field(object: &Object) -> (&'static str, String) {
         Object::Membership(m) => ("user", m.user.to_string()),
         Object::Assignment(a) => ("provider", a.provider.to_string()),
         Object::Project(p) => ("slug", p.slug.to_string()),
+        Object::MemberQuotas(_, u, _) => ("user", u.to_string()),
+        Object::TopUp(t) => ("id", t.id.to_string()),
         Object::Quotas(w, _) => ("workspace", w.to_string()),
         Object::Settings(_) => ("settings", String::new()),
     }
@@ -654,7 +712,17 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
             "name": p.name, "description": p.description,
             "status": wire_workspace_status(p.status),
             "members": p.members.iter().map(|(user, roles)| json!({"user": user, "roles": roles})).collect::<Vec<_>>(),
+            "quotas": p.quotas,
             "labels": labels,
+        }),
+        Object::MemberQuotas(_, _, q) => json!({
+            "tokens_per_day": q.tokens_per_day, "tokens_per_week": q.tokens_per_week,
+            "tokens_per_month": q.tokens_per_month,
+            "labels": strip_nulls(labels),
+        }),
+        Object::TopUp(t) => json!({
+            "tokens": t.tokens, "expires": t.expires, "project": t.project, "user": t.user,
+            "reason": t.reason, "labels": labels,
         }),
         Object::Settings(s) => {
             let sec = &s.security;

@@ -236,6 +236,8 @@ impl Target for Http {
             self.each("memberships", |v| feed(&b, v, LiveBuilder::membership)),
             self.each("assignments", |v| feed(&b, v, LiveBuilder::assignment)),
             self.each("projects", |v| feed(&b, v, LiveBuilder::project)),
+            self.each("member-quotas", |v| feed(&b, v, LiveBuilder::member_quotas)),
+            self.each("top-ups", |v| feed(&b, v, LiveBuilder::top_up)),
         )?;
         let mut b = b
             .into_inner()

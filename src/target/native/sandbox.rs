@@ -93,6 +93,8 @@ impl Sandbox {
         each(|r| e.list_all_memberships(r), |x| b.membership(x))?;
         each(|r| e.list_all_assignments(r), |x| b.assignment(x))?;
         each(|r| e.list_all_projects(r), |x| b.project(x))?;
+        each(|r| e.list_all_member_quotas(r), |x| b.member_quotas(x))?;
+        each(|r| e.list_all_top_ups(r), |x| b.top_up(x))?;
         Ok(b.finish())
     }
 
@@ -145,6 +147,19 @@ impl Sandbox {
             }
             (Op::Delete { version, .. }, ["workspaces", ws, "projects", p]) => {
                 e.delete_project(a, ws, p, *version)
+            }
+            (Op::Put { version, body, .. }, ["workspaces", ws, "member-quotas", u]) => e
+                .put_member_quotas(a, ws, u, *version, strict(body)?)
+                .map(drop),
+            (Op::Create { body, .. }, ["workspaces", ws, "top-ups"]) => {
+                let (k, rest) = key(body, "id")?;
+                e.create_top_up(a, ws, &k, strict(&rest)?).map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["workspaces", ws, "top-ups", t]) => {
+                e.update_top_up(a, ws, t, *version, body).map(drop)
+            }
+            (Op::Delete { version, .. }, ["workspaces", ws, "top-ups", t]) => {
+                e.delete_top_up(a, ws, t, *version)
             }
             (Op::Patch { version, body, .. }, ["workspaces", ws]) => {
                 e.update_workspace(a, ws, *version, body).map(drop)
@@ -205,6 +220,12 @@ impl Sandbox {
                 .map(|o| (o.version, o.spec.labels)),
             ObjectId::Project(ws, p) => e
                 .get_project(ws.as_str(), p.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::MemberQuotas(ws, u) => e
+                .get_member_quotas(ws.as_str(), u.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::TopUp(ws, t) => e
+                .get_top_up(ws.as_str(), t.as_str())
                 .map(|o| (o.version, o.spec.labels)),
             ObjectId::User(u) => e.get_user(u.as_str()).map(|o| (o.version, o.spec.labels)),
             ObjectId::Role(r) => e.get_role(r.as_str()).map(|o| (o.version, o.spec.labels)),

@@ -118,6 +118,20 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "Open WebUI's permissions are its own group keys: set [platform] profile = \"openwebui\"",
         );
     }
+    for (w, u) in s.member_quotas.keys() {
+        no(
+            ObjectId::MemberQuotas(w.clone(), u.clone()),
+            "",
+            "Open WebUI has no token budgets",
+        );
+    }
+    for (w, t) in s.top_ups.keys() {
+        no(
+            ObjectId::TopUp(w.clone(), t.clone()),
+            "",
+            "Open WebUI has no token budgets (no top-ups)",
+        );
+    }
     for (w, p) in s.projects.keys() {
         no(
             ObjectId::Project(w.clone(), p.clone()),

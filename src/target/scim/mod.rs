@@ -109,6 +109,20 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "SCIM 2.0 provisions identities only: it has no LLM providers",
         );
     }
+    for (w, u) in s.member_quotas.keys() {
+        no(
+            ObjectId::MemberQuotas(w.clone(), u.clone()),
+            "",
+            "SCIM 2.0 provisions identities only: it has no token budgets",
+        );
+    }
+    for (w, t) in s.top_ups.keys() {
+        no(
+            ObjectId::TopUp(w.clone(), t.clone()),
+            "",
+            "SCIM 2.0 provisions identities only: it has no token budgets (no top-ups)",
+        );
+    }
     for (w, p) in s.projects.keys() {
         no(
             ObjectId::Project(w.clone(), p.clone()),
