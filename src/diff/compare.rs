@@ -126,11 +126,21 @@ pub fn workspace(live: &Workspace, want: &Workspace) -> Vec<FieldChange> {
 /// Only the limits the files set are compared; on a new workspace every
 /// set limit is a change from unlimited.
 pub fn quotas(live: &Quotas, want: &Quotas, new: bool) -> Vec<FieldChange> {
+    let live = live.fields().map(|(k, l)| (k, if new { None } else { l }));
+    limits("", live, want.fields())
+}
+
+/// The limits the files set (`want`) that differ from the live ones, each
+/// named `prefix` + its name.
+fn limits<const N: usize>(
+    prefix: &str,
+    live: [(&str, Option<u64>); N],
+    want: [(&str, Option<u64>); N],
+) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    for ((name, l), (_, w)) in live.fields().into_iter().zip(want.fields()) {
-        let l = if new { None } else { l };
+    for ((name, l), (_, w)) in live.into_iter().zip(want) {
         if w.is_some() && l != w {
-            field(&mut out, name, &l, &w);
+            field(&mut out, &format!("{prefix}{name}"), &l, &w);
         }
     }
     out
@@ -239,13 +249,7 @@ pub fn token_quotas(
     live: &crate::model::TokenQuotas,
     want: &crate::model::TokenQuotas,
 ) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    for ((name, l), (_, w)) in live.fields().into_iter().zip(want.fields()) {
-        if w.is_some() && l != w {
-            field(&mut out, &format!("{prefix}{name}"), &l, &w);
-        }
-    }
-    out
+    limits(prefix, live.fields(), want.fields())
 }
 
 pub fn top_up(live: &crate::model::TopUp, want: &crate::model::TopUp) -> Vec<FieldChange> {

@@ -518,24 +518,12 @@ impl<'a> Differ<'a> {
                 let live_q = l.map(|l| l.quotas).unwrap_or_default();
                 let fields = compare::quotas(&live_q, &w.quotas, l.is_none());
                 if !fields.is_empty() {
-                    let qpath = ObjectId::Quotas(slug.clone());
-                    let object = Object::Quotas(slug.clone(), merged_quotas(&live_q, &w.quotas));
-                    let labels = self.labels_for(&object, &Labels::new(), false);
-                    self.out.changes.push(Change {
-                        object: qpath.clone(),
-                        from: None,
-                        kind: Kind::Workspaces,
-                        action: Action::Update,
-                        workspace: Some(slug.clone()),
+                    // A new workspace's quotas were not read: no version
+                    // (its workspace is created in the same plan).
+                    self.push_attached(
+                        Object::Quotas(slug.clone(), merged_quotas(&live_q, &w.quotas)),
                         fields,
-                        // A new workspace's quotas were not read: none
-                        // (its workspace is created in the same plan).
-                        version: self.version(&qpath),
-                        desired: Some(object),
-                        labels,
-                        unset_labels: Vec::new(),
-                        cascades: Vec::new(),
-                    });
+                    );
                 }
             }
         }
@@ -797,10 +785,10 @@ impl<'a> Differ<'a> {
     fn projects(&mut self) {
         let leaving = self.leaving();
         let (config, live_state) = (self.config, self.live);
-        let default = crate::model::Catalog::builtin(config.platform.profile)
+        let rules = crate::model::Catalog::builtin(config.platform.profile)
             .projects
-            .as_ref()
-            .map(|r| r.default_project.as_str());
+            .as_ref();
+        let default = rules.map(|r| r.default_project.as_str());
         let (desired, live) = (&config.state.projects, &live_state.state.projects);
         for (key, p, l) in join(desired, live) {
             let (ws, slug) = key;
@@ -848,12 +836,8 @@ impl<'a> Differ<'a> {
                 prevent_destroy: false,
                 ..p.clone()
             };
-            let made_name = crate::model::Catalog::builtin(config.platform.profile)
-                .projects
-                .as_ref()
-                .map(|r| r.default_project_name.clone());
             let before = l.cloned().unwrap_or(Project {
-                name: made_name,
+                name: rules.map(|r| r.default_project_name.clone()),
                 description: None,
                 status: WorkspaceStatus::Active,
                 ..made
@@ -899,22 +883,10 @@ impl<'a> Differ<'a> {
             if fields.is_empty() {
                 continue;
             }
-            let id = ObjectId::MemberQuotas(ws.clone(), user.clone());
-            let object = Object::MemberQuotas(ws.clone(), user.clone(), q.or(l));
-            let labels = self.labels_for(&object, &Labels::new(), false);
-            self.out.changes.push(Change {
-                object: id.clone(),
-                from: None,
-                kind: Kind::Memberships,
-                action: Action::Update,
-                workspace: Some(ws.clone()),
+            self.push_attached(
+                Object::MemberQuotas(ws.clone(), user.clone(), q.or(l)),
                 fields,
-                version: self.version(&id),
-                desired: Some(object),
-                labels,
-                unset_labels: Vec::new(),
-                cascades: Vec::new(),
-            });
+            );
         }
     }
 
@@ -962,16 +934,26 @@ impl<'a> Differ<'a> {
         if fields.is_empty() {
             return;
         }
-        let object = Object::Settings(compare::merged_settings(&live, want));
+        self.push_attached(
+            Object::Settings(compare::merged_settings(&live, want)),
+            fields,
+        );
+    }
+
+    /// The update of an object that belongs to another or to the platform
+    /// (quotas, a member's budget, the settings): always written, never
+    /// adopted, with only tenet's own labels.
+    fn push_attached(&mut self, object: Object, fields: Vec<FieldChange>) {
+        let id = object.id();
         let labels = self.labels_for(&object, &Labels::new(), false);
         self.out.changes.push(Change {
-            object: ObjectId::Settings,
+            kind: id.kind(),
+            workspace: id.workspace().cloned(),
+            version: self.version(&id),
+            object: id,
             from: None,
-            kind: Kind::Settings,
             action: Action::Update,
-            workspace: None,
             fields,
-            version: self.version(&ObjectId::Settings),
             desired: Some(object),
             labels,
             unset_labels: Vec::new(),

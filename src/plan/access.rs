@@ -291,13 +291,15 @@ fn project_impact(
         }
     }
     let mut out = Vec::new();
+    // A few project role sets recur: each is expanded once per side.
+    let (mut was, mut is) = (Expanded::default(), Expanded::default());
     for (ws, project, user) in triples {
         let r0 = project_roles_in(before, before, catalog, (&ws, &project, &user));
         let r1 = project_roles_in(after, before, catalog, (&ws, &project, &user));
-        let p0 = expand(&r0, &before.roles, catalog);
-        let p1 = expand(&r1, &after.roles, catalog);
-        let gained: Vec<String> = p1.difference(&p0).cloned().collect();
-        let lost: Vec<String> = p0.difference(&p1).cloned().collect();
+        let p0 = was.of(&r0, &before.roles, catalog);
+        let p1 = is.of(&r1, &after.roles, catalog);
+        let gained: Vec<String> = p1.difference(p0).cloned().collect();
+        let lost: Vec<String> = p0.difference(p1).cloned().collect();
         if gained.is_empty() && lost.is_empty() {
             continue;
         }

@@ -242,6 +242,19 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The members of workspace `slug` in the built model (teams
+    /// included), by folded email.
+    fn members_of(&self, slug: &str) -> BTreeSet<&'a str> {
+        let members = self.members;
+        Slug::parse(slug)
+            .ok()
+            .and_then(|s| members.get(&s))
+            .into_iter()
+            .flatten()
+            .map(|m| m.user.as_str())
+            .collect()
+    }
+
     /// The catalog's workspace roles, for hints.
     fn workspace_roles(&self) -> String {
         self.catalog
@@ -287,16 +300,7 @@ impl<'a> Checker<'a> {
             );
             return;
         };
-        let Ok(ws_slug) = Slug::parse(slug) else {
-            return;
-        };
-        let members: BTreeSet<&str> = self
-            .members
-            .get(&ws_slug)
-            .into_iter()
-            .flatten()
-            .map(|m| m.user.as_str())
-            .collect();
+        let members = self.members_of(slug);
         for (project, p) in &ws.projects {
             if project == &rules.default_project && p.status.as_deref() == Some("archived") {
                 let (file, span) = self.at(d, &["projects", project, "status"], false);
@@ -385,16 +389,7 @@ impl<'a> Checker<'a> {
         if ws.member_quotas.is_empty() && ws.top_ups.is_empty() {
             return;
         }
-        let Ok(ws_slug) = Slug::parse(slug) else {
-            return;
-        };
-        let members: BTreeSet<&str> = self
-            .members
-            .get(&ws_slug)
-            .into_iter()
-            .flatten()
-            .map(|m| m.user.as_str())
-            .collect();
+        let members = self.members_of(slug);
         let not_member = |c: &mut Self, sub: &[&str], email: &str, what: &str| {
             let folded = fold_email(email);
             if !c.complete || members.contains(folded.as_str()) {
