@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diff::{self, Object};
-use crate::model::{Kind, Live, ObjectId, Slug, Stamp};
+use crate::diff;
+use crate::model::{Kind, Live, ObjectId, Stamp};
 use crate::plan::{self, Plan, Warning};
 use crate::secrets;
 pub use crate::target::AnyTarget;
@@ -194,49 +194,60 @@ pub fn fit(checked: &mut Checked, flag: Option<&str>, root: &Path) -> Result<(),
     Ok(())
 }
 
-/// Desired key fingerprints per provider.
-pub type Fingerprints = std::collections::BTreeMap<Slug, Vec<String>>;
+/// Desired secret fingerprints per object with secrets.
+pub type Fingerprints = std::collections::BTreeMap<ObjectId, Vec<String>>;
 
-/// Fingerprints of the files' provider keys, to compare them with the live
-/// ones. A reference that cannot be resolved here (a pull request plan or a
-/// drift check has no provider keys) is a warning, and that provider's keys
-/// are not compared; `apply` resolves again and fails on it unless the
-/// target is the sandbox (which never calls a provider).
+/// Fingerprints of the files' secrets (provider keys, client secrets), to
+/// compare them with the live ones. A reference that cannot be resolved
+/// here (a pull request plan or a drift check has no secrets) is a
+/// warning, and that object's secrets are not compared; `apply` resolves
+/// again and fails on it unless the target is the sandbox (which never
+/// calls out with them).
 pub fn fingerprints(checked: &Checked, sandbox: bool) -> (Fingerprints, Vec<Warning>) {
     let mut out = std::collections::BTreeMap::new();
     let mut warnings = Vec::new();
-    for (id, p) in &checked.config.state.providers {
+    for (id, refs) in checked.config.state.secret_sites() {
         let mut prints = Vec::new();
         let mut complete = true;
-        for r in &p.api_keys {
+        for r in refs {
             match secrets::resolve(r) {
                 Ok(v) => prints.push(secrets::fingerprint(&v)),
                 Err(e) => {
                     complete = false;
                     let consequence = if sandbox {
-                        format!("the sandbox gets no key from `{r}`")
+                        format!("the sandbox gets no secret from `{r}`")
                     } else {
-                        format!("keys are not compared; apply needs `{r}`")
+                        format!("secrets are not compared; apply needs `{r}`")
                     };
                     warnings.push(Warning {
                         code: "secret-unresolved".to_owned(),
                         message: format!("{e}; {consequence}"),
-                        object: Some(ObjectId::Provider(id.clone())),
+                        object: Some(id.clone()),
                     });
                 }
             }
         }
         if complete {
-            out.insert(id.clone(), prints);
+            out.insert(id, prints);
         }
     }
     (out, warnings)
 }
 
-/// Whether a change sends a provider's keys: a creation, or new keys.
+/// Whether a change sends an object's secrets: a creation, or new ones.
 fn sends_keys(c: &diff::Change) -> bool {
-    matches!(c.object, ObjectId::Provider(_))
-        && (c.action == diff::Action::Create || c.fields.iter().any(|f| f.field == "api_keys"))
+    c.object.secret_field().is_some_and(|field| {
+        c.action == diff::Action::Create || c.fields.iter().any(|f| f.field == field)
+    })
+}
+
+/// An object with secrets, for people: "provider `openai`".
+fn secret_site(id: &ObjectId) -> String {
+    match id {
+        ObjectId::Provider(p) => format!("provider `{p}`"),
+        ObjectId::IdentityProvider(i) => format!("identity provider `{i}`"),
+        other => format!("`{other}`"),
+    }
 }
 
 /// Resolves the keys of every provider a plan creates or re-keys, and
@@ -249,40 +260,40 @@ pub fn keys_for_plan(
     let mut keys = crate::apply::Keys::new();
     let mut errors = Vec::new();
     for c in &plan.changes {
-        let Some(Object::Provider(p)) = &c.change.desired else {
+        let Some(desired) = &c.change.desired else {
             continue;
         };
         if !sends_keys(&c.change) {
             continue;
         }
         // The plan's references, resolved now (the plan holds no values).
+        let id = &c.change.object;
         let refs = checked
             .config
             .state
-            .providers
-            .get(&p.id)
-            .map_or(&p.api_keys, |q| &q.api_keys);
+            .secret_refs(id)
+            .unwrap_or_else(|| desired.secret_refs());
         let mut values = Vec::new();
         for r in refs {
             match secrets::resolve(r) {
                 Ok(v) => values.push(v),
                 Err(_) if sandbox => {}
-                Err(e) => errors.push(format!("provider `{}`: {e}", p.id)),
+                Err(e) => errors.push(format!("{}: {e}", secret_site(id))),
             }
         }
         // Pinned: the values must be the ones the plan was made with.
-        if let Some(pinned) = plan.key_fingerprints.get(&p.id)
+        if let Some(pinned) = plan.secret_fingerprints.get(id)
             && values.len() == refs.len()
         {
             let now: Vec<String> = values.iter().map(|v| secrets::fingerprint(v)).collect();
             if now != *pinned {
                 errors.push(format!(
-                    "provider `{}`: its keys resolve to other values than when the plan was made (fingerprints differ)",
-                    p.id
+                    "{}: its secrets resolve to other values than when the plan was made (fingerprints differ)",
+                    secret_site(id)
                 ));
             }
         }
-        keys.insert(p.id.clone(), values);
+        keys.insert(id.clone(), values);
     }
     if errors.is_empty() {
         Ok(keys)
@@ -292,7 +303,7 @@ pub fn keys_for_plan(
                 "secrets cannot be resolved, so nothing was changed:\n  {}",
                 errors.join("\n  ")
             ),
-            Some("set the environment variables or files the api_keys reference"),
+            Some("set the environment variables or files the secret references name"),
         ))
     }
 }
@@ -424,14 +435,14 @@ pub async fn make_plan_from<T: Target>(
         include_acknowledged: opts.include_acknowledged,
         only: opts.only.texts(),
     };
-    // Pin the keys the plan sends: their fingerprints, never the values.
-    plan.key_fingerprints = plan
+    // Pin the secrets the plan sends: their fingerprints, never the values.
+    plan.secret_fingerprints = plan
         .changes
         .iter()
         .filter(|c| sends_keys(&c.change))
-        .filter_map(|c| match &c.change.object {
-            ObjectId::Provider(p) => fingerprints.get(p).map(|f| (p.clone(), f.clone())),
-            _ => None,
+        .filter_map(|c| {
+            let id = &c.change.object;
+            fingerprints.get(id).map(|f| (id.clone(), f.clone()))
         })
         .collect();
     tracing::info!(
@@ -697,25 +708,22 @@ pub fn live_from_config(config: &crate::model::Config) -> Live {
         meta(ObjectId::Assignment(w.clone(), p.clone()), false);
     }
     meta(ObjectId::Settings, false);
-    live.key_fingerprints = reference_prints(config);
+    live.secret_fingerprints = reference_prints(config);
     live
 }
 
-/// Fingerprints of the key *references* (not values), to see in config
-/// terms whether a provider's keys changed.
+/// Fingerprints of the secret *references* (not values), to see in config
+/// terms whether an object's secrets changed.
 pub fn reference_prints(config: &crate::model::Config) -> Fingerprints {
     config
         .state
-        .providers
-        .iter()
-        .map(|(k, p)| {
-            (
-                k.clone(),
-                p.api_keys
-                    .iter()
-                    .map(|r| secrets::fingerprint(&r.to_string()))
-                    .collect(),
-            )
+        .secret_sites()
+        .map(|(id, refs)| {
+            let prints = refs
+                .iter()
+                .map(|r| secrets::fingerprint(&r.to_string()))
+                .collect();
+            (id, prints)
         })
         .collect()
 }

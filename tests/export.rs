@@ -360,8 +360,8 @@ fn tricky_live() -> Live {
             prevent_destroy: false,
         },
     );
-    live.key_fingerprints.insert(
-        provider.clone(),
+    live.secret_fingerprints.insert(
+        tenet::model::ObjectId::Provider(provider.clone()),
         vec!["sha256:aa".into(), "sha256:bb".into()],
     );
     let ws = slug("r-and-d");

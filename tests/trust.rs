@@ -351,7 +351,10 @@ fn a_key_planned_as_one_value_and_applied_as_another_is_refused() {
         !text.contains("sk-planned-value-canary-1"),
         "no value in the plan"
     );
-    assert!(text.contains("\"key_fingerprints\""), "the keys are pinned");
+    assert!(
+        text.contains("\"secret_fingerprints\""),
+        "the keys are pinned"
+    );
     w.set_key("OPENAI_API_KEY", "sk-other-value-canary-2");
     let r = w.apply_file(&saved, &[]);
     r.code(1)

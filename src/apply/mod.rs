@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::diff::{Action, Change, Object};
+use crate::diff::{Action, Change};
+use crate::model::ObjectId;
 use crate::model::live::LAST_APPLIED_LABEL;
-use crate::model::{ObjectId, Slug};
 use crate::plan::{Plan, PlannedChange};
 use crate::target::{ErrorKind, Keys as KeyValues, Target, TargetError, Write, WriteOp, backoff};
 
@@ -212,8 +212,9 @@ impl Report {
     }
 }
 
-/// Resolved API keys per provider, for the changes that send them.
-pub type Keys = BTreeMap<Slug, Vec<String>>;
+/// Resolved secrets per object (a provider's API keys, an identity
+/// provider's client secret), for the changes that send them.
+pub type Keys = BTreeMap<ObjectId, Vec<String>>;
 
 /// Called as each change finishes (for progress bars and logs).
 pub type Progress = Arc<dyn Fn(&Done) + Send + Sync>;
@@ -292,10 +293,8 @@ pub async fn run<T: Target>(
 
 /// The keys a change must send, if any.
 fn keys_for<'k>(change: &Change, keys: &'k Keys) -> Option<&'k [String]> {
-    match &change.desired {
-        Some(Object::Provider(p)) => keys.get(&p.id).map(Vec::as_slice),
-        _ => None,
-    }
+    change.desired.as_ref()?;
+    keys.get(&change.object).map(Vec::as_slice)
 }
 
 /// Did a write whose answer was lost happen? Compares the live object with

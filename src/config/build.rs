@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::document::{Document, QuotasDoc, TokenQuotasDoc};
 use crate::model::{
-    Assignment, Branding, Catalog, Config, Email, Interner, Kind, Membership, PasswordPolicy,
-    Platform, Policy, Profile, Project, Provider, ProviderKind, ProviderScope, Quotas, RateLimits,
-    Role, SecretRef, Security, Settings, Slug, State, Team, Theme, TokenQuotas, TopUp, User,
-    UserRemoval, UserStatus, Workspace, WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
+    Assignment, Branding, Catalog, Config, Email, GroupGrant, IdentityProvider, Interner, Kind,
+    Membership, PasswordPolicy, Platform, Policy, Profile, Project, Provider, ProviderKind,
+    ProviderScope, Quotas, RateLimits, Role, SecretRef, Security, Settings, Slug, SsoProtocol,
+    State, Team, Theme, TokenQuotas, TopUp, User, UserRemoval, UserStatus, Workspace,
+    WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
 };
 
 impl From<TokenQuotasDoc> for TokenQuotas {
@@ -61,7 +62,7 @@ pub fn profile(doc: &Document) -> Option<Profile> {
 
 /// Builds the model. `profile` is the catalog chosen (by the file or the
 /// command line).
-pub fn build(doc: &Document, profile: Profile) -> Config {
+pub fn build(doc: &Document, assets: &super::assets::Assets, profile: Profile) -> Config {
     let platform = Platform {
         endpoint: doc
             .platform
@@ -406,6 +407,70 @@ pub fn build(doc: &Document, profile: Profile) -> Config {
                     .unwrap_or_default(),
             }
         });
+
+    if let Some(sso) = doc
+        .settings
+        .as_ref()
+        .and_then(|d| d.value.as_ref())
+        .and_then(|s| s.sso.as_ref())
+    {
+        for (key, i) in sso.providers() {
+            let (Some(i), Ok(id)) = (i, Slug::parse(key)) else {
+                continue;
+            };
+            let Some(protocol) = SsoProtocol::parse(&i.protocol) else {
+                continue;
+            };
+            let slugs = |v: &[String]| v.iter().filter_map(|r| Slug::parse(r).ok()).collect();
+            let groups = i
+                .groups
+                .iter()
+                .map(|(group, grants)| {
+                    let grants = grants
+                        .iter()
+                        .filter_map(|(ws, g)| {
+                            let grant = GroupGrant {
+                                roles: slugs(&g.roles),
+                                projects: g
+                                    .projects
+                                    .iter()
+                                    .filter_map(|(p, r)| Some((Slug::parse(p).ok()?, slugs(r))))
+                                    .collect(),
+                            };
+                            Some((Slug::parse(ws).ok()?, grant))
+                        })
+                        .collect();
+                    (group.clone(), grants)
+                })
+                .collect();
+            // The document's text; unreadable metadata was reported.
+            let metadata_xml = i
+                .metadata_file
+                .as_ref()
+                .and_then(|f| assets.get(f)?.as_ref().ok())
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            state.identity_providers.insert(
+                id.clone(),
+                IdentityProvider {
+                    id,
+                    name: i.name.clone(),
+                    protocol,
+                    enabled: i.enabled.unwrap_or(true),
+                    workspace: i.workspace.as_deref().and_then(|w| Slug::parse(w).ok()),
+                    issuer: i.issuer.clone(),
+                    client_id: i.client_id.clone(),
+                    client_secret: i.client_secret.as_deref().and_then(SecretRef::parse),
+                    scopes: i.scopes.iter().cloned().collect(),
+                    metadata_url: i.metadata_url.clone(),
+                    metadata_xml,
+                    jit_provisioning: i.jit_provisioning,
+                    groups,
+                    labels: i.labels.clone(),
+                    prevent_destroy: i.prevent_destroy,
+                },
+            );
+        }
+    }
 
     let acknowledged = doc
         .drift

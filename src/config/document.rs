@@ -97,11 +97,65 @@ pub struct BrandingDoc {
     pub support_email: Option<String>,
 }
 
+/// What the members of an IdP group get in one workspace.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GroupGrantDoc {
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Project -> project roles.
+    #[serde(default)]
+    pub projects: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProviderDoc {
+    pub name: Option<String>,
+    pub protocol: String,
+    pub enabled: Option<bool>,
+    pub workspace: Option<String>,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    pub metadata_url: Option<String>,
+    /// A path relative to the config root.
+    pub metadata_file: Option<String>,
+    #[serde(default)]
+    pub jit_provisioning: bool,
+    /// IdP group -> workspace -> grant.
+    #[serde(default)]
+    pub groups: BTreeMap<String, BTreeMap<String, GroupGrantDoc>>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+/// `[settings.sso]`: identity providers, each typed on its own so that a
+/// bad one hides neither the others nor the rest of the settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SsoDoc {
+    #[serde(default)]
+    pub providers: BTreeMap<String, Value>,
+}
+
+impl SsoDoc {
+    /// Each provider by its key as written, typed if it fits.
+    pub fn providers(&self) -> impl Iterator<Item = (&String, Option<IdentityProviderDoc>)> {
+        self.providers.iter().map(|(k, v)| (k, typed(v.clone())))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsDoc {
     pub security: Option<SecurityDoc>,
     pub branding: Option<BrandingDoc>,
+    pub sso: Option<SsoDoc>,
 }
 
 pub type LabelsDoc = BTreeMap<String, String>;
@@ -361,6 +415,22 @@ fn entries<T: DeserializeOwned>(file: FileId, pointer: &str, v: Value) -> Vec<De
 }
 
 impl Document {
+    /// The files the config names besides its own (SAML metadata), as
+    /// written.
+    pub fn asset_paths(&self) -> Vec<String> {
+        let Some(sso) = self
+            .settings
+            .as_ref()
+            .and_then(|d| d.value.as_ref())
+            .and_then(|s| s.sso.as_ref())
+        else {
+            return Vec::new();
+        };
+        sso.providers()
+            .filter_map(|(_, p)| p?.metadata_file)
+            .collect()
+    }
+
     /// Merges one file's declarations into the document. Objects declared
     /// before (in this or another file) are reported with both places.
     pub fn merge(&mut self, d: Declarations, spans: &[SpanIndex], diags: &mut Vec<Diagnostic>) {

@@ -450,7 +450,9 @@ impl Converter<'_> {
                         );
                         continue;
                     }
-                    let value = self.value(node, 0, schema.and_then(|s| s.property(name)), &p);
+                    // A field, or an entry of a map keyed by node name.
+                    let field = schema.and_then(|s| s.property(name).or_else(|| s.entries()));
+                    let value = self.value(node, 0, field, &p);
                     self.spans
                         .insert(p, Some(span(node.name().span())), value_span(node, 0));
                     map.insert(name.to_owned(), value);

@@ -7,6 +7,7 @@
 //! twice is an error naming both places. Nothing stops at the first problem:
 //! every file is read and every problem collected.
 
+pub mod assets;
 pub mod build;
 pub mod discover;
 pub mod document;
@@ -45,6 +46,8 @@ pub struct Loaded {
     /// Files that could not be read or parsed: the document lacks whatever
     /// they declare, so checks that need the whole tree must not run.
     pub unparsed: Vec<String>,
+    /// The other files the config names (SAML metadata), by path as written.
+    pub assets: assets::Assets,
 }
 
 impl Loaded {
@@ -57,6 +60,14 @@ impl Loaded {
             h.update(rel.to_string_lossy().as_bytes());
             h.update([0]);
             f.digest_into(&mut h);
+            h.update([0]);
+        }
+        for (path, bytes) in &self.assets {
+            h.update(path.as_bytes());
+            h.update([0]);
+            if let Ok(b) = bytes {
+                h.update(b);
+            }
             h.update([0]);
         }
         let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
@@ -120,18 +131,19 @@ fn printable(text: &str) -> String {
 /// Loads a config tree from files already in memory (for example a git
 /// revision): `files` are paths relative to `root` with their bytes, in any
 /// order. The same rules as [`load`] apply, but nothing is read from disk.
-pub fn load_files(root: &Path, mut files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
+pub fn load_files(root: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
     let mut loaded = Loaded {
         root: root.to_path_buf(),
         ..Loaded::default()
     };
+    let (mut files, others): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|(p, _)| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "kdl")));
     files.retain(|(p, _)| {
-        matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "kdl"))
-            && !p
-                .parent()
-                .into_iter()
-                .flat_map(Path::components)
-                .any(|c| c.as_os_str().to_str().is_some_and(|n| n.starts_with('.')))
+        !p.parent()
+            .into_iter()
+            .flat_map(Path::components)
+            .any(|c| c.as_os_str().to_str().is_some_and(|n| n.starts_with('.')))
     });
     files.sort_by(|a, b| a.0.cmp(&b.0));
     if !files.iter().any(|(p, _)| p == Path::new(ROOT_FILE)) {
@@ -166,6 +178,17 @@ pub fn load_files(root: &Path, mut files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
         } else {
             prepare_bytes(id, path, display, bytes)
         }
+    });
+    let others: std::collections::BTreeMap<PathBuf, Vec<u8>> = others.into_iter().collect();
+    loaded.assets = assets::read(loaded.document.asset_paths(), |rel| {
+        let rel: PathBuf = rel
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        others
+            .get(&rel)
+            .cloned()
+            .ok_or_else(|| "no such file in this revision".to_owned())
     });
     loaded
 }
@@ -326,6 +349,7 @@ pub fn load(root: &Path) -> Loaded {
     load_all(&mut loaded, found, |id, (path, display)| {
         prepare_file(id, path, display)
     });
+    loaded.assets = assets::read(loaded.document.asset_paths(), assets::from_disk(root));
     loaded
 }
 

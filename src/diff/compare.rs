@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::{show, status_matches};
 use crate::model::{
-    Assignment, Membership, Project, Provider, Quotas, Role, Settings, User, Workspace,
+    Assignment, IdentityProvider, Membership, Project, Provider, Quotas, Role, Settings, User,
+    Workspace,
 };
 
 /// One field's old and new value.
@@ -210,6 +211,64 @@ pub fn provider(
                     added: w.difference(&l).count(),
                     removed: l.difference(&w).count(),
                     kept: w.intersection(&l).count(),
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// The client secret is compared by fingerprint, as provider keys are
+/// (`want_secret` is `None` when it could not be resolved); the SAML
+/// metadata document by digest, and shown as one.
+pub fn identity_provider(
+    live: &IdentityProvider,
+    want: &IdentityProvider,
+    live_secret: Option<&Vec<String>>,
+    want_secret: Option<&Vec<String>>,
+) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "name", &live.name, &want.name);
+    field(&mut out, "protocol", &live.protocol, &want.protocol);
+    field(&mut out, "enabled", &live.enabled, &want.enabled);
+    field(&mut out, "workspace", &live.workspace, &want.workspace);
+    field(&mut out, "issuer", &live.issuer, &want.issuer);
+    field(&mut out, "client_id", &live.client_id, &want.client_id);
+    field(&mut out, "scopes", &live.scopes, &want.scopes);
+    field(
+        &mut out,
+        "metadata_url",
+        &live.metadata_url,
+        &want.metadata_url,
+    );
+    let digest = |x: &Option<String>| x.as_deref().map(crate::model::secret::fingerprint);
+    field(
+        &mut out,
+        "metadata_xml",
+        &digest(&live.metadata_xml),
+        &digest(&want.metadata_xml),
+    );
+    field(
+        &mut out,
+        "jit_provisioning",
+        &live.jit_provisioning,
+        &want.jit_provisioning,
+    );
+    field(&mut out, "groups", &live.groups, &want.groups);
+    field(&mut out, "labels", &live.labels, &want.labels);
+    if let Some(w) = want_secret {
+        let l = live_secret.cloned().unwrap_or_default();
+        if l != *w {
+            let shown = |n: usize| if n == 0 { "none" } else { "set" };
+            out.push(FieldChange {
+                field: "client_secret".to_owned(),
+                before: Value::String(shown(l.len()).to_owned()),
+                after: Value::String(format!("{}, {SENSITIVE} changed", shown(w.len()))),
+                sensitive: true,
+                keys: Some(KeyChange {
+                    added: w.iter().filter(|k| !l.contains(k)).count(),
+                    removed: l.iter().filter(|k| !w.contains(k)).count(),
+                    kept: w.iter().filter(|k| l.contains(k)).count(),
                 }),
             });
         }

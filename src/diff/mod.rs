@@ -121,9 +121,10 @@ pub struct Diff {
 pub struct Options {
     /// Adopt existing unmanaged objects the files declare.
     pub adopt: bool,
-    /// Desired key fingerprints per provider; a provider missing here has
-    /// keys that could not be resolved, and its keys are not compared.
-    pub fingerprints: BTreeMap<Slug, Vec<String>>,
+    /// Desired secret fingerprints per object with secrets; one missing
+    /// here has secrets that could not be resolved, and they are not
+    /// compared.
+    pub fingerprints: BTreeMap<ObjectId, Vec<String>>,
     /// Today (`YYYY-MM-DD`, UTC), for top-ups: one past its last day is
     /// neither created nor removed. `None`: nothing has expired.
     pub today: Option<String>,
@@ -201,6 +202,7 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
     d.member_quotas();
     d.top_ups();
     d.settings();
+    d.identity_providers();
     d.out
 }
 
@@ -214,6 +216,7 @@ impl<'a> Differ<'a> {
             ObjectId::User(u) => s.users.get(u).map(|x| x.labels.clone()),
             ObjectId::Role(r) => s.roles.get(r).map(|x| x.labels.clone()),
             ObjectId::Provider(p) => s.providers.get(p).map(|x| x.labels.clone()),
+            ObjectId::IdentityProvider(i) => s.identity_providers.get(i).map(|x| x.labels.clone()),
             _ => None,
         }
         .unwrap_or_default();
@@ -589,8 +592,9 @@ impl<'a> Differ<'a> {
         let (desired, live) = (&config.state.providers, &live_state.state.providers);
         for (id, p) in desired {
             let l = live.get(id);
-            let want_keys = self.opts.fingerprints.get(id);
-            let live_keys = self.live.key_fingerprints.get(id);
+            let site = ObjectId::Provider(id.clone());
+            let want_keys = self.opts.fingerprints.get(&site);
+            let live_keys = self.live.secret_fingerprints.get(&site);
             let fields = match l {
                 Some(l) => compare::provider(l, p, live_keys, want_keys),
                 None => Vec::new(),
@@ -606,6 +610,35 @@ impl<'a> Differ<'a> {
         }
         for id in live.keys().filter(|id| !desired.contains_key(*id)) {
             self.remove(ObjectId::Provider(id.clone()), Action::Delete);
+        }
+    }
+
+    fn identity_providers(&mut self) {
+        let (config, live_state) = (self.config, self.live);
+        let (desired, live) = (
+            &config.state.identity_providers,
+            &live_state.state.identity_providers,
+        );
+        for (id, i) in desired {
+            let l = live.get(id);
+            let site = ObjectId::IdentityProvider(id.clone());
+            let fields = l
+                .map(|l| {
+                    let live_secret = self.live.secret_fingerprints.get(&site);
+                    compare::identity_provider(l, i, live_secret, self.opts.fingerprints.get(&site))
+                })
+                .unwrap_or_default();
+            self.upsert(
+                site,
+                || Object::IdentityProvider(i.clone()),
+                &i.labels,
+                i.prevent_destroy,
+                l.is_some(),
+                fields,
+            );
+        }
+        for id in live.keys().filter(|id| !desired.contains_key(*id)) {
+            self.remove(ObjectId::IdentityProvider(id.clone()), Action::Delete);
         }
     }
 

@@ -122,6 +122,20 @@ pub struct Exported {
 
 /// The environment variable holding key `n` (from 1) of a provider:
 /// `azure-openai` -> `AZURE_OPENAI_KEY_1`.
+/// The environment variable an identity provider's client secret is
+/// exported as: `ENTRA_CLIENT_SECRET`.
+pub fn secret_var(idp: &Slug) -> String {
+    let name: String = idp
+        .as_str()
+        .chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    format!("{name}_CLIENT_SECRET")
+}
+
 pub fn key_var(provider: &Slug, n: usize) -> String {
     let mut name: String = provider
         .as_str()
@@ -199,6 +213,15 @@ pub(crate) struct ProjectOut<'a> {
     pub prevent_destroy: bool,
 }
 
+pub(crate) struct IdentityProviderOut<'a> {
+    pub idp: &'a crate::model::IdentityProvider,
+    /// The `env:` placeholder of its client secret, when it has one.
+    pub secret_var: Option<String>,
+    /// Where its SAML metadata document is written, when it has one.
+    pub metadata_file: Option<String>,
+    pub prevent_destroy: bool,
+}
+
 /// The live state arranged the way the files are laid out.
 pub(crate) struct Tree<'a> {
     pub endpoint: &'a str,
@@ -212,6 +235,7 @@ pub(crate) struct Tree<'a> {
     pub security: Option<&'a Security>,
     /// Written only when some field is set.
     pub branding: Option<&'a crate::model::Branding>,
+    pub identity_providers: Vec<IdentityProviderOut<'a>>,
 }
 
 fn prevent_destroy(live: &Live, path: &crate::model::ObjectId) -> bool {
@@ -259,7 +283,10 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .providers
         .values()
         .map(|p| {
-            let n = live.key_fingerprints.get(&p.id).map_or(0, Vec::len);
+            let n = live
+                .secret_fingerprints
+                .get(&ObjectId::Provider(p.id.clone()))
+                .map_or(0, Vec::len);
             ProviderOut {
                 provider: p,
                 key_vars: (1..=n).map(|i| key_var(&p.id, i)).collect(),
@@ -328,7 +355,25 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .as_ref()
         .map(|s| &s.branding)
         .filter(|b| !b.is_empty());
+    let identity_providers = state
+        .identity_providers
+        .values()
+        .map(|i| {
+            let id = ObjectId::IdentityProvider(i.id.clone());
+            let has_secret = live
+                .secret_fingerprints
+                .get(&id)
+                .is_some_and(|f| !f.is_empty());
+            IdentityProviderOut {
+                idp: i,
+                secret_var: has_secret.then(|| secret_var(&i.id)),
+                metadata_file: i.metadata_xml.as_ref().map(|_| format!("sso/{}.xml", i.id)),
+                prevent_destroy: prevent_destroy(live, &id),
+            }
+        })
+        .collect();
     Tree {
+        identity_providers,
         endpoint: &opts.endpoint,
         archive: opts.archive,
         profile: opts.profile,
@@ -378,6 +423,11 @@ pub fn export(live: &Live, opts: &Options) -> Exported {
             text,
         );
     }
+    for i in &tree.identity_providers {
+        if let (Some(path), Some(xml)) = (&i.metadata_file, &i.idp.metadata_xml) {
+            files.insert(PathBuf::from(path), xml.clone());
+        }
+    }
     let state = &live.state;
     Exported {
         files,
@@ -396,6 +446,11 @@ pub fn export(live: &Live, opts: &Options) -> Exported {
             .providers
             .iter()
             .flat_map(|p| p.key_vars.iter().cloned())
+            .chain(
+                tree.identity_providers
+                    .iter()
+                    .filter_map(|i| i.secret_var.clone()),
+            )
             .collect(),
     }
 }

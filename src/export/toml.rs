@@ -198,7 +198,84 @@ pub(super) fn root(tree: &Tree) -> String {
             let _ = writeln!(out, "{k} = {}", string(&v));
         }
     }
+    for i in &tree.identity_providers {
+        identity_provider(&mut out, i);
+    }
     out
+}
+
+/// `[settings.sso.providers.<name>]` and its group mappings.
+fn identity_provider(out: &mut String, i: &super::IdentityProviderOut) {
+    let idp = i.idp;
+    let id = idp.id.as_str();
+    let path = ["settings", "sso", "providers", id];
+    out.push('\n');
+    out.push_str(&header(&path));
+    if let Some(n) = &idp.name {
+        let _ = writeln!(out, "name = {}", string(n));
+    }
+    let _ = writeln!(out, "protocol = {}", string(idp.protocol.as_str()));
+    if !idp.enabled {
+        out.push_str("enabled = false\n");
+    }
+    if let Some(w) = &idp.workspace {
+        let _ = writeln!(out, "workspace = {}", string(w.as_str()));
+    }
+    for (k, v) in [("issuer", &idp.issuer), ("client_id", &idp.client_id)] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{k} = {}", string(v));
+        }
+    }
+    if let Some(var) = &i.secret_var {
+        out.push_str("# The platform keeps only a fingerprint: set this variable to the secret.\n");
+        let _ = writeln!(out, "client_secret = {}", string(&format!("env:{var}")));
+    }
+    if !idp.scopes.is_empty() {
+        array(out, "scopes", &idp.scopes);
+    }
+    if let Some(u) = &idp.metadata_url {
+        let _ = writeln!(out, "metadata_url = {}", string(u));
+    }
+    if let Some(f) = &i.metadata_file {
+        let _ = writeln!(out, "metadata_file = {}", string(f));
+    }
+    if idp.jit_provisioning {
+        out.push_str("jit_provisioning = true\n");
+    }
+    if i.prevent_destroy {
+        out.push_str("prevent_destroy = true\n");
+    }
+    let body = labels(out, &idp.labels);
+    labels_table(out, &path, body);
+    for (group, grants) in &idp.groups {
+        for (ws, grant) in grants {
+            let gpath = [
+                "settings",
+                "sso",
+                "providers",
+                id,
+                "groups",
+                group,
+                ws.as_str(),
+            ];
+            out.push('\n');
+            out.push_str(&header(&gpath));
+            if !grant.roles.is_empty() {
+                let roles: Vec<String> = grant.roles.iter().map(ToString::to_string).collect();
+                array(out, "roles", &roles);
+            }
+            if !grant.projects.is_empty() {
+                let mut ppath = gpath.to_vec();
+                ppath.push("projects");
+                out.push('\n');
+                out.push_str(&header(&ppath));
+                for (p, roles) in &grant.projects {
+                    let roles: Vec<String> = roles.iter().map(ToString::to_string).collect();
+                    array(out, &key(p.as_str()), &roles);
+                }
+            }
+        }
+    }
 }
 
 /// The branding fields that are set, by name.

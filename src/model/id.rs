@@ -32,6 +32,8 @@ pub enum ObjectId {
     MemberQuotas(Slug, Email),
     /// A top-up, by workspace and name.
     TopUp(Slug, Slug),
+    /// A single sign-on identity provider (part of the settings).
+    IdentityProvider(Slug),
     /// The platform's settings, a singleton.
     Settings,
 }
@@ -49,7 +51,17 @@ impl ObjectId {
             ObjectId::Project(..) => Kind::Projects,
             ObjectId::MemberQuotas(..) => Kind::Memberships,
             ObjectId::TopUp(..) => Kind::Workspaces,
-            ObjectId::Settings => Kind::Settings,
+            ObjectId::IdentityProvider(_) | ObjectId::Settings => Kind::Settings,
+        }
+    }
+
+    /// The field that carries the object's secrets, for the kinds that
+    /// have them: a change of it (or a creation) sends resolved values.
+    pub fn secret_field(&self) -> Option<&'static str> {
+        match self {
+            ObjectId::Provider(_) => Some("api_keys"),
+            ObjectId::IdentityProvider(_) => Some("client_secret"),
+            _ => None,
         }
     }
 
@@ -83,6 +95,7 @@ impl ObjectId {
             ["users", u] => ObjectId::User(email(u)?),
             ["roles", r] => ObjectId::Role(slug(r)?),
             ["providers", p] => ObjectId::Provider(slug(p)?),
+            ["identity-providers", i] => ObjectId::IdentityProvider(slug(i)?),
             ["settings"] => ObjectId::Settings,
             _ => return None,
         })
@@ -102,6 +115,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Project(w, p) => write!(f, "workspaces/{w}/projects/{p}"),
             ObjectId::MemberQuotas(w, u) => write!(f, "workspaces/{w}/member-quotas/{u}"),
             ObjectId::TopUp(w, t) => write!(f, "workspaces/{w}/top-ups/{t}"),
+            ObjectId::IdentityProvider(i) => write!(f, "identity-providers/{i}"),
             ObjectId::Settings => f.write_str("settings"),
         }
     }

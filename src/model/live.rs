@@ -188,8 +188,10 @@ pub struct Live {
     pub state: State,
     /// Stamp and tenet's labels, by object.
     pub meta: BTreeMap<ObjectId, Meta>,
-    /// Key fingerprints per provider (the model's `api_keys` stay empty).
-    pub key_fingerprints: BTreeMap<Slug, Vec<String>>,
+    /// Fingerprints of the secrets of each object that has them (a
+    /// provider's API keys, an identity provider's client secret), in
+    /// order; the model's references stay empty.
+    pub secret_fingerprints: BTreeMap<ObjectId, Vec<String>>,
     pub usage: BTreeMap<Slug, Usage>,
     /// The user account tenet acts as, where the target signs in as a user
     /// of the platform it manages (Open WebUI): a plan never suspends or

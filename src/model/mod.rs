@@ -47,6 +47,8 @@ pub struct State {
     pub member_quotas: BTreeMap<(Slug, Email), TokenQuotas>,
     /// Top-ups by workspace and name.
     pub top_ups: BTreeMap<(Slug, Slug), TopUp>,
+    /// Single sign-on identity providers.
+    pub identity_providers: BTreeMap<Slug, IdentityProvider>,
     pub settings: Option<Settings>,
 }
 
@@ -189,6 +191,30 @@ pub struct Config {
 
 /// Counts for a one-line summary of a config or a state.
 impl State {
+    /// Every object that has secrets, with their references in order.
+    pub fn secret_sites(&self) -> impl Iterator<Item = (ObjectId, &[SecretRef])> {
+        let providers = self
+            .providers
+            .iter()
+            .map(|(k, p)| (ObjectId::Provider(k.clone()), p.api_keys.as_slice()));
+        let idps = self
+            .identity_providers
+            .iter()
+            .map(|(k, i)| (ObjectId::IdentityProvider(k.clone()), i.secret_refs()));
+        providers.chain(idps)
+    }
+
+    /// The secret references of one object, if it is of a kind with secrets.
+    pub fn secret_refs(&self, id: &ObjectId) -> Option<&[SecretRef]> {
+        match id {
+            ObjectId::Provider(p) => self.providers.get(p).map(|p| p.api_keys.as_slice()),
+            ObjectId::IdentityProvider(i) => {
+                self.identity_providers.get(i).map(|i| i.secret_refs())
+            }
+            _ => None,
+        }
+    }
+
     pub fn summary(&self) -> String {
         fn n(count: usize, one: &str, many: &str) -> String {
             format!("{count} {}", if count == 1 { one } else { many })

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::id::ObjectId;
 use super::{
-    Assignment, Email, Live, Membership, Project, Provider, Quotas, Role, Settings, Slug,
-    TokenQuotas, TopUp, User, Workspace,
+    Assignment, Email, IdentityProvider, Live, Membership, Project, Provider, Quotas, Role,
+    SecretRef, Settings, Slug, TokenQuotas, TopUp, User, Workspace,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,9 @@ pub enum Object {
     /// A member's token budget (it travels with the membership).
     MemberQuotas(Slug, Email, TokenQuotas),
     TopUp(TopUp),
+    /// Its client secret as a reference; resolved only when applied.
+    #[serde(rename = "identity-provider")]
+    IdentityProvider(IdentityProvider),
     Settings(Settings),
 }
 
@@ -60,6 +63,11 @@ impl Object {
                 prevent_destroy: false,
                 ..p.clone()
             }),
+            Object::IdentityProvider(i) => Object::IdentityProvider(IdentityProvider {
+                prevent_destroy: false,
+                client_secret: None,
+                ..i.clone()
+            }),
             other => other.clone(),
         }
     }
@@ -77,7 +85,18 @@ impl Object {
             Object::Project(p) => ObjectId::Project(p.workspace.clone(), p.slug.clone()),
             Object::MemberQuotas(w, u, _) => ObjectId::MemberQuotas(w.clone(), u.clone()),
             Object::TopUp(t) => ObjectId::TopUp(t.workspace.clone(), t.id.clone()),
+            Object::IdentityProvider(i) => ObjectId::IdentityProvider(i.id.clone()),
             Object::Settings(_) => ObjectId::Settings,
+        }
+    }
+
+    /// The secret references the object sends when written, in order
+    /// (a provider's API keys, an identity provider's client secret).
+    pub fn secret_refs(&self) -> &[SecretRef] {
+        match self {
+            Object::Provider(p) => &p.api_keys,
+            Object::IdentityProvider(i) => i.secret_refs(),
+            _ => &[],
         }
     }
 
@@ -124,6 +143,10 @@ impl Object {
             ObjectId::User(u) => s.users.get(u).map(|x| Object::User(x.clone())),
             ObjectId::Role(r) => s.roles.get(r).map(|x| Object::Role(x.clone())),
             ObjectId::Provider(p) => s.providers.get(p).map(|x| Object::Provider(x.clone())),
+            ObjectId::IdentityProvider(i) => s
+                .identity_providers
+                .get(i)
+                .map(|x| Object::IdentityProvider(x.clone())),
             ObjectId::Settings => s.settings.clone().map(Object::Settings),
         }
     }

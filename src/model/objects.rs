@@ -348,6 +348,78 @@ impl Branding {
     }
 }
 
+/// How an identity provider signs users in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SsoProtocol {
+    /// OpenID Connect: issuer, client id and secret, scopes.
+    Oidc,
+    /// SAML 2.0: the IdP's metadata, by URL or as a document.
+    Saml,
+}
+
+impl SsoProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SsoProtocol::Oidc => "oidc",
+            SsoProtocol::Saml => "saml",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SsoProtocol> {
+        [SsoProtocol::Oidc, SsoProtocol::Saml]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// What the members of one IdP group get in one workspace when they sign
+/// in: they join it with these workspace roles (auto-join), and hold these
+/// project roles in its projects. Who is in the group only the IdP knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct GroupGrant {
+    pub roles: BTreeSet<Slug>,
+    /// Project -> project roles.
+    pub projects: BTreeMap<Slug, BTreeSet<Slug>>,
+}
+
+/// A single sign-on identity provider (M3 Forge: Settings -> Authentication;
+/// MagOneAI: OIDC with just-in-time provisioning and group mappings), for
+/// the whole platform or for one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProvider {
+    pub id: Slug,
+    pub name: Option<String>,
+    pub protocol: SsoProtocol,
+    pub enabled: bool,
+    /// Only this workspace's sign-in uses it; `None` is platform-wide.
+    pub workspace: Option<Slug>,
+    /// OIDC: the issuer URL.
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    /// A reference only; resolved at apply time by `secrets`.
+    pub client_secret: Option<SecretRef>,
+    pub scopes: BTreeSet<String>,
+    /// SAML: where the IdP publishes its metadata.
+    pub metadata_url: Option<String>,
+    /// SAML: the IdP's metadata document, read from the file the config
+    /// names (public data: certificates and endpoints).
+    pub metadata_xml: Option<String>,
+    /// Create the account of an unknown user on first sign-in.
+    pub jit_provisioning: bool,
+    /// IdP group -> workspace -> what its members get there.
+    pub groups: BTreeMap<String, BTreeMap<Slug, GroupGrant>>,
+    pub labels: Labels,
+    pub prevent_destroy: bool,
+}
+
+impl IdentityProvider {
+    /// The secret references the provider sends, in order.
+    pub fn secret_refs(&self) -> &[SecretRef] {
+        self.client_secret.as_slice()
+    }
+}
+
 /// Platform-wide settings, a singleton.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Settings {

@@ -105,7 +105,7 @@ impl Renames {
             ObjectId::Project(w, p) => ObjectId::Project(self.workspace(w), p.clone()),
             ObjectId::MemberQuotas(w, u) => ObjectId::MemberQuotas(self.workspace(w), u.clone()),
             ObjectId::TopUp(w, t) => ObjectId::TopUp(self.workspace(w), t.clone()),
-            ObjectId::User(_) | ObjectId::Settings => id.clone(),
+            ObjectId::User(_) | ObjectId::IdentityProvider(_) | ObjectId::Settings => id.clone(),
         }
     }
 
@@ -145,6 +145,27 @@ impl Renames {
             Object::TopUp(t) => Object::TopUp(super::TopUp {
                 workspace: self.workspace(&t.workspace),
                 ..t.clone()
+            }),
+            Object::IdentityProvider(i) => Object::IdentityProvider(super::IdentityProvider {
+                workspace: i.workspace.as_ref().map(|w| self.workspace(w)),
+                groups: i
+                    .groups
+                    .iter()
+                    .map(|(g, grants)| {
+                        let grants = grants
+                            .iter()
+                            .map(|(w, grant)| {
+                                let grant = super::GroupGrant {
+                                    roles: grant.roles.iter().map(|r| self.role(r)).collect(),
+                                    projects: grant.projects.clone(),
+                                };
+                                (self.workspace(w), grant)
+                            })
+                            .collect();
+                        (g.clone(), grants)
+                    })
+                    .collect(),
+                ..i.clone()
             }),
             Object::User(_) | Object::Settings(_) => object.clone(),
         }
@@ -229,10 +250,10 @@ impl Renames {
                 },
             );
         }
-        out.key_fingerprints = live
-            .key_fingerprints
+        out.secret_fingerprints = live
+            .secret_fingerprints
             .iter()
-            .map(|(p, k)| (self.provider(p), k.clone()))
+            .map(|(id, k)| (self.id(id), k.clone()))
             .collect();
         out.usage = live
             .usage
@@ -285,6 +306,21 @@ pub fn references(object: &Object) -> Vec<ObjectId> {
         Object::Project(p) => vec![ObjectId::Workspace(p.workspace.clone())],
         Object::MemberQuotas(w, _, _) => vec![ObjectId::Workspace(w.clone())],
         Object::TopUp(t) => vec![ObjectId::Workspace(t.workspace.clone())],
+        Object::IdentityProvider(i) => {
+            let mut out: Vec<ObjectId> = i
+                .workspace
+                .iter()
+                .cloned()
+                .map(ObjectId::Workspace)
+                .collect();
+            for (w, grant) in i.groups.values().flatten() {
+                out.push(ObjectId::Workspace(w.clone()));
+                out.extend(grant.roles.iter().cloned().map(ObjectId::Role));
+            }
+            out.sort();
+            out.dedup();
+            out
+        }
         Object::User(_) | Object::Settings(_) => Vec::new(),
     }
 }

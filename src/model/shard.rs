@@ -131,7 +131,7 @@ impl Shard {
             ObjectId::User(e) => ("users", e.as_str()),
             ObjectId::Role(r) => ("roles", r.as_str()),
             ObjectId::Provider(p) => ("providers", p.as_str()),
-            ObjectId::Settings => ("settings", ""),
+            ObjectId::IdentityProvider(_) | ObjectId::Settings => ("settings", ""),
         };
         self.selectors.iter().any(|s| s.takes(kind, key))
     }

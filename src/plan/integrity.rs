@@ -39,17 +39,17 @@ pub fn differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
             ));
         }
     }
-    for (provider, prints) in &fresh.key_fingerprints {
-        if saved.key_fingerprints.get(provider) != Some(prints) {
+    for (id, prints) in &fresh.secret_fingerprints {
+        if saved.secret_fingerprints.get(id) != Some(prints) {
             out.push(format!(
-                "the keys of provider `{provider}` resolve to other values than when the plan was made (fingerprints differ)"
+                "the secrets of `{id}` resolve to other values than when the plan was made (fingerprints differ)"
             ));
         }
     }
-    for provider in saved.key_fingerprints.keys() {
-        if !fresh.key_fingerprints.contains_key(provider) {
+    for id in saved.secret_fingerprints.keys() {
+        if !fresh.secret_fingerprints.contains_key(id) {
             out.push(format!(
-                "the plan sends keys of provider `{provider}`, a plan made now does not"
+                "the plan sends the secrets of `{id}`, a plan made now does not"
             ));
         }
     }

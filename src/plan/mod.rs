@@ -26,7 +26,7 @@ pub use order::phase;
 /// 2: typed object ids, stamps (versions or content digests).
 /// 4: workspaces carry `settings`, the settings singleton `branding`.
 /// 5: projects (with token quotas), member token quotas and top-ups.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Where the config came from in git, when it is in a repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,10 +127,10 @@ pub struct Plan {
     /// Acknowledged drift, left alone until the acknowledgement expires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledged: Vec<Held>,
-    /// Fingerprints (never values) of the keys the plan sends, per
-    /// provider: apply refuses a key that resolves to another value.
+    /// Fingerprints (never values) of the secrets the plan sends, per
+    /// object: apply refuses a secret that resolves to another value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub key_fingerprints: BTreeMap<crate::model::Slug, Vec<String>>,
+    pub secret_fingerprints: BTreeMap<ObjectId, Vec<String>>,
     /// How the plan was made, so that it can be made again alike.
     #[serde(default)]
     pub options: PlanFlags,
@@ -268,7 +268,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         refusals,
         access,
         acknowledged: held,
-        key_fingerprints: BTreeMap::new(),
+        secret_fingerprints: BTreeMap::new(),
         options: PlanFlags::default(),
     }
 }

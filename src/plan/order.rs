@@ -20,9 +20,14 @@ pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
     // Budgets of members and top-ups follow the memberships and projects
     // they name (a phase later: edges point only to earlier phases); a
     // top-up goes before its project or member does.
+    // Identity providers map groups to workspaces, projects and roles:
+    // written once those exist, removed (and their mappings dropped)
+    // before any of them goes.
     match (&c.object, c.action) {
         (ObjectId::TopUp(..), Action::Delete) => return 9,
         (ObjectId::TopUp(..) | ObjectId::MemberQuotas(..), _) => return 11,
+        (ObjectId::IdentityProvider(_), Action::Delete) => return 12,
+        (ObjectId::IdentityProvider(_), _) => return 11,
         _ => {}
     }
     match (c.kind, c.action) {
@@ -40,14 +45,16 @@ pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
         // A project's members are members of the workspace: projects
         // follow the memberships they need and let go of members before
         // their memberships go.
-        (Kind::Memberships, Action::Delete) => 12,
-        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 12,
+        (Kind::Memberships, Action::Delete) => 13,
+        (Kind::Memberships, _) if revokes_admin(c, live, catalog) => 13,
         (Kind::Memberships, _) => 9,
+        // A project goes after the group mappings that name it.
+        (Kind::Projects, Action::Delete | Action::Archive) => 12,
         (Kind::Projects, _) => 10,
-        (Kind::Users, _) => 13,
-        (Kind::Roles, Action::Delete | Action::Archive) => 14,
-        (Kind::Providers, _) => 15,
-        (Kind::Workspaces, _) => 16,
+        (Kind::Users, _) => 14,
+        (Kind::Roles, Action::Delete | Action::Archive) => 15,
+        (Kind::Providers, _) => 16,
+        (Kind::Workspaces, _) => 17,
     }
 }
 

@@ -921,7 +921,7 @@ pub(super) mod tests {
             unmanaged: Vec::new(),
             unmanaged_access: Vec::new(),
             acknowledged: Vec::new(),
-            key_fingerprints: BTreeMap::new(),
+            secret_fingerprints: BTreeMap::new(),
             options: Default::default(),
             not_adopted: Vec::new(),
             unsupported: Vec::new(),

@@ -148,7 +148,7 @@ pub fn redact_text(text: &str) -> String {
 /// (`env:NAME`, `file:PATH`) and any literal in them is hidden, whatever it
 /// looks like. A test keeps this in step with the schema (every field whose
 /// values are `secret_ref`s).
-pub const SECRET_FIELDS: &[&str] = &["api_keys"];
+pub const SECRET_FIELDS: &[&str] = &["api_keys", "client_secret"];
 
 /// `text` (a TOML file, or KDL when `kdl`) with the literal values of
 /// [`SECRET_FIELDS`] masked: every string or bare value after such a key

@@ -70,6 +70,16 @@ fn place(loaded: &Loaded, id: &ObjectId, field: &str) -> Option<Place> {
             .workspaces
             .get(w.as_str())
             .map(|d| of(d, under(vec!["top_ups".to_owned(), t.to_string()]))),
+        ObjectId::IdentityProvider(i) => doc.settings.as_ref().map(|d| {
+            of(
+                d,
+                under(vec![
+                    "sso".to_owned(),
+                    "providers".to_owned(),
+                    i.to_string(),
+                ]),
+            )
+        }),
         ObjectId::Settings => doc.settings.as_ref().map(|d| of(d, path.clone())),
     }
 }

@@ -12,6 +12,7 @@
 pub mod fit;
 mod limits;
 mod previously;
+mod sso;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,6 +108,7 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
     c.workspaces();
     c.defaults();
     c.settings();
+    c.sso();
     c.labels();
     c.previously();
     c.diags
@@ -1146,7 +1148,7 @@ pub fn check_loaded(mut loaded: Loaded, profile: Option<crate::model::Profile>) 
         .or(profile)
         .unwrap_or_default();
     let started = std::time::Instant::now();
-    let config = crate::config::build::build(&loaded.document, profile);
+    let config = crate::config::build::build(&loaded.document, &loaded.assets, profile);
     let built = started.elapsed();
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     diagnostics.extend(check(&loaded, &config, Catalog::builtin(profile)));

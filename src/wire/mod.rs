@@ -545,6 +545,76 @@ pub struct Usage {
     pub users: u64,
 }
 
+// -------------------------------------------------------- identity providers
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SsoProtocol {
+    Oidc,
+    Saml,
+}
+
+/// What the members of one IdP group get in one workspace when they sign
+/// in: they join it with `roles`, and hold the project roles given per
+/// project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMapping {
+    pub group: String,
+    pub workspace: String,
+    /// Workspace roles (built-in or custom); empty: no auto-join.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Project slug -> project roles.
+    #[serde(default)]
+    pub projects: BTreeMap<String, Vec<String>>,
+}
+
+/// The writable fields of an identity provider, without its client secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProviderSpec {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub protocol: SsoProtocol,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The one workspace whose sign-in uses it; `null` is platform-wide.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub metadata_xml: Option<String>,
+    #[serde(default)]
+    pub jit_provisioning: bool,
+    #[serde(default)]
+    pub group_mappings: Vec<GroupMapping>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProvider {
+    pub name: String,
+    #[serde(flatten)]
+    pub spec: IdentityProviderSpec,
+    /// The client secret's fingerprint (OIDC); the value is write-only.
+    #[serde(default)]
+    pub client_secret: Option<KeyFingerprint>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 // ------------------------------------------------------------------ settings
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -12,6 +12,7 @@ mod audit;
 mod budgets;
 mod catalog;
 mod collections;
+mod identity_providers;
 mod keys;
 mod locks;
 mod memberships;

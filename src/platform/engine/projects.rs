@@ -402,6 +402,9 @@ impl Engine {
                     format!("the default project of workspace `{slug}` cannot be deleted: it lives as long as its workspace"),
                 ));
             }
+            t.guard_mapped(&format!("project `{project}` of workspace `{slug}`"), |m| {
+                m.workspace == slug && m.projects.contains_key(project)
+            })?;
             let id = t.workspace_id(slug)?;
             t.drop_top_ups(id, "project", project)?;
             t.tx.run(

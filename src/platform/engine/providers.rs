@@ -93,7 +93,7 @@ fn check(spec: &ProviderSpec) -> Result<(), ApiError> {
 
 /// A key's fingerprint as the contract defines it (§7.9): `sha256:` and the
 /// first 16 bytes of the SHA-256 of the key's UTF-8 bytes, in lower-case hex.
-fn fingerprint(key: &str) -> String {
+pub(crate) fn fingerprint(key: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(key.as_bytes());
     let mut out = String::from("sha256:");

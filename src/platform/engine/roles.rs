@@ -206,6 +206,9 @@ impl Engine {
             {
                 return Err(ApiError::already_exists(format!("role `{n}`")));
             }
+            if renamed.is_some() {
+                t.guard_mapped(&format!("role `{id}`"), |m| m.roles.iter().any(|r| r == id))?;
+            }
             let to = renamed.unwrap_or(id);
             let version = current.version + 1;
             t.tx.run(
@@ -246,6 +249,7 @@ impl Engine {
             let current =
                 stored(t.tx, id)?.ok_or_else(|| ApiError::not_found(format!("role `{id}`")))?;
             check_version(&format!("role `{id}`"), if_match, current.version)?;
+            t.guard_mapped(&format!("role `{id}`"), |m| m.roles.iter().any(|r| r == id))?;
             let holders: i64 = t.tx.one(
                 "SELECT COUNT(*) FROM membership_roles WHERE role = ?1",
                 params![id],

@@ -33,6 +33,16 @@ CREATE TABLE IF NOT EXISTS roles (
     updated_at TEXT NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS identity_providers (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    -- The client secret's fingerprint; the value is never stored.
+    secret TEXT,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS providers (
     name TEXT PRIMARY KEY,
     spec TEXT NOT NULL,

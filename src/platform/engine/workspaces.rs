@@ -164,6 +164,9 @@ impl Engine {
             let spec: WorkspaceSpec = patched(&current.spec, &patch)?;
             check(&spec)?;
             let renamed = new_slug.as_deref().filter(|n| *n != slug);
+            if renamed.is_some() {
+                t.guard_mapped(&format!("workspace `{slug}`"), |m| m.workspace == slug)?;
+            }
             if let Some(n) = renamed
                 && workspace_id(t.tx, n).is_ok()
             {
@@ -199,6 +202,7 @@ impl Engine {
         self.write(actor, |t| {
             let current = get(t.tx, slug)?;
             check_version(&format!("workspace `{slug}`"), if_match, current.version)?;
+            t.guard_mapped(&format!("workspace `{slug}`"), |m| m.workspace == slug)?;
             t.tx.run("DELETE FROM workspaces WHERE slug = ?1", params![slug])?;
             t.audit(
                 "delete",

@@ -17,8 +17,8 @@ use super::http::{Body, ListQuery, body, if_match, json, object, segment, typed}
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, AuditQuery, CatalogRules};
 use crate::wire::{
-    AssignmentSpec, LockRenew, LockRequest, MemberQuotasSpec, MembershipSpec, ProjectSpec,
-    ProviderSpec, QuotasSpec, RoleSpec, SettingsSpec, TopUpSpec, UsageSpec, UserSpec,
+    AssignmentSpec, IdentityProviderSpec, LockRenew, LockRequest, MemberQuotasSpec, MembershipSpec,
+    ProjectSpec, ProviderSpec, QuotasSpec, RoleSpec, SettingsSpec, TopUpSpec, UsageSpec, UserSpec,
     WorkspaceSpec, split_key,
 };
 
@@ -191,6 +191,16 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(get_provider)
                 .patch(update_provider)
                 .delete(delete_provider),
+        )
+        .route(
+            "/v1/identity-providers",
+            get(list_identity_providers).post(create_identity_provider),
+        )
+        .route(
+            "/v1/identity-providers/{name}",
+            get(get_identity_provider)
+                .patch(update_identity_provider)
+                .delete(delete_identity_provider),
         )
         .route("/v1/settings", get(get_settings).put(put_settings))
         .route("/v1/audit", get(list_audit))
@@ -749,6 +759,71 @@ async fn delete_provider(
 ) -> R {
     s.engine
         .delete_provider(&actor, &name, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// -------------------------------------------------------- identity providers
+
+async fn list_identity_providers(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_identity_providers(&q.page()?)?,
+    ))
+}
+
+async fn create_identity_provider(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let (name, mut rest) = split_key(&body(&headers, &b)?, "name")
+        .map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let secret = match rest.as_object_mut().and_then(|m| m.remove("client_secret")) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(v)) => Some(v),
+        Some(_) => return Err(ApiError::invalid_body("`client_secret` must be a string")),
+    };
+    let p = s.engine.create_identity_provider(
+        &actor,
+        &name,
+        typed::<IdentityProviderSpec>(&rest)?,
+        secret.as_deref(),
+    )?;
+    Ok(created(
+        format!("/v1/identity-providers/{name}"),
+        p.version,
+        &p,
+    ))
+}
+
+async fn get_identity_provider(State(s): S, P(name): P<String>) -> R {
+    let p = s.engine.get_identity_provider(&name)?;
+    Ok(ok(p.version, &p))
+}
+
+async fn update_identity_provider(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(name): P<String>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    let p = s
+        .engine
+        .update_identity_provider(&actor, &name, v, &body(&headers, &b)?)?;
+    Ok(ok(p.version, &p))
+}
+
+async fn delete_identity_provider(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(name): P<String>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_identity_provider(&actor, &name, if_match(&headers)?)?;
     Ok(deleted())
 }
 

@@ -26,6 +26,7 @@ pub fn path(id: &ObjectId) -> String {
         ObjectId::User(u) => format!("users/{u}"),
         ObjectId::Role(r) => format!("roles/{r}"),
         ObjectId::Provider(p) => format!("providers/{p}"),
+        ObjectId::IdentityProvider(i) => format!("identity-providers/{i}"),
         ObjectId::Settings => "settings".to_owned(),
     }
 }
@@ -345,8 +346,8 @@ impl LiveBuilder {
             p.version,
             &p.spec.labels,
         );
-        self.live.key_fingerprints.insert(
-            id.clone(),
+        self.live.secret_fingerprints.insert(
+            ObjectId::Provider(id.clone()),
             p.api_keys.into_iter().map(|k| k.fingerprint).collect(),
         );
         let s = p.spec;
@@ -488,6 +489,60 @@ impl LiveBuilder {
         );
     }
 
+    pub fn identity_provider(&mut self, p: wire::IdentityProvider) {
+        let Ok(id) = Slug::parse(&p.name) else {
+            return;
+        };
+        let object = ObjectId::IdentityProvider(id.clone());
+        meta(&mut self.metas, object.clone(), p.version, &p.spec.labels);
+        self.live.secret_fingerprints.insert(
+            object,
+            p.client_secret.into_iter().map(|k| k.fingerprint).collect(),
+        );
+        let s = p.spec;
+        let slugs = |v: Vec<String>| -> std::collections::BTreeSet<Slug> {
+            v.iter().filter_map(|r| Slug::parse(r).ok()).collect()
+        };
+        let mut groups: BTreeMap<String, BTreeMap<Slug, model::GroupGrant>> = BTreeMap::new();
+        for m in s.group_mappings {
+            let Ok(ws) = Slug::parse(&m.workspace) else {
+                continue;
+            };
+            let grant = model::GroupGrant {
+                roles: slugs(m.roles),
+                projects: m
+                    .projects
+                    .into_iter()
+                    .filter_map(|(p, r)| Some((Slug::parse(&p).ok()?, slugs(r))))
+                    .collect(),
+            };
+            groups.entry(m.group).or_default().insert(ws, grant);
+        }
+        self.live.state.identity_providers.insert(
+            id.clone(),
+            model::IdentityProvider {
+                id,
+                name: s.display_name,
+                protocol: match s.protocol {
+                    wire::SsoProtocol::Oidc => model::SsoProtocol::Oidc,
+                    wire::SsoProtocol::Saml => model::SsoProtocol::Saml,
+                },
+                enabled: s.enabled,
+                workspace: s.workspace.and_then(|w| Slug::parse(&w).ok()),
+                issuer: s.issuer,
+                client_id: s.client_id,
+                client_secret: None,
+                scopes: s.scopes.into_iter().collect(),
+                metadata_url: s.metadata_url,
+                metadata_xml: s.metadata_xml,
+                jit_provisioning: s.jit_provisioning,
+                groups,
+                labels: split_labels(&s.labels).0,
+                prevent_destroy: false,
+            },
+        );
+    }
+
     pub fn settings(&mut self, s: wire::Settings) {
         meta(
             &mut self.metas,
@@ -592,8 +647,8 @@ pub fn op(w: &Write<'_>) -> Op {
                     let (field, key) = key_field(object);
                     if let Some(m) = body.as_object_mut() {
                         m.insert(field.to_owned(), Value::String(key));
-                        if let (Object::Provider(_), Some(keys)) = (object, keys) {
-                            m.insert("api_keys".to_owned(), json!(keys));
+                        if let Some(keys) = keys {
+                            insert_secrets(m, object, keys);
                         }
                     }
                     Op::Create { collection, body }
@@ -610,10 +665,10 @@ pub fn op(w: &Write<'_>) -> Op {
             let (field, key) = key_field(desired);
             if let Some(m) = body.as_object_mut() {
                 m.insert(field.to_owned(), Value::String(key));
-                if let (Object::Provider(_), Some(keys)) = (desired, keys)
-                    && fields.contains(&"api_keys")
+                if let Some(keys) = keys
+                    && w.object.secret_field().is_some_and(|f| fields.contains(&f))
                 {
-                    m.insert("api_keys".to_owned(), json!(keys));
+                    insert_secrets(m, desired, keys);
                 }
             }
             Op::Patch {
@@ -638,11 +693,10 @@ pub fn op(w: &Write<'_>) -> Op {
                     {
                         m.remove("status");
                     }
-                    if let (Object::Provider(_), Some(keys), Some(m)) =
-                        (desired, keys, body.as_object_mut())
-                        && fields.contains(&"api_keys")
+                    if let (Some(keys), Some(m)) = (keys, body.as_object_mut())
+                        && w.object.secret_field().is_some_and(|f| fields.contains(&f))
                     {
-                        m.insert("api_keys".to_owned(), json!(keys));
+                        insert_secrets(m, desired, keys);
                     }
                     Op::Patch {
                         resource: path,
@@ -652,6 +706,20 @@ pub fn op(w: &Write<'_>) -> Op {
                 }
             }
         }
+    }
+}
+
+/// The resolved secrets, as the contract spells them: a provider's
+/// `api_keys` (a list), an identity provider's `client_secret` (one value).
+fn insert_secrets(m: &mut serde_json::Map<String, Value>, object: &Object, values: &[String]) {
+    match object {
+        Object::Provider(_) => {
+            m.insert("api_keys".to_owned(), json!(values));
+        }
+        Object::IdentityProvider(_) => {
+            m.insert("client_secret".to_owned(), json!(values.first()));
+        }
+        _ => {}
     }
 }
 
@@ -667,6 +735,7 @@ fn key_field(object: &Object) -> (&'static str, String) {
         Object::MemberQuotas(_, u, _) => ("user", u.to_string()),
         Object::TopUp(t) => ("id", t.id.to_string()),
         Object::Quotas(w, _) => ("workspace", w.to_string()),
+        Object::IdentityProvider(i) => ("name", i.id.to_string()),
         Object::Settings(_) => ("settings", String::new()),
     }
 }
@@ -724,6 +793,20 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
             "tokens": t.tokens, "expires": t.expires, "project": t.project, "user": t.user,
             "reason": t.reason, "labels": labels,
         }),
+        Object::IdentityProvider(i) => json!({
+            "display_name": i.name,
+            "protocol": i.protocol.as_str(),
+            "enabled": i.enabled,
+            "workspace": i.workspace,
+            "issuer": i.issuer,
+            "client_id": i.client_id,
+            "scopes": i.scopes,
+            "metadata_url": i.metadata_url,
+            "metadata_xml": i.metadata_xml,
+            "jit_provisioning": i.jit_provisioning,
+            "group_mappings": group_mappings(i),
+            "labels": labels,
+        }),
         Object::Settings(s) => {
             let sec = &s.security;
             let pp = &sec.password_policy;
@@ -744,6 +827,25 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
             })
         }
     }
+}
+
+/// The model's group -> workspace -> grant, as the contract's flat list.
+fn group_mappings(i: &model::IdentityProvider) -> Vec<wire::GroupMapping> {
+    i.groups
+        .iter()
+        .flat_map(|(group, grants)| {
+            grants.iter().map(move |(ws, g)| wire::GroupMapping {
+                group: group.clone(),
+                workspace: ws.to_string(),
+                roles: g.roles.iter().map(ToString::to_string).collect(),
+                projects: g
+                    .projects
+                    .iter()
+                    .map(|(p, r)| (p.to_string(), r.iter().map(ToString::to_string).collect()))
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// `PUT` replaces labels whole: no nulls needed.

@@ -238,6 +238,11 @@ impl Target for Http {
             self.each("projects", |v| feed(&b, v, LiveBuilder::project)),
             self.each("member-quotas", |v| feed(&b, v, LiveBuilder::member_quotas)),
             self.each("top-ups", |v| feed(&b, v, LiveBuilder::top_up)),
+            self.each("identity-providers", |v| feed(
+                &b,
+                v,
+                LiveBuilder::identity_provider
+            )),
         )?;
         let mut b = b
             .into_inner()

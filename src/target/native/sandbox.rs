@@ -87,6 +87,7 @@ impl Sandbox {
         each(|r| e.list_users(r), |x| b.user(x))?;
         each(|r| e.list_roles(r), |x| b.role(x))?;
         each(|r| e.list_providers(r), |x| b.provider(x))?;
+        each(|r| e.list_identity_providers(r), |x| b.identity_provider(x))?;
         b.settings(e.get_settings()?);
         each(|r| e.list_all_quotas(r), |x| b.quotas(x))?;
         each(|r| e.list_all_usage(r), |x| b.usage(x))?;
@@ -129,6 +130,24 @@ impl Sandbox {
                         None => Vec::new(),
                     };
                 e.create_provider(a, &k, strict(&rest)?, &keys).map(drop)
+            }
+            (Op::Create { body, .. }, ["identity-providers"]) => {
+                let (k, mut rest) = key(body, "name")?;
+                let secret = match rest.as_object_mut().and_then(|m| m.remove("client_secret")) {
+                    Some(Value::String(v)) => Some(v),
+                    None | Some(Value::Null) => None,
+                    Some(_) => {
+                        return Err(ApiError::invalid_body("client_secret must be a string"));
+                    }
+                };
+                e.create_identity_provider(a, &k, strict(&rest)?, secret.as_deref())
+                    .map(drop)
+            }
+            (Op::Patch { version, body, .. }, ["identity-providers", i]) => {
+                e.update_identity_provider(a, i, *version, body).map(drop)
+            }
+            (Op::Delete { version, .. }, ["identity-providers", i]) => {
+                e.delete_identity_provider(a, i, *version)
             }
             (Op::Create { body, .. }, ["workspaces", ws, "memberships"]) => {
                 let (k, rest) = key(body, "user")?;
@@ -231,6 +250,9 @@ impl Sandbox {
             ObjectId::Role(r) => e.get_role(r.as_str()).map(|o| (o.version, o.spec.labels)),
             ObjectId::Provider(p) => e
                 .get_provider(p.as_str())
+                .map(|o| (o.version, o.spec.labels)),
+            ObjectId::IdentityProvider(i) => e
+                .get_identity_provider(i.as_str())
                 .map(|o| (o.version, o.spec.labels)),
             ObjectId::Settings => e.get_settings().map(|o| (o.version, o.spec.labels)),
         };

@@ -125,6 +125,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "Open WebUI has no token budgets",
         );
     }
+    for i in s.identity_providers.keys() {
+        no(
+            ObjectId::IdentityProvider(i.clone()),
+            "",
+            "Open WebUI takes its OAuth/OIDC settings (OAUTH_CLIENT_ID, OPENID_PROVIDER_URL, OAUTH_GROUP_CLAIM, ...) from environment variables at start-up, not through its API: set them where the server is deployed",
+        );
+    }
     for (w, t) in s.top_ups.keys() {
         no(
             ObjectId::TopUp(w.clone(), t.clone()),
@@ -727,8 +734,8 @@ impl OpenWebUi {
                 prevent_destroy: false,
             };
             let key = config.keys.get(i).filter(|k| !k.is_empty());
-            snap.live.key_fingerprints.insert(
-                id.clone(),
+            snap.live.secret_fingerprints.insert(
+                ObjectId::Provider(id.clone()),
                 key.map(|k| vec![crate::model::secret::fingerprint(k)])
                     .unwrap_or_default(),
             );

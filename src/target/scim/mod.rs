@@ -116,6 +116,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "SCIM 2.0 provisions identities only: it has no token budgets",
         );
     }
+    for i in s.identity_providers.keys() {
+        no(
+            ObjectId::IdentityProvider(i.clone()),
+            "",
+            "SCIM 2.0 provisions identities only: single sign-on is configured in the identity provider and the application, not through SCIM",
+        );
+    }
     for (w, t) in s.top_ups.keys() {
         no(
             ObjectId::TopUp(w.clone(), t.clone()),
