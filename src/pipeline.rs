@@ -241,15 +241,6 @@ fn sends_keys(c: &diff::Change) -> bool {
     })
 }
 
-/// An object with secrets, for people: "provider `openai`".
-fn secret_site(id: &ObjectId) -> String {
-    match id {
-        ObjectId::Provider(p) => format!("provider `{p}`"),
-        ObjectId::IdentityProvider(i) => format!("identity provider `{i}`"),
-        other => format!("`{other}`"),
-    }
-}
-
 /// Resolves the keys of every provider a plan creates or re-keys, and
 /// refuses a key whose value is not the one the plan pinned.
 pub fn keys_for_plan(
@@ -278,7 +269,7 @@ pub fn keys_for_plan(
             match secrets::resolve(r) {
                 Ok(v) => values.push(v),
                 Err(_) if sandbox => {}
-                Err(e) => errors.push(format!("{}: {e}", secret_site(id))),
+                Err(e) => errors.push(format!("{}: {e}", id.secret_site())),
             }
         }
         // Pinned: the values must be the ones the plan was made with.
@@ -289,7 +280,7 @@ pub fn keys_for_plan(
             if now != *pinned {
                 errors.push(format!(
                     "{}: its secrets resolve to other values than when the plan was made (fingerprints differ)",
-                    secret_site(id)
+                    id.secret_site()
                 ));
             }
         }

@@ -10,8 +10,10 @@
 //! `tenet serve --profile magoneai`: a project member changed out of band
 //! is drift and is put back, a removed project is archived (its top-up
 //! revoked first), an expired top-up is neither applied nor revoked, and
-//! the export (TOML and KDL) plans clean. Each ends with "apply, then plan
-//! is empty".
+//! the export (TOML and KDL) plans clean; an identity provider's client
+//! secret is pinned and rotated like an API key and never shown, and a
+//! group mapping changed out of band is drift put back. Each ends with
+//! "apply, then plan is empty".
 
 #[path = "e2e/mod.rs"]
 #[allow(unused_imports)]
@@ -346,7 +348,11 @@ fn adding_removing_and_rotating_a_key_are_told_apart() {
 /// --profile magoneai`, applied.
 fn northwind() -> World {
     let mut w = World::with_server_flags("magoneai", Target::Http, &["--profile", "magoneai"]);
-    for k in ["NORTHWIND_OPENAI_KEY", "NORTHWIND_ANTHROPIC_KEY"] {
+    for k in [
+        "NORTHWIND_OPENAI_KEY",
+        "NORTHWIND_ANTHROPIC_KEY",
+        "ENTRA_CLIENT_SECRET",
+    ] {
         w.keys.push((k.to_owned(), format!("test-{k}-value")));
     }
     w.apply_ok();
@@ -406,11 +412,19 @@ fn projects_drift_back_and_archive_when_removed() {
     ] {
         e2e::remove_toml_block(&w.file("organizations/research.toml"), block);
     }
+    // The group mapping that names it goes too, before the project does.
+    e2e::remove_toml_block(
+        &w.file("tenet.toml"),
+        "[settings.sso.providers.entra.groups.ai-research.research.projects]",
+    );
     w.plan(&[])
         .code(2)
+        .stdout_has(
+            "      groups.ai-research.research.projects.claims-triage: [builder] -> (unset)\n",
+        )
         .stdout_has("  ! archive workspaces/research/projects/claims-triage\n")
         .stdout_has("  - workspaces/research/top-ups/claims-backlog\n")
-        .stdout_has("Plan: 0 to create, 0 to update, 1 to archive, 1 to delete.");
+        .stdout_has("Plan: 0 to create, 1 to update, 1 to archive, 1 to delete.");
     w.apply_ok();
     w.assert_clean();
     assert_eq!(api.get(CLAIMS).expect(200).body["status"], "archived");
@@ -479,4 +493,99 @@ fn the_magoneai_export_round_trips_with_projects_and_budgets() {
             .code(0)
             .stdout_has("No changes. The platform matches the configuration.");
     }
+}
+
+#[test]
+fn an_identity_providers_secret_never_shows_and_its_mappings_drift_back() {
+    const CANARY: &str = "canary-entra-secret-4f1d9c";
+    let mut w = northwind();
+    let api = w.api();
+    let entra = api.get("identity-providers/entra").expect(200).body;
+    assert_eq!(entra["protocol"], "oidc");
+    assert_eq!(entra["jit_provisioning"], true);
+    assert_eq!(entra["group_mappings"].as_array().map(Vec::len), Some(2));
+    let printed = entra["client_secret"]["fingerprint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(printed.starts_with("sha256:"), "{entra}");
+    // A rotated secret: a sensitive change, pinned in a saved plan by
+    // fingerprint only, applied, and nowhere in any output or file.
+    w.set_key("ENTRA_CLIENT_SECRET", CANARY);
+    let r = w.plan(&["-vv"]);
+    r.code(2).stdout_has(
+        "  ~ identity-providers/entra\n      client_secret: key rotated (sensitive values not shown)\n",
+    );
+    let saved = w.path("sso-plan.json");
+    w.plan(&["--out", saved.to_str().unwrap_or_default()])
+        .code(2);
+    let plan_text = std::fs::read_to_string(&saved).unwrap_or_default();
+    assert!(
+        plan_text.contains("identity-providers/entra"),
+        "the secret is pinned"
+    );
+    let applied = w.apply_file(&saved, &["--auto-approve", "-vv"]);
+    applied.code(0);
+    let export = w.path("sso-export");
+    let mut cmd = w.bare();
+    cmd.args(["export", "--endpoint", &w.endpoint, "--out"])
+        .arg(&export);
+    let exported = support::run(cmd);
+    exported.code(0).has("1 identity provider");
+    let root = std::fs::read_to_string(export.join("tenet.toml")).unwrap_or_default();
+    assert!(
+        root.contains("client_secret = \"env:ENTRA_CLIENT_SECRET\""),
+        "{root}"
+    );
+    let audit =
+        serde_json::to_string(&api.audit(Some("identity-providers/entra"))).unwrap_or_default();
+    let idp = serde_json::to_string(&api.get("identity-providers/entra").expect(200).body)
+        .unwrap_or_default();
+    for (what, text) in [
+        ("plan -vv", r.all()),
+        ("the plan file", plan_text),
+        ("apply -vv", applied.all()),
+        ("export", exported.all()),
+        ("the exported config", root),
+        ("the audit log", audit),
+        ("the identity provider", idp.clone()),
+        ("the server log", w.server_stderr()),
+    ] {
+        assert!(!text.contains(CANARY), "the client secret is in {what}");
+    }
+    assert!(
+        !idp.contains(&printed),
+        "the fingerprint follows the secret"
+    );
+    w.assert_clean();
+    // A mapping changed on the platform is drift, put back by apply.
+    api.patch_current(
+        "identity-providers/entra",
+        &json!({"group_mappings": [], "jit_provisioning": false}),
+    )
+    .expect(200);
+    let r = w.plan(&[]);
+    r.code(2).stdout_has("  ~ identity-providers/entra\n");
+    r.stdout_has(
+        "      groups.ai-research.research.projects.claims-triage: (unset) -> [builder]\n",
+    );
+    w.apply_ok();
+    w.assert_clean();
+    // The mapped project cannot go while the mapping names it.
+    let gone = api.send(
+        reqwest::Method::DELETE,
+        "/v1/workspaces/research/projects/claims-triage",
+        Some("*"),
+        None,
+    );
+    assert_eq!(
+        gone.status, 409,
+        "a mapped project was deleted: {:?}",
+        gone.body
+    );
+    assert_eq!(
+        gone.body["type"], "https://tenet.dev/problems/identity-provider-in-use",
+        "{:?}",
+        gone.body
+    );
 }

@@ -66,6 +66,8 @@ pub struct Counts {
     /// Projects written (a default project left as the platform made it
     /// is not).
     pub projects: usize,
+    /// Single sign-on identity providers written.
+    pub identity_providers: usize,
     /// Whether `[settings.security]` was written.
     pub settings: bool,
     /// Whether `[settings.branding]` was written.
@@ -88,6 +90,13 @@ impl Counts {
         ];
         if self.projects > 0 {
             parts.push(n(self.projects, "project", "projects"));
+        }
+        if self.identity_providers > 0 {
+            parts.push(n(
+                self.identity_providers,
+                "identity provider",
+                "identity providers",
+            ));
         }
         if self.settings {
             parts.push("the security settings".to_owned());
@@ -439,6 +448,7 @@ pub fn export(live: &Live, opts: &Options) -> Exported {
             memberships: state.memberships.len(),
             assignments: state.assignments.len(),
             projects: tree.workspaces.iter().map(|w| w.projects.len()).sum(),
+            identity_providers: tree.identity_providers.len(),
             settings: tree.security.is_some(),
             branding: tree.branding.is_some(),
         },

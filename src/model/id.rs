@@ -65,6 +65,15 @@ impl ObjectId {
         }
     }
 
+    /// An object with secrets, for people: "provider `openai`".
+    pub fn secret_site(&self) -> String {
+        match self {
+            ObjectId::Provider(p) => format!("provider `{p}`"),
+            ObjectId::IdentityProvider(i) => format!("identity provider `{i}`"),
+            other => format!("`{other}`"),
+        }
+    }
+
     /// The workspace the object lives in, if any.
     pub fn workspace(&self) -> Option<&Slug> {
         match self {

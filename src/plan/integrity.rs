@@ -42,14 +42,16 @@ pub fn differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
     for (id, prints) in &fresh.secret_fingerprints {
         if saved.secret_fingerprints.get(id) != Some(prints) {
             out.push(format!(
-                "the secrets of `{id}` resolve to other values than when the plan was made (fingerprints differ)"
+                "the secrets of {} resolve to other values than when the plan was made (fingerprints differ)",
+                id.secret_site()
             ));
         }
     }
     for id in saved.secret_fingerprints.keys() {
         if !fresh.secret_fingerprints.contains_key(id) {
             out.push(format!(
-                "the plan sends the secrets of `{id}`, a plan made now does not"
+                "the plan sends the secrets of {}, a plan made now does not",
+                id.secret_site()
             ));
         }
     }
