@@ -159,7 +159,9 @@ impl Tx<'_> {
             }
         }
         if let Some(w) = &spec.workspace {
-            self.workspace_id(w)?;
+            self.workspace_id(w).map_err(|_| {
+                ApiError::invalid_reference(format!("workspace `{w}` does not exist"))
+            })?;
         }
         let mut seen = BTreeSet::new();
         for m in &spec.group_mappings {
