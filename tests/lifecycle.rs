@@ -588,4 +588,45 @@ fn an_identity_providers_secret_never_shows_and_its_mappings_drift_back() {
         "{:?}",
         gone.body
     );
+    // A group mapped to the owner role: shown per group, with the default
+    // project's mapped roles, and a warning; nobody by name.
+    support::edit(
+        &w.file("tenet.toml"),
+        "[settings.sso.providers.entra.groups.ai-research.research]\nroles = [\"member\"]",
+        "[settings.sso.providers.entra.groups.ai-research.research]\nroles = [\"owner\"]",
+    );
+    let r = w.plan(&[]);
+    r.code(2)
+        .stdout_has("Access through IdP groups (2 group/workspace pairs; tenet cannot see who is in an IdP group")
+        .stdout_has("  members of IdP group `ai-research` (identity provider entra) in research [BECOMES ADMINISTRATOR]\n")
+        .stdout_has("  members of IdP group `ai-research` (identity provider entra) in research/default\n")
+        .stdout_has("[idp-group-administrator]");
+    let plan = json_plan(&w);
+    assert!(warning_codes(&plan).contains(&"idp-group-administrator".to_owned()));
+    let groups = plan["group_access"].as_array().cloned().unwrap_or_default();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0]["group"], "ai-research");
+    assert_eq!(groups[0]["becomes_administrator"], true);
+    assert!(
+        plan["access"].as_array().is_some_and(Vec::is_empty),
+        "no user's access changes"
+    );
+    // `why` names the mapping as a possible way, without claiming the user.
+    let mut why = w.bare();
+    why.args([
+        "why",
+        "tomas.silva@northwind.example",
+        "members.remove",
+        "-w",
+        "research",
+        "--dir",
+    ])
+    .arg(&w.cfg);
+    support::run(why)
+        .code(2)
+        .has("tenet::why::idp-group")
+        .has("members of IdP group `ai-research` (identity provider `entra`) get members.remove in `research`")
+        .has("tenet cannot see who is in an IdP group");
+    w.apply_ok();
+    w.assert_clean();
 }

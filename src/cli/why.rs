@@ -3,8 +3,10 @@
 //! projects), and exactly how: through which role (built-in or custom, and
 //! which of its permission patterns), granted directly, through which team,
 //! or (in the default project) mapped from which workspace role, pointing
-//! at the config lines. Exit 0 when the user has the permission, 2 when
-//! not, 1 on error.
+//! at the config lines. Grants an identity provider's group mapping would
+//! give at sign-in are named too, as possible only: tenet cannot see who is
+//! in an IdP group. Exit 0 when the user has the permission, 2 when not, 1
+//! on error.
 
 use std::path::PathBuf;
 
@@ -291,6 +293,13 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         }
         found.push(d);
     }
+    let through_groups = idp_groups(
+        &checked.loaded,
+        catalog,
+        (ws.key.as_str(), args.project.as_deref()),
+        &args.permission,
+        &user,
+    );
     if !found.is_empty() && (suspended || archived) {
         let why = if suspended {
             format!("{user} is suspended")
@@ -349,16 +358,119 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
             },
             holders.join(", ")
         ));
-        eprint_diagnostics(&[d], &loaded.sources);
+        let mut all = vec![d];
+        all.extend(through_groups);
+        eprint_diagnostics(&all, &loaded.sources);
         return Ok(Outcome::Changes);
     }
+    found.extend(through_groups);
+    let ways = found
+        .iter()
+        .filter(|d| d.code == "tenet::why::granted")
+        .count();
     eprint_diagnostics(&found, &loaded.sources);
     super::out::println(&format!(
         "yes: {user} has {} in {} ({} way{})",
         args.permission,
         workspace,
-        found.len(),
-        if found.len() == 1 { "" } else { "s" }
+        ways,
+        if ways == 1 { "" } else { "s" }
     ))?;
     Ok(Outcome::Clean)
+}
+
+/// The group mappings of identity providers that give `permission` in the
+/// workspace (or project): a note each, since whether the user is in the
+/// group only the IdP knows.
+fn idp_groups(
+    loaded: &crate::config::Loaded,
+    catalog: &Catalog,
+    (workspace, project): (&str, Option<&str>),
+    permission: &str,
+    user: &str,
+) -> Vec<Diagnostic> {
+    let doc = &loaded.document;
+    let Some(settings) = &doc.settings else {
+        return Vec::new();
+    };
+    let Some(sso) = settings.value.as_ref().and_then(|s| s.sso.as_ref()) else {
+        return Vec::new();
+    };
+    let grants = |role: &str| {
+        let patterns = match (catalog.role(role), doc.roles.get(role)) {
+            (Some(b), _) => b.permissions.clone(),
+            (None, Some(c)) => c
+                .value
+                .as_ref()
+                .map(|v| v.permissions.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        patterns
+            .iter()
+            .any(|p| catalog.expand(p).is_ok_and(|set| set.contains(permission)))
+    };
+    let default_project = catalog.projects.as_ref().map(|r| &r.default_project);
+    let mut out = Vec::new();
+    for (name, idp) in sso.providers() {
+        let Some(idp) = idp.filter(|i| i.enabled != Some(false)) else {
+            continue;
+        };
+        let base = push(&push(&push(&settings.pointer, "sso"), "providers"), name);
+        for (group, mapped) in &idp.groups {
+            let Some(grant) = mapped.get(workspace) else {
+                continue;
+            };
+            let at = push(&push(&push(&base, "groups"), group), workspace);
+            // (role, pointer of the role, mapped from a workspace role)
+            let mut roles: Vec<(String, String, Option<String>)> = Vec::new();
+            match project {
+                None => {
+                    for (i, r) in grant.roles.iter().enumerate() {
+                        let p = push(&push(&at, "roles"), &i.to_string());
+                        roles.push((r.clone(), p, None));
+                    }
+                }
+                Some(p) => match grant.projects.get(p) {
+                    Some(own) => {
+                        for (i, r) in own.iter().enumerate() {
+                            let ptr = push(&push(&push(&at, "projects"), p), &i.to_string());
+                            roles.push((r.clone(), ptr, None));
+                        }
+                    }
+                    None if default_project.is_some_and(|d| d == p) => {
+                        let mapping = catalog.projects.as_ref().map(|r| &r.mapping);
+                        for (i, r) in grant.roles.iter().enumerate() {
+                            if let Some(to) = mapping.and_then(|m| m.get(r)) {
+                                let ptr = push(&push(&at, "roles"), &i.to_string());
+                                roles.push((to.clone(), ptr, Some(r.clone())));
+                            }
+                        }
+                    }
+                    None => {}
+                },
+            }
+            for (role, ptr, from) in roles.into_iter().filter(|(r, ..)| grants(r)) {
+                let place =
+                    project.map_or_else(|| workspace.to_owned(), |p| format!("{workspace}/{p}"));
+                let how = match &from {
+                    Some(f) => format!("as the default project's role for workspace role `{f}`: "),
+                    None => String::new(),
+                };
+                out.push(
+                    Diagnostic::advice(
+                        "tenet::why::idp-group",
+                        format!(
+                            "members of IdP group `{group}` (identity provider `{name}`) get {permission} in `{place}` when they sign in: {how}role `{role}` grants it"
+                        ),
+                    )
+                    .with_label(settings.file, loaded.value_span(settings.file, &ptr), "mapped here")
+                    .with_help(format!(
+                        "tenet cannot see who is in an IdP group: {user} has this too if the IdP puts them in `{group}`"
+                    )),
+                );
+            }
+        }
+    }
+    out
 }

@@ -45,6 +45,155 @@ impl AccessChange {
     }
 }
 
+/// The change of what the members of one IdP group get in one workspace
+/// (or one project of it) through an identity provider's group mapping.
+/// Who is in the group only the IdP knows: this is per group, not per user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupAccessChange {
+    /// The identity provider.
+    pub provider: Slug,
+    pub group: String,
+    pub workspace: Slug,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<Slug>,
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub becomes_administrator: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loses_administrator: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gains_credential_access: bool,
+}
+
+impl GroupAccessChange {
+    /// `finance`, or `research/claims-triage` for a project.
+    pub fn place(&self) -> String {
+        match &self.project {
+            Some(p) => format!("{}/{p}", self.workspace),
+            None => self.workspace.to_string(),
+        }
+    }
+}
+
+/// The roles an identity provider's mappings give, per (group, workspace,
+/// project): none when the provider is off or gone.
+type Mapped = BTreeMap<(String, Slug, Option<Slug>), RoleSet>;
+
+/// In the default project, a group's workspace roles are mapped to
+/// project roles unless the mapping gives it its own.
+fn mapped(idp: Option<&crate::model::IdentityProvider>, catalog: &Catalog) -> Mapped {
+    let mut out = Mapped::new();
+    let Some(idp) = idp.filter(|i| i.enabled) else {
+        return out;
+    };
+    for (group, grants) in &idp.groups {
+        for (ws, grant) in grants {
+            if !grant.roles.is_empty() {
+                let roles: RoleSet = grant.roles.iter().cloned().collect();
+                out.insert((group.clone(), ws.clone(), None), roles);
+            }
+            for (p, roles) in &grant.projects {
+                let roles: RoleSet = roles.iter().cloned().collect();
+                out.insert((group.clone(), ws.clone(), Some(p.clone())), roles);
+            }
+            if let Some(rules) = &catalog.projects
+                && let Ok(default) = Slug::parse(&rules.default_project)
+                && !grant.projects.contains_key(&default)
+            {
+                let roles: RoleSet = catalog
+                    .mapped_project_roles(grant.roles.iter().map(Slug::as_str))
+                    .into_iter()
+                    .filter_map(|r| Slug::parse(r).ok())
+                    .collect();
+                if !roles.is_empty() {
+                    out.insert((group.clone(), ws.clone(), Some(default)), roles);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What the members of each IdP group gain and lose through the identity
+/// providers a plan changes, and through the custom roles it changes that
+/// a mapping gives.
+pub fn group_impact(
+    changes: &[PlannedChange],
+    config: &Config,
+    live: &Live,
+    catalog: &Catalog,
+) -> Vec<GroupAccessChange> {
+    let (before, after) = (&live.state, &config.state);
+    let roles_changed: BTreeSet<&Slug> = changes
+        .iter()
+        .filter_map(|c| match &c.change.object {
+            ObjectId::Role(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let mut providers: BTreeSet<&Slug> = changes
+        .iter()
+        .filter_map(|c| match &c.change.object {
+            ObjectId::IdentityProvider(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    if !roles_changed.is_empty() {
+        for (id, i) in before
+            .identity_providers
+            .iter()
+            .chain(&after.identity_providers)
+        {
+            let gives = i
+                .groups
+                .values()
+                .flat_map(|g| g.values())
+                .any(|g| g.roles.iter().any(|r| roles_changed.contains(r)));
+            if gives {
+                providers.insert(id);
+            }
+        }
+    }
+    let admin = |r: &RoleSet| r.iter().any(|x| catalog.is_administrator_role(x.as_str()));
+    let empty = RoleSet::default();
+    let mut out = Vec::new();
+    for id in providers {
+        let (was, is) = (
+            mapped(before.identity_providers.get(id), catalog),
+            mapped(after.identity_providers.get(id), catalog),
+        );
+        let keys: BTreeSet<&(String, Slug, Option<Slug>)> = was.keys().chain(is.keys()).collect();
+        for key in keys {
+            let (r0, r1) = (
+                was.get(key).unwrap_or(&empty),
+                is.get(key).unwrap_or(&empty),
+            );
+            let p0 = expand(r0, &before.roles, catalog);
+            let p1 = expand(r1, &after.roles, catalog);
+            let gained: Vec<String> = p1.difference(&p0).cloned().collect();
+            let lost: Vec<String> = p0.difference(&p1).cloned().collect();
+            if gained.is_empty() && lost.is_empty() {
+                continue;
+            }
+            let (group, workspace, project) = key.clone();
+            let in_workspace = project.is_none();
+            out.push(GroupAccessChange {
+                gains_credential_access: gained.iter().any(|p| is_credential_permission(p)),
+                becomes_administrator: in_workspace && admin(r1) && !admin(r0),
+                loses_administrator: in_workspace && admin(r0) && !admin(r1),
+                provider: id.clone(),
+                group,
+                workspace,
+                project,
+                gained,
+                lost,
+            });
+        }
+    }
+    out
+}
+
 /// Permissions touching secrets: reading credentials, minting API keys,
 /// configuring LLM connections.
 pub fn is_credential_permission(p: &str) -> bool {

@@ -124,6 +124,10 @@ pub struct Plan {
     /// Effective permission changes, per user and workspace.
     #[serde(default)]
     pub access: Vec<access::AccessChange>,
+    /// What the members of IdP groups gain and lose through identity
+    /// providers' group mappings (who is in a group only the IdP knows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_access: Vec<access::GroupAccessChange>,
     /// Acknowledged drift, left alone until the acknowledgement expires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledged: Vec<Held>,
@@ -235,6 +239,17 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
     refusals.extend(degrade::refusals(&changes, capabilities));
     refusals.extend(rename::refusals(&changes, capabilities));
     let access = access::impact(&changes, config, &view, catalog);
+    let group_access = access::group_impact(&changes, config, &view, catalog);
+    for g in group_access.iter().filter(|g| g.becomes_administrator) {
+        warnings.push(Warning {
+            code: "idp-group-administrator".to_owned(),
+            message: format!(
+                "every member of IdP group `{}` becomes an administrator of workspace `{}` at sign-in (identity provider `{}`); tenet cannot see who is in the group",
+                g.group, g.workspace, g.provider
+            ),
+            object: Some(ObjectId::IdentityProvider(g.provider.clone())),
+        });
+    }
     let unmanaged_access = access::unmanaged(&diff.unmanaged, config, &view, catalog);
     for g in unmanaged_access.iter().filter(|g| g.privileged()) {
         warnings.push(Warning {
@@ -267,6 +282,7 @@ pub fn build(inputs: Inputs<'_>) -> Plan {
         warnings,
         refusals,
         access,
+        group_access,
         acknowledged: held,
         secret_fingerprints: BTreeMap::new(),
         options: PlanFlags::default(),

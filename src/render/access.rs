@@ -1,8 +1,9 @@
 //! The access-impact section of a plan, for text and Markdown: per user and
 //! workspace, the permissions gained and lost, administrator grants and
-//! credential access first.
+//! credential access first; then per IdP group, what its members gain and
+//! lose through identity providers' group mappings.
 
-use crate::plan::access::AccessChange;
+use crate::plan::access::{AccessChange, GroupAccessChange};
 
 /// At most this many permission names are spelled out per line.
 const SHOWN: usize = 8;
@@ -24,14 +25,22 @@ fn names(ps: &[String]) -> String {
 }
 
 fn flags(a: &AccessChange) -> String {
+    flag_text(
+        a.becomes_administrator,
+        a.loses_administrator,
+        a.gains_credential_access,
+    )
+}
+
+fn flag_text(becomes: bool, loses: bool, credentials: bool) -> String {
     let mut f = Vec::new();
-    if a.becomes_administrator {
+    if becomes {
         f.push("BECOMES ADMINISTRATOR");
     }
-    if a.loses_administrator {
+    if loses {
         f.push("loses administrator");
     }
-    if a.gains_credential_access {
+    if credentials {
         f.push("GAINS CREDENTIAL ACCESS");
     }
     if f.is_empty() {
@@ -120,6 +129,112 @@ pub fn markdown(access: &[AccessChange]) -> String {
         out.push_str(&format!(
             "\n{} more user/workspace pairs change; `tenet plan --format json` lists them all.\n",
             access.len() - ROWS
+        ));
+    }
+    out
+}
+
+/// What a group mapping change means, said once above the groups.
+const GROUPS_NOTE: &str = "tenet cannot see who is in an IdP group: these apply to whoever the IdP puts in it, at their next sign-in";
+
+fn group_flags(g: &GroupAccessChange) -> String {
+    flag_text(
+        g.becomes_administrator,
+        g.loses_administrator,
+        g.gains_credential_access,
+    )
+}
+
+/// Administrator grants and credential access first, then by provider,
+/// group and place.
+fn groups_ordered(groups: &[GroupAccessChange]) -> Vec<&GroupAccessChange> {
+    let mut v: Vec<&GroupAccessChange> = groups.iter().collect();
+    v.sort_by_key(|g| {
+        (
+            !g.becomes_administrator,
+            !g.gains_credential_access,
+            g.provider.clone(),
+            g.group.clone(),
+            g.place(),
+        )
+    });
+    v
+}
+
+/// Plain text lines for the IdP groups (empty when nothing changes).
+pub fn groups_text(groups: &[GroupAccessChange]) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "Access through IdP groups ({} group/workspace pairs; {GROUPS_NOTE}):\n",
+        groups.len()
+    );
+    for g in groups_ordered(groups) {
+        out.push_str(&format!(
+            "  members of IdP group `{}` (identity provider {}) in {}{}\n",
+            g.group,
+            g.provider,
+            g.place(),
+            group_flags(g)
+        ));
+        if !g.gained.is_empty() {
+            out.push_str(&format!(
+                "      gain {}: {}\n",
+                g.gained.len(),
+                names(&g.gained)
+            ));
+        }
+        if !g.lost.is_empty() {
+            out.push_str(&format!(
+                "      lose {}: {}\n",
+                g.lost.len(),
+                names(&g.lost)
+            ));
+        }
+    }
+    out
+}
+
+/// A Markdown section for the IdP groups (empty when nothing changes).
+pub fn groups_markdown(groups: &[GroupAccessChange]) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "### Access through IdP groups\n\n_{GROUPS_NOTE}._\n\n| IdP group | Identity provider | Workspace | Gains | Loses | Notes |\n| :-- | :-- | :-- | :-- | :-- | :-- |\n"
+    );
+    for g in groups_ordered(groups).into_iter().take(ROWS) {
+        let notes = group_flags(g)
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .replace(", ", "<br>");
+        let count = |ps: &[String]| {
+            if ps.is_empty() {
+                String::new()
+            } else {
+                format!("{}: {}", ps.len(), names(ps))
+            }
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            g.group.replace('|', "\\|").replace('`', "'"),
+            g.provider,
+            g.place(),
+            count(&g.gained),
+            count(&g.lost),
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("⚠️ {notes}")
+            }
+        ));
+    }
+    if groups.len() > ROWS {
+        out.push_str(&format!(
+            "\n{} more group/workspace pairs change; `tenet plan --format json` lists them all.\n",
+            groups.len() - ROWS
         ));
     }
     out

@@ -43,6 +43,8 @@ pub struct JsonPlan<'a> {
     pub unsupported: &'a [Kind],
     /// Effective permission changes per user and workspace.
     pub access: &'a [crate::plan::access::AccessChange],
+    /// What IdP groups' members gain and lose through group mappings.
+    pub group_access: &'a [crate::plan::access::GroupAccessChange],
     pub no_changes: bool,
 }
 
@@ -214,6 +216,7 @@ pub fn json(plan: &Plan) -> JsonPlan<'_> {
             .collect(),
         unsupported: &plan.unsupported,
         access: &plan.access,
+        group_access: &plan.group_access,
         no_changes: plan.is_empty(),
     }
 }

@@ -31,6 +31,11 @@ pub fn render(plan: &Plan, max_chars: usize) -> String {
         head.push('\n');
         head.push_str(&access);
     }
+    let idp_groups = super::access::groups_markdown(&plan.group_access);
+    if !idp_groups.is_empty() {
+        head.push('\n');
+        head.push_str(&idp_groups);
+    }
     let groups = groups(plan);
     let sections: Vec<String> = groups.iter().map(section).collect();
     let platform = groups.first().is_some_and(|g| g.workspace.is_none());

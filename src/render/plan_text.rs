@@ -762,6 +762,10 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !access.is_empty() {
         blocks.push(access);
     }
+    let groups = super::access::groups_text(&plan.group_access);
+    if !groups.is_empty() {
+        blocks.push(groups);
+    }
 
     if !plan.warnings.is_empty() {
         let mut b = String::new();
@@ -928,6 +932,7 @@ pub(super) mod tests {
             warnings: Vec::new(),
             refusals: Vec::new(),
             access: Vec::new(),
+            group_access: Vec::new(),
         }
     }
 
