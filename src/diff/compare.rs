@@ -199,23 +199,34 @@ pub fn provider(
     field(&mut out, "scope", &live.scope, &want.scope);
     field(&mut out, "labels", &live.labels, &want.labels);
     if let Some(want_keys) = want_keys {
-        let l: BTreeSet<&String> = live_keys.into_iter().flatten().collect();
-        let w: BTreeSet<&String> = want_keys.iter().collect();
-        if l != w {
-            out.push(FieldChange {
-                field: "api_keys".to_owned(),
-                before: Value::String(format!("{} key(s)", l.len())),
-                after: Value::String(format!("{} key(s), {SENSITIVE} changed", w.len())),
-                sensitive: true,
-                keys: Some(KeyChange {
-                    added: w.difference(&l).count(),
-                    removed: l.difference(&w).count(),
-                    kept: w.intersection(&l).count(),
-                }),
-            });
-        }
+        let shown = |n: usize| format!("{n} key(s)");
+        out.extend(secrets("api_keys", live_keys, want_keys, shown));
     }
     out
+}
+
+/// The change of an object's secrets, compared as sets of fingerprints:
+/// how many were added, removed and kept, never a value. `shown` says how
+/// many there are, for people.
+fn secrets(
+    name: &str,
+    live: Option<&Vec<String>>,
+    want: &[String],
+    shown: impl Fn(usize) -> String,
+) -> Option<FieldChange> {
+    let l: BTreeSet<&String> = live.into_iter().flatten().collect();
+    let w: BTreeSet<&String> = want.iter().collect();
+    (l != w).then(|| FieldChange {
+        field: name.to_owned(),
+        before: Value::String(shown(l.len())),
+        after: Value::String(format!("{}, {SENSITIVE} changed", shown(w.len()))),
+        sensitive: true,
+        keys: Some(KeyChange {
+            added: w.difference(&l).count(),
+            removed: l.difference(&w).count(),
+            kept: w.intersection(&l).count(),
+        }),
+    })
 }
 
 /// The client secret is compared by fingerprint, as provider keys are
@@ -257,21 +268,8 @@ pub fn identity_provider(
     field(&mut out, "groups", &live.groups, &want.groups);
     field(&mut out, "labels", &live.labels, &want.labels);
     if let Some(w) = want_secret {
-        let l = live_secret.cloned().unwrap_or_default();
-        if l != *w {
-            let shown = |n: usize| if n == 0 { "none" } else { "set" };
-            out.push(FieldChange {
-                field: "client_secret".to_owned(),
-                before: Value::String(shown(l.len()).to_owned()),
-                after: Value::String(format!("{}, {SENSITIVE} changed", shown(w.len()))),
-                sensitive: true,
-                keys: Some(KeyChange {
-                    added: w.iter().filter(|k| !l.contains(k)).count(),
-                    removed: l.iter().filter(|k| !w.contains(k)).count(),
-                    kept: w.iter().filter(|k| l.contains(k)).count(),
-                }),
-            });
-        }
+        let shown = |n: usize| if n == 0 { "none" } else { "set" }.to_owned();
+        out.extend(secrets("client_secret", live_secret, w, shown));
     }
     out
 }

@@ -129,12 +129,11 @@ pub struct Exported {
     pub key_vars: Vec<String>,
 }
 
-/// The environment variable holding key `n` (from 1) of a provider:
-/// `azure-openai` -> `AZURE_OPENAI_KEY_1`.
-/// The environment variable an identity provider's client secret is
-/// exported as: `ENTRA_CLIENT_SECRET`.
-pub fn secret_var(idp: &Slug) -> String {
-    let name: String = idp
+/// An environment variable name made from a slug: upper-case, `_` for
+/// `-`, and a leading `_` before a digit (a name starts with a letter or
+/// `_`).
+fn env_stem(slug: &Slug) -> String {
+    let mut name: String = slug
         .as_str()
         .chars()
         .map(|c| match c {
@@ -142,23 +141,22 @@ pub fn secret_var(idp: &Slug) -> String {
             c => c.to_ascii_uppercase(),
         })
         .collect();
-    format!("{name}_CLIENT_SECRET")
-}
-
-pub fn key_var(provider: &Slug, n: usize) -> String {
-    let mut name: String = provider
-        .as_str()
-        .chars()
-        .map(|c| match c {
-            '-' => '_',
-            c => c.to_ascii_uppercase(),
-        })
-        .collect();
-    // An environment variable name starts with a letter or `_`.
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
     }
-    format!("{name}_KEY_{n}")
+    name
+}
+
+/// The environment variable an identity provider's client secret is
+/// exported as: `entra` -> `ENTRA_CLIENT_SECRET`.
+pub fn secret_var(idp: &Slug) -> String {
+    format!("{}_CLIENT_SECRET", env_stem(idp))
+}
+
+/// The environment variable holding key `n` (from 1) of a provider:
+/// `azure-openai` -> `AZURE_OPENAI_KEY_1`.
+pub fn key_var(provider: &Slug, n: usize) -> String {
+    format!("{}_KEY_{n}", env_stem(provider))
 }
 
 /// The name of a provider kind as the files write it.

@@ -35,13 +35,18 @@ pub struct AccessChange {
     pub gains_credential_access: bool,
 }
 
+/// `finance`, or `research/claims-triage` for a project.
+fn place(workspace: &Slug, project: Option<&Slug>) -> String {
+    match project {
+        Some(p) => format!("{workspace}/{p}"),
+        None => workspace.to_string(),
+    }
+}
+
 impl AccessChange {
     /// `finance`, or `research/claims-triage` for a project.
     pub fn place(&self) -> String {
-        match &self.project {
-            Some(p) => format!("{}/{p}", self.workspace),
-            None => self.workspace.to_string(),
-        }
+        place(&self.workspace, self.project.as_ref())
     }
 }
 
@@ -69,10 +74,7 @@ pub struct GroupAccessChange {
 impl GroupAccessChange {
     /// `finance`, or `research/claims-triage` for a project.
     pub fn place(&self) -> String {
-        match &self.project {
-            Some(p) => format!("{}/{p}", self.workspace),
-            None => self.workspace.to_string(),
-        }
+        place(&self.workspace, self.project.as_ref())
     }
 }
 
