@@ -71,6 +71,7 @@ fn bench(c: &mut Criterion) {
         &target,
         &plan,
         &apply::Keys::new(),
+        &apply::sink::Issued::default(),
         &apply::Options::default(),
         &Stop::default(),
         Arc::new(|_| {}),

@@ -369,7 +369,11 @@ pub async fn make_plan_from<T: Target>(
             Some("set [platform] profile in tenet.toml to match the platform"),
         ));
     }
-    let (fingerprints, warnings) = fingerprints(checked, sandbox);
+    let (fingerprints, mut warnings) = fingerprints(checked, sandbox);
+    warnings.extend(crate::plan::lifecycle::api_key_warnings(
+        &checked.config,
+        &crate::drift::today(),
+    ));
     let started = std::time::Instant::now();
     let d = diff::diff(
         &checked.config,

@@ -460,6 +460,7 @@ impl Platform for Scim {
             "SCIM 2.0 cannot hold `workspaces/finance/member-quotas/ken.thompson@acme.example`"
                 .to_owned(),
             "SCIM 2.0 cannot hold `workspaces/finance/top-ups/spring`".to_owned(),
+            "SCIM 2.0 cannot hold `workspaces/finance/api-keys/ci`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -692,6 +693,7 @@ impl Platform for OpenWebUi {
             "Open WebUI cannot hold `workspaces/finance/member-quotas/ken.thompson@acme.example`"
                 .to_owned(),
             "Open WebUI cannot hold `workspaces/finance/top-ups/spring`".to_owned(),
+            "Open WebUI cannot hold `workspaces/finance/api-keys/ci`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -1017,7 +1019,9 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
                     [workspaces.finance.settings]\ntimezone = \"Europe/Paris\"\n\n\
                     [workspaces.finance.member_quotas.\"ken.thompson@acme.example\"]\n\
                     tokens_per_day = 1000\n\n\
-                    [workspaces.finance.top_ups.spring]\ntokens = 500\nexpires = \"2030-04-30\"\n",
+                    [workspaces.finance.top_ups.spring]\ntokens = 500\nexpires = \"2030-04-30\"\n\n\
+                    [workspaces.finance.api_keys.ci]\nowner = \"katherine.johnson@acme.example\"\n\
+                    permissions = [\"workflows.view\"]\nsink = \"stdout\"\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mark = p.write_mark();

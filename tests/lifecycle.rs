@@ -630,3 +630,113 @@ fn an_identity_providers_secret_never_shows_and_its_mappings_drift_back() {
     w.apply_ok();
     w.assert_clean();
 }
+
+/// The value of an API key the platform made: in its sink, nowhere else.
+#[test]
+fn an_api_keys_value_reaches_only_its_sink_and_rotates_when_due() {
+    let mut w = World::with_server_flags("magoneai", Target::Http, &["--profile", "magoneai"]);
+    for k in [
+        "NORTHWIND_OPENAI_KEY",
+        "NORTHWIND_ANTHROPIC_KEY",
+        "ENTRA_CLIENT_SECRET",
+    ] {
+        w.keys.push((k.to_owned(), format!("test-{k}-value")));
+    }
+    let sink = w.path(".tenet/keys/research-ci-evaluations.key");
+    let applied = w.apply(&["--auto-approve", "-vv"]);
+    applied
+        .code(0)
+        .stdout_has("New value of workspaces/research/api-keys/ci-evaluations written to .tenet/keys/research-ci-evaluations.key (mode 0600).");
+    let value = std::fs::read_to_string(&sink).unwrap_or_else(|e| panic!("the sink: {e}"));
+    let value = value.trim().to_owned();
+    assert!(
+        value.starts_with("tnk_") && value.len() > 40,
+        "a key value: {value:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&sink).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode.ok(), Some(0o600), "the sink is private");
+    }
+    w.assert_clean();
+    let api = w.api();
+    let key = api
+        .get("workspaces/research/api-keys/ci-evaluations")
+        .expect(200)
+        .body;
+    assert_eq!(key["owner"], "priya.nair@northwind.example");
+    assert!(
+        key.get("value").is_none(),
+        "a read never answers the value: {key}"
+    );
+    // Due for rotation: its value issued 100 days ago.
+    let db = rusqlite::Connection::open(w.path("p.db")).unwrap_or_else(|e| panic!("{e}"));
+    db.execute(
+        "UPDATE api_keys SET spec = json_set(spec, '$.issued_at', '2020-01-01T00:00:00Z')",
+        [],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(db);
+    let r = w.plan(&["-vv"]);
+    r.code(2)
+        .stdout_has("  ~ workspaces/research/api-keys/ci-evaluations\n      rotation: \"issued 2020-01-01\" -> \"a new value (every 90 days)\"\n");
+    let saved = w.path("keys-plan.json");
+    w.plan(&["--out", saved.to_str().unwrap_or_default()])
+        .code(2);
+    let plan_text = std::fs::read_to_string(&saved).unwrap_or_default();
+    let rotated = w.apply_file(&saved, &["--auto-approve", "-vv"]);
+    rotated
+        .code(0)
+        .stdout_has("written to .tenet/keys/research-ci-evaluations.key");
+    let new_value = std::fs::read_to_string(&sink)
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(
+        new_value.starts_with("tnk_") && new_value != value,
+        "rotated"
+    );
+    w.assert_clean();
+    let export = w.path("keys-export");
+    let mut cmd = w.bare();
+    cmd.args(["export", "--endpoint", &w.endpoint, "--out"])
+        .arg(&export);
+    let exported = support::run(cmd);
+    exported.code(0);
+    let research =
+        std::fs::read_to_string(export.join("workspaces/research.toml")).unwrap_or_default();
+    assert!(
+        research.contains("[workspaces.research.api_keys.ci-evaluations]"),
+        "{research}"
+    );
+    let audit = serde_json::to_string(&api.audit(None)).unwrap_or_default();
+    let listed = serde_json::to_string(&api.list("api-keys", "")).unwrap_or_default();
+    for secret in [&value, &new_value] {
+        for (what, text) in [
+            ("apply -vv", applied.all()),
+            ("plan -vv", r.all()),
+            ("the plan file", plan_text.clone()),
+            ("the rotation's apply -vv", rotated.all()),
+            ("export", exported.all()),
+            ("the exported files", research.clone()),
+            ("the audit log", audit.clone()),
+            ("the key list", listed.clone()),
+            ("the server log", w.server_stderr()),
+        ] {
+            assert!(!text.contains(secret.as_str()), "a key value is in {what}");
+        }
+    }
+    // Out of the files: revoked.
+    e2e::remove_toml_block(
+        &w.file("organizations/research.toml"),
+        "[workspaces.research.api_keys.ci-evaluations]",
+    );
+    w.plan(&[])
+        .code(2)
+        .stdout_has("  - workspaces/research/api-keys/ci-evaluations\n");
+    w.apply_ok();
+    w.assert_clean();
+    api.get("workspaces/research/api-keys/ci-evaluations")
+        .expect(404);
+}

@@ -68,6 +68,7 @@ fn write<'a>(object: &'a ObjectId, op: WriteOp<'a>, labels: &'a Labels) -> Write
         labels,
         unset_labels: &[],
         keys: None,
+        sink: None,
     }
 }
 

@@ -19,6 +19,7 @@
 
 pub mod lock;
 pub mod pace;
+pub mod sink;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,9 @@ use crate::diff::{Action, Change};
 use crate::model::ObjectId;
 use crate::model::live::LAST_APPLIED_LABEL;
 use crate::plan::{Plan, PlannedChange};
-use crate::target::{ErrorKind, Keys as KeyValues, Target, TargetError, Write, WriteOp, backoff};
+use crate::target::{
+    ErrorKind, Keys as KeyValues, Sink, Target, TargetError, Write, WriteOp, backoff,
+};
 
 /// How an apply runs.
 #[derive(Debug, Clone)]
@@ -224,6 +227,7 @@ pub async fn run<T: Target>(
     target: &T,
     plan: &Plan,
     keys: &Keys,
+    issued: &sink::Issued,
     opts: &Options,
     stop: &Stop,
     progress: Progress,
@@ -267,7 +271,8 @@ pub async fn run<T: Target>(
             // Sent together, a batch at a time; what fails in a batch is
             // retried on its own.
             for chunk in runnable.chunks(batch) {
-                for done in batched(target, chunk, keys, opts, breaker, pacer, stop).await {
+                for done in batched(target, chunk, (keys, issued), opts, breaker, pacer, stop).await
+                {
                     finish(done);
                 }
             }
@@ -277,7 +282,7 @@ pub async fn run<T: Target>(
                 .map(|c| async move {
                     match stop.reason() {
                         Some(why) => Done::skipped(c, format!("not started: {why}")),
-                        None => one(target, c, keys, opts, breaker, pacer, None).await,
+                        None => one(target, c, (keys, issued), opts, breaker, pacer, None).await,
                     }
                 })
                 .buffer_unordered(opts.parallelism.max(1));
@@ -394,6 +399,22 @@ pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [Stri
         labels: &c.labels,
         unset_labels: &c.unset_labels,
         keys: keys.map(KeyValues),
+        sink: None,
+    }
+}
+
+/// Whether a change makes the platform issue a secret (a new API key's
+/// value): a creation, or a rotation.
+pub fn issues_secret(c: &Change) -> bool {
+    matches!(c.object, ObjectId::ApiKey(..))
+        && (c.action == Action::Create || c.fields.iter().any(|f| f.field == "rotation"))
+}
+
+/// Where the files say a change's new value goes.
+fn key_sink(c: &Change) -> Option<&crate::model::KeySink> {
+    match &c.desired {
+        Some(crate::diff::Object::ApiKey(k)) => k.sink.as_ref(),
+        _ => None,
     }
 }
 
@@ -409,7 +430,7 @@ fn field_names(c: &Change) -> Vec<&str> {
 async fn batched<T: Target>(
     target: &T,
     chunk: &[&PlannedChange],
-    keys: &Keys,
+    (keys, issued): (&Keys, &sink::Issued),
     opts: &Options,
     breaker: &Breaker<'_>,
     pacer: &pace::Pacer,
@@ -424,12 +445,23 @@ async fn batched<T: Target>(
     let fields: Vec<Vec<&str>> = chunk.iter().map(|pc| field_names(&pc.change)).collect();
     // The first attempt of each: refused before sending, or sent.
     let mut first: Vec<Option<Result<(), TargetError>>> = Vec::with_capacity(chunk.len());
+    let delivers: Vec<_> = chunk
+        .iter()
+        .map(|pc| {
+            let c = &pc.change;
+            move |v: &str| issued.deliver(&c.object, key_sink(c), v)
+        })
+        .collect();
     let mut writes = Vec::with_capacity(chunk.len());
-    for (pc, fields) in chunk.iter().zip(&fields) {
+    for ((pc, fields), deliver) in chunk.iter().zip(&fields).zip(&delivers) {
         let c = &pc.change;
         match ready(target, c, pacer).await {
             Ok(()) => {
-                writes.push(write_of(c, fields, keys_for(c, keys)));
+                let mut w = write_of(c, fields, keys_for(c, keys));
+                if issues_secret(c) {
+                    w.sink = Some(Sink(deliver));
+                }
+                writes.push(w);
                 first.push(None);
             }
             Err(e) => first.push(Some(Err(e))),
@@ -447,7 +479,18 @@ async fn batched<T: Target>(
                 ))
             }),
         };
-        out.push(one(target, pc, keys, opts, breaker, pacer, Some(attempt)).await);
+        out.push(
+            one(
+                target,
+                pc,
+                (keys, issued),
+                opts,
+                breaker,
+                pacer,
+                Some(attempt),
+            )
+            .await,
+        );
     }
     out
 }
@@ -457,7 +500,7 @@ async fn batched<T: Target>(
 async fn one<T: Target>(
     target: &T,
     pc: &PlannedChange,
-    keys: &Keys,
+    (keys, issued): (&Keys, &sink::Issued),
     opts: &Options,
     breaker: &Breaker<'_>,
     pacer: &pace::Pacer,
@@ -465,7 +508,11 @@ async fn one<T: Target>(
 ) -> Done {
     let c = &pc.change;
     let fields = field_names(c);
-    let write = write_of(c, &fields, keys_for(c, keys));
+    let deliver = |v: &str| issued.deliver(&c.object, key_sink(c), v);
+    let mut write = write_of(c, &fields, keys_for(c, keys));
+    if issues_secret(c) {
+        write.sink = Some(Sink(&deliver));
+    }
     let started = Instant::now();
     let mut attempts = 0;
     // An earlier attempt's outcome is unknown: it may have landed.

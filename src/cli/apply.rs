@@ -452,7 +452,10 @@ fn execute(
         }
     });
     executing.store(true, Ordering::SeqCst);
-    let report: Report = rt.block_on(apply::run(target, plan, &keys, &opts, stop, progress));
+    let issued = apply::sink::Issued::default();
+    let report: Report = rt.block_on(apply::run(
+        target, plan, &keys, &issued, &opts, stop, progress,
+    ));
     executing.store(false, Ordering::SeqCst);
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -460,6 +463,7 @@ fn execute(
     // The platform has changed by now: a closed stdout loses the summary,
     // not the outcome.
     super::out::unless_closed(print_report(&report))?;
+    super::out::unless_closed(print_issued(plan, &report, &issued))?;
     Ok(if report.ok() {
         Outcome::Clean
     } else {
@@ -479,6 +483,48 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
+}
+
+/// Where the values of new API keys went: printed here once (sink
+/// `stdout`), in a file, or nowhere (said, with what to do).
+fn print_issued(
+    plan: &Plan,
+    report: &Report,
+    issued: &apply::sink::Issued,
+) -> Result<(), CommandError> {
+    let mut reached = std::collections::BTreeSet::new();
+    for (id, value) in issued.take_printed() {
+        super::out::println(&format!(
+            "New value of {id} (shown this once): {}",
+            value.expose()
+        ))?;
+        reached.insert(id);
+    }
+    for (id, path) in issued.take_written() {
+        super::out::println(&format!("New value of {id} written to {path} (mode 0600)."))?;
+        reached.insert(id);
+    }
+    for id in issued.take_lost() {
+        super::out::eprintln(&format!(
+            "  warning: the new value of {id} went nowhere (the files name no sink for it): it is lost; set `sink` and rotate the key"
+        ));
+        reached.insert(id);
+    }
+    let applied: std::collections::BTreeSet<usize> = report
+        .changes
+        .iter()
+        .filter(|d| d.outcome == apply::Outcome::Applied)
+        .map(|d| d.id)
+        .collect();
+    for c in plan.changes.iter().filter(|c| applied.contains(&c.id)) {
+        if apply::issues_secret(&c.change) && !reached.contains(&c.change.object) {
+            super::out::eprintln(&format!(
+                "  warning: {} was written but its new value never reached tenet (the answer was lost): rotate the key",
+                c.change.object
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn print_report(report: &Report) -> Result<(), CommandError> {

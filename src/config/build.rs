@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::document::{Document, QuotasDoc, TokenQuotasDoc};
 use crate::model::{
-    Assignment, Branding, Catalog, Config, Email, GroupGrant, IdentityProvider, Interner, Kind,
-    Membership, PasswordPolicy, Platform, Policy, Profile, Project, Provider, ProviderKind,
-    ProviderScope, Quotas, RateLimits, Role, SecretRef, Security, Settings, Slug, SsoProtocol,
-    State, Team, Theme, TokenQuotas, TopUp, User, UserRemoval, UserStatus, Workspace,
+    ApiKey, Assignment, Branding, Catalog, Config, Email, GroupGrant, IdentityProvider, Interner,
+    KeySink, Kind, Membership, PasswordPolicy, Platform, Policy, Profile, Project, Provider,
+    ProviderKind, ProviderScope, Quotas, RateLimits, Role, SecretRef, Security, Settings, Slug,
+    SsoProtocol, State, Team, Theme, TokenQuotas, TopUp, User, UserRemoval, UserStatus, Workspace,
     WorkspaceRemoval, WorkspaceSettings, WorkspaceStatus,
 };
 
@@ -333,6 +333,26 @@ pub fn build(doc: &Document, assets: &super::assets::Assets, profile: Profile) -
                     user: t.user.as_deref().and_then(|u| keys.email(u).ok()),
                     reason: t.reason.clone(),
                     labels: t.labels.clone(),
+                },
+            );
+        }
+        for (key, k) in &w.api_keys {
+            let (Ok(id), Ok(owner)) = (Slug::parse(key), keys.email(&k.owner)) else {
+                continue;
+            };
+            state.api_keys.insert(
+                (slug.clone(), id.clone()),
+                ApiKey {
+                    workspace: slug.clone(),
+                    id,
+                    name: k.name.clone(),
+                    owner,
+                    permissions: k.permissions.iter().cloned().collect(),
+                    expires: k.expires.clone(),
+                    rotate_every_days: k.rotate_every_days,
+                    sink: k.sink.as_deref().and_then(KeySink::parse),
+                    issued: None,
+                    labels: k.labels.clone(),
                 },
             );
         }

@@ -264,6 +264,20 @@ pub struct TopUpDoc {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct ApiKeyDoc {
+    pub name: Option<String>,
+    pub owner: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    pub expires: Option<String>,
+    pub rotate_every_days: Option<u64>,
+    pub sink: Option<String>,
+    #[serde(default)]
+    pub labels: LabelsDoc,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectDoc {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -311,6 +325,9 @@ pub struct WorkspaceDoc {
     /// Name -> top-up.
     #[serde(default)]
     pub top_ups: BTreeMap<String, TopUpDoc>,
+    /// Name -> API key.
+    #[serde(default)]
+    pub api_keys: BTreeMap<String, ApiKeyDoc>,
 }
 
 /// One declaration: where it is, the key as written, and its value if it

@@ -320,6 +320,44 @@ pub fn top_up(live: &crate::model::TopUp, want: &crate::model::TopUp) -> Vec<Fie
     out
 }
 
+/// An API key's fields, and its rotation when the value has reached its
+/// age on `today` (a `rotation` field: the value itself is never a field).
+pub fn api_key(
+    live: &crate::model::ApiKey,
+    want: &crate::model::ApiKey,
+    today: Option<&str>,
+) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "name", &live.name, &want.name);
+    field(&mut out, "owner", &live.owner, &want.owner);
+    field(
+        &mut out,
+        "permissions",
+        &live.permissions,
+        &want.permissions,
+    );
+    field(&mut out, "expires", &live.expires, &want.expires);
+    field(
+        &mut out,
+        "rotate_every_days",
+        &live.rotate_every_days,
+        &want.rotate_every_days,
+    );
+    field(&mut out, "labels", &live.labels, &want.labels);
+    if let (Some(issued), Some(today), Some(every)) = (&live.issued, today, want.rotate_every_days)
+        && want.rotation_due(issued, today)
+    {
+        out.push(FieldChange {
+            field: "rotation".to_owned(),
+            before: Value::String(format!("issued {issued}")),
+            after: Value::String(format!("a new value (every {every} days)")),
+            sensitive: false,
+            keys: None,
+        });
+    }
+    out
+}
+
 pub fn assignment(live: &Assignment, want: &Assignment) -> Vec<FieldChange> {
     let mut out = Vec::new();
     field(&mut out, "models", &live.models, &want.models);

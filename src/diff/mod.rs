@@ -201,6 +201,7 @@ pub fn diff(config: &Config, live: &Live, opts: &Options) -> Diff {
     d.projects();
     d.member_quotas();
     d.top_ups();
+    d.api_keys();
     d.settings();
     d.identity_providers();
     d.out
@@ -952,6 +953,33 @@ impl<'a> Differ<'a> {
                 (None, Some(l)) if !expired(l) && !leaving.contains(ws) => {
                     self.remove(id, Action::Delete);
                 }
+                (None, _) => {}
+            }
+        }
+    }
+
+    fn api_keys(&mut self) {
+        let leaving = self.leaving();
+        let (config, live_state) = (self.config, self.live);
+        let today = self.opts.today.as_deref();
+        let (desired, live) = (&config.state.api_keys, &live_state.state.api_keys);
+        for (key, k, l) in join(desired, live) {
+            let (ws, name) = key;
+            let id = ObjectId::ApiKey(ws.clone(), name.clone());
+            match (k, l) {
+                (Some(k), l) => {
+                    let fields = l.map(|l| compare::api_key(l, k, today)).unwrap_or_default();
+                    self.upsert(
+                        id,
+                        || Object::ApiKey(k.clone()),
+                        &k.labels,
+                        false,
+                        l.is_some(),
+                        fields,
+                    );
+                }
+                // Revoked, unless it goes with its workspace.
+                (None, Some(_)) if !leaving.contains(ws) => self.remove(id, Action::Delete),
                 (None, _) => {}
             }
         }

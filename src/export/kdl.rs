@@ -428,6 +428,29 @@ pub(super) fn workspace(w: &WorkspaceOut) -> String {
         }
         n.child(tn);
     }
+    for k in &w.api_keys {
+        let mut kn = Node::new("api_key").arg(value(k.id.as_str()));
+        kn.blank_before = true;
+        if let Some(name) = &k.name {
+            kn.child(Node::new("name").arg(quoted(name)));
+        }
+        kn.child(Node::new("owner").arg(quoted(k.owner.as_str())));
+        let mut perms = Node::new("permissions");
+        for p in &k.permissions {
+            perms = perms.arg(quoted(p));
+        }
+        kn.child(perms);
+        if let Some(e) = &k.expires {
+            kn.child(Node::new("expires").arg(quoted(e)));
+        }
+        if let Some(d) = k.rotate_every_days {
+            kn.child(Node::new("rotate_every_days").arg(d.to_string()));
+        }
+        if let Some(l) = labels(&k.labels, 2) {
+            kn.child(l);
+        }
+        n.child(kn);
+    }
     let mut out = String::new();
     n.render(0, &mut out);
     out

@@ -210,6 +210,8 @@ pub(crate) struct WorkspaceOut<'a> {
     pub member_quotas: Vec<(&'a Email, &'a crate::model::TokenQuotas)>,
     /// Top-ups still counting (past ones are history, not config).
     pub top_ups: Vec<&'a crate::model::TopUp>,
+    /// API keys (their sinks are not on the platform: none is written).
+    pub api_keys: Vec<&'a crate::model::ApiKey>,
 }
 
 pub(crate) struct ProjectOut<'a> {
@@ -338,10 +340,15 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
     for ((ws, _), t) in state.top_ups.iter().filter(|(_, t)| !t.expired(today)) {
         top_ups.entry(ws).or_default().push(t);
     }
+    let mut api_keys: BTreeMap<&Slug, Vec<&crate::model::ApiKey>> = BTreeMap::new();
+    for ((ws, _), k) in &state.api_keys {
+        api_keys.entry(ws).or_default().push(k);
+    }
     let workspaces = state
         .workspaces
         .values()
         .map(|w| WorkspaceOut {
+            api_keys: api_keys.remove(&w.slug).unwrap_or_default(),
             member_quotas: member_quotas.remove(&w.slug).unwrap_or_default(),
             top_ups: top_ups.remove(&w.slug).unwrap_or_default(),
             projects: projects.remove(&w.slug).unwrap_or_default(),
@@ -367,13 +374,16 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
         .values()
         .map(|i| {
             let id = ObjectId::IdentityProvider(i.id.clone());
+            // An OIDC provider's files need a client secret reference, set
+            // on the platform or not (it keeps at most a fingerprint).
+            let oidc = i.protocol == crate::model::SsoProtocol::Oidc;
             let has_secret = live
                 .secret_fingerprints
                 .get(&id)
                 .is_some_and(|f| !f.is_empty());
             IdentityProviderOut {
                 idp: i,
-                secret_var: has_secret.then(|| secret_var(&i.id)),
+                secret_var: (oidc || has_secret).then(|| secret_var(&i.id)),
                 metadata_file: i.metadata_xml.as_ref().map(|_| format!("sso/{}.xml", i.id)),
                 prevent_destroy: prevent_destroy(live, &id),
             }

@@ -535,6 +535,23 @@ fn budgets(out: &mut String, slug: &str, w: &WorkspaceOut) {
         let long = labels(out, &t.labels);
         labels_table(out, &path, long);
     }
+    for k in &w.api_keys {
+        let path = ["workspaces", slug, "api_keys", k.id.as_str()];
+        out.push('\n');
+        out.push_str(&header(&path));
+        opt_string(out, "name", k.name.as_ref());
+        let _ = writeln!(out, "owner = {}", string(k.owner.as_str()));
+        array(out, "permissions", &k.permissions);
+        opt_string(out, "expires", k.expires.as_ref());
+        if let Some(d) = k.rotate_every_days {
+            let _ = writeln!(out, "rotate_every_days = {d}");
+        }
+        out.push_str(
+            "# Where a new value goes is not on the platform: set sink = \"file:PATH\" or \"stdout\".\n",
+        );
+        let long = labels(out, &k.labels);
+        labels_table(out, &path, long);
+    }
 }
 
 #[cfg(test)]

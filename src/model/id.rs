@@ -32,6 +32,8 @@ pub enum ObjectId {
     MemberQuotas(Slug, Email),
     /// A top-up, by workspace and name.
     TopUp(Slug, Slug),
+    /// An API key, by workspace and name.
+    ApiKey(Slug, Slug),
     /// A single sign-on identity provider (part of the settings).
     IdentityProvider(Slug),
     /// The platform's settings, a singleton.
@@ -50,7 +52,7 @@ impl ObjectId {
             ObjectId::Assignment(..) => Kind::Assignments,
             ObjectId::Project(..) => Kind::Projects,
             ObjectId::MemberQuotas(..) => Kind::Memberships,
-            ObjectId::TopUp(..) => Kind::Workspaces,
+            ObjectId::TopUp(..) | ObjectId::ApiKey(..) => Kind::Workspaces,
             ObjectId::IdentityProvider(_) | ObjectId::Settings => Kind::Settings,
         }
     }
@@ -83,7 +85,8 @@ impl ObjectId {
             | ObjectId::Assignment(w, _)
             | ObjectId::Project(w, _)
             | ObjectId::MemberQuotas(w, _)
-            | ObjectId::TopUp(w, _) => Some(w),
+            | ObjectId::TopUp(w, _)
+            | ObjectId::ApiKey(w, _) => Some(w),
             _ => None,
         }
     }
@@ -101,6 +104,7 @@ impl ObjectId {
             ["workspaces", w, "projects", p] => ObjectId::Project(slug(w)?, slug(p)?),
             ["workspaces", w, "member-quotas", u] => ObjectId::MemberQuotas(slug(w)?, email(u)?),
             ["workspaces", w, "top-ups", t] => ObjectId::TopUp(slug(w)?, slug(t)?),
+            ["workspaces", w, "api-keys", k] => ObjectId::ApiKey(slug(w)?, slug(k)?),
             ["users", u] => ObjectId::User(email(u)?),
             ["roles", r] => ObjectId::Role(slug(r)?),
             ["providers", p] => ObjectId::Provider(slug(p)?),
@@ -124,6 +128,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Project(w, p) => write!(f, "workspaces/{w}/projects/{p}"),
             ObjectId::MemberQuotas(w, u) => write!(f, "workspaces/{w}/member-quotas/{u}"),
             ObjectId::TopUp(w, t) => write!(f, "workspaces/{w}/top-ups/{t}"),
+            ObjectId::ApiKey(w, k) => write!(f, "workspaces/{w}/api-keys/{k}"),
             ObjectId::IdentityProvider(i) => write!(f, "identity-providers/{i}"),
             ObjectId::Settings => f.write_str("settings"),
         }

@@ -47,6 +47,8 @@ pub struct State {
     pub member_quotas: BTreeMap<(Slug, Email), TokenQuotas>,
     /// Top-ups by workspace and name.
     pub top_ups: BTreeMap<(Slug, Slug), TopUp>,
+    /// API keys by workspace and name.
+    pub api_keys: BTreeMap<(Slug, Slug), ApiKey>,
     /// Single sign-on identity providers.
     pub identity_providers: BTreeMap<Slug, IdentityProvider>,
     pub settings: Option<Settings>,

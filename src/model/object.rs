@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::id::ObjectId;
 use super::{
-    Assignment, Email, IdentityProvider, Live, Membership, Project, Provider, Quotas, Role,
+    ApiKey, Assignment, Email, IdentityProvider, Live, Membership, Project, Provider, Quotas, Role,
     SecretRef, Settings, Slug, TokenQuotas, TopUp, User, Workspace,
 };
 
@@ -25,6 +25,9 @@ pub enum Object {
     /// A member's token budget (it travels with the membership).
     MemberQuotas(Slug, Email, TokenQuotas),
     TopUp(TopUp),
+    /// Its value never: the platform makes it, the sink gets it.
+    #[serde(rename = "api-key")]
+    ApiKey(ApiKey),
     /// Its client secret as a reference; resolved only when applied.
     #[serde(rename = "identity-provider")]
     IdentityProvider(IdentityProvider),
@@ -68,6 +71,11 @@ impl Object {
                 client_secret: None,
                 ..i.clone()
             }),
+            Object::ApiKey(k) => Object::ApiKey(ApiKey {
+                sink: None,
+                issued: None,
+                ..k.clone()
+            }),
             other => other.clone(),
         }
     }
@@ -85,6 +93,7 @@ impl Object {
             Object::Project(p) => ObjectId::Project(p.workspace.clone(), p.slug.clone()),
             Object::MemberQuotas(w, u, _) => ObjectId::MemberQuotas(w.clone(), u.clone()),
             Object::TopUp(t) => ObjectId::TopUp(t.workspace.clone(), t.id.clone()),
+            Object::ApiKey(k) => ObjectId::ApiKey(k.workspace.clone(), k.id.clone()),
             Object::IdentityProvider(i) => ObjectId::IdentityProvider(i.id.clone()),
             Object::Settings(_) => ObjectId::Settings,
         }
@@ -140,6 +149,10 @@ impl Object {
                 .top_ups
                 .get(&(w.clone(), t.clone()))
                 .map(|x| Object::TopUp(x.clone())),
+            ObjectId::ApiKey(w, k) => s
+                .api_keys
+                .get(&(w.clone(), k.clone()))
+                .map(|x| Object::ApiKey(x.clone())),
             ObjectId::User(u) => s.users.get(u).map(|x| Object::User(x.clone())),
             ObjectId::Role(r) => s.roles.get(r).map(|x| Object::Role(x.clone())),
             ObjectId::Provider(p) => s.providers.get(p).map(|x| Object::Provider(x.clone())),

@@ -204,6 +204,82 @@ impl TopUp {
     }
 }
 
+/// Where a new API key's value goes, the one time tenet sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "to", content = "path")]
+pub enum KeySink {
+    /// A file, written with mode 0600 (replaced on rotation).
+    File(String),
+    /// Printed on standard output by `apply`.
+    Stdout,
+}
+
+impl KeySink {
+    /// `file:PATH` or `stdout`.
+    pub fn parse(s: &str) -> Option<KeySink> {
+        match s {
+            "stdout" => Some(KeySink::Stdout),
+            _ => s
+                .strip_prefix("file:")
+                .filter(|p| !p.is_empty())
+                .map(|p| KeySink::File(p.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for KeySink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySink::File(p) => write!(f, "file:{p}"),
+            KeySink::Stdout => f.write_str("stdout"),
+        }
+    }
+}
+
+/// An API key of a workspace (M3 Forge: Settings -> API keys): for its
+/// owner, with permissions that are a subset of the owner's there. The
+/// platform makes the value; tenet sees it once, when the key is created
+/// or rotated, and hands it to the sink.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub workspace: Slug,
+    /// The name the files give it.
+    pub id: Slug,
+    /// The descriptive name (`CI-Pipeline-Deploy-Key`).
+    pub name: Option<String>,
+    pub owner: Email,
+    /// Permissions as written, wildcards included.
+    pub permissions: BTreeSet<String>,
+    /// The last day it is valid, `YYYY-MM-DD` (UTC).
+    pub expires: Option<String>,
+    /// Rotate once the value is this many days old.
+    pub rotate_every_days: Option<u64>,
+    /// Desired only: where a new value goes.
+    pub sink: Option<KeySink>,
+    /// Live only: the day the current value was issued (`YYYY-MM-DD`).
+    pub issued: Option<String>,
+    pub labels: Labels,
+}
+
+impl ApiKey {
+    /// Whether the value must be rotated on `today`: it is at least
+    /// `rotate_every_days` old. Days are `YYYY-MM-DD`.
+    pub fn rotation_due(&self, issued: &str, today: &str) -> bool {
+        let Some(every) = self.rotate_every_days else {
+            return false;
+        };
+        days_between(issued, today).is_some_and(|d| d >= every as i64)
+    }
+}
+
+/// Days from one `YYYY-MM-DD` day to another (negative when `to` is
+/// earlier); `None` if either is no day.
+pub fn days_between(from: &str, to: &str) -> Option<i64> {
+    let day = |s: &str| s.get(..10)?.parse::<jiff::civil::Date>().ok();
+    let (from, to) = (day(from)?, day(to)?);
+    to.since(from).ok().map(|span| i64::from(span.get_days()))
+}
+
 /// The interface theme a workspace's members see by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

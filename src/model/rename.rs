@@ -105,6 +105,7 @@ impl Renames {
             ObjectId::Project(w, p) => ObjectId::Project(self.workspace(w), p.clone()),
             ObjectId::MemberQuotas(w, u) => ObjectId::MemberQuotas(self.workspace(w), u.clone()),
             ObjectId::TopUp(w, t) => ObjectId::TopUp(self.workspace(w), t.clone()),
+            ObjectId::ApiKey(w, k) => ObjectId::ApiKey(self.workspace(w), k.clone()),
             ObjectId::User(_) | ObjectId::IdentityProvider(_) | ObjectId::Settings => id.clone(),
         }
     }
@@ -145,6 +146,10 @@ impl Renames {
             Object::TopUp(t) => Object::TopUp(super::TopUp {
                 workspace: self.workspace(&t.workspace),
                 ..t.clone()
+            }),
+            Object::ApiKey(k) => Object::ApiKey(super::ApiKey {
+                workspace: self.workspace(&k.workspace),
+                ..k.clone()
             }),
             Object::IdentityProvider(i) => Object::IdentityProvider(super::IdentityProvider {
                 workspace: i.workspace.as_ref().map(|w| self.workspace(w)),
@@ -306,6 +311,7 @@ pub fn references(object: &Object) -> Vec<ObjectId> {
         Object::Project(p) => vec![ObjectId::Workspace(p.workspace.clone())],
         Object::MemberQuotas(w, _, _) => vec![ObjectId::Workspace(w.clone())],
         Object::TopUp(t) => vec![ObjectId::Workspace(t.workspace.clone())],
+        Object::ApiKey(k) => vec![ObjectId::Workspace(k.workspace.clone())],
         Object::IdentityProvider(i) => {
             let mut out: Vec<ObjectId> = i
                 .workspace

@@ -127,7 +127,8 @@ impl Shard {
             | ObjectId::Assignment(w, _)
             | ObjectId::Project(w, _)
             | ObjectId::MemberQuotas(w, _)
-            | ObjectId::TopUp(w, _) => ("workspaces", w.as_str()),
+            | ObjectId::TopUp(w, _)
+            | ObjectId::ApiKey(w, _) => ("workspaces", w.as_str()),
             ObjectId::User(e) => ("users", e.as_str()),
             ObjectId::Role(r) => ("roles", r.as_str()),
             ObjectId::Provider(p) => ("providers", p.as_str()),

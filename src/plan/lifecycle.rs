@@ -132,3 +132,43 @@ pub fn warnings(changes: &[PlannedChange], live: &Live) -> Vec<Warning> {
     }
     out
 }
+
+/// A key expiring within this many days is a plan warning.
+pub const API_KEY_EXPIRY_WARNING_DAYS: i64 = 14;
+
+/// API keys past their expiry or within [`API_KEY_EXPIRY_WARNING_DAYS`]
+/// of it, on `today` (`YYYY-MM-DD`).
+pub fn api_key_warnings(config: &Config, today: &str) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for k in config.state.api_keys.values() {
+        let Some(expires) = &k.expires else { continue };
+        let Some(left) = crate::model::days_between(today, expires) else {
+            continue;
+        };
+        let (code, message) = if left < 0 {
+            (
+                "api-key-expired",
+                format!(
+                    "API key `{}` of workspace `{}` expired on {expires}: it no longer works",
+                    k.id, k.workspace
+                ),
+            )
+        } else if left <= API_KEY_EXPIRY_WARNING_DAYS {
+            (
+                "api-key-expiring",
+                format!(
+                    "API key `{}` of workspace `{}` expires on {expires}, in {left} day(s)",
+                    k.id, k.workspace
+                ),
+            )
+        } else {
+            continue;
+        };
+        out.push(Warning {
+            code: code.to_owned(),
+            message,
+            object: Some(ObjectId::ApiKey(k.workspace.clone(), k.id.clone())),
+        });
+    }
+    out
+}

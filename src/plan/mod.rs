@@ -7,7 +7,7 @@
 pub mod access;
 mod degrade;
 pub mod integrity;
-mod lifecycle;
+pub mod lifecycle;
 mod order;
 mod rename;
 mod safety;

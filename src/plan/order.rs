@@ -26,7 +26,9 @@ pub fn phase(c: &Change, live: &Live, catalog: &Catalog) -> u8 {
     match (&c.object, c.action) {
         (ObjectId::TopUp(..), Action::Delete) => return 9,
         (ObjectId::TopUp(..) | ObjectId::MemberQuotas(..), _) => return 11,
-        (ObjectId::IdentityProvider(_), Action::Delete) => return 12,
+        (ObjectId::IdentityProvider(_) | ObjectId::ApiKey(..), Action::Delete) => return 12,
+        // A key needs its owner's membership (and roles) first.
+        (ObjectId::ApiKey(..), _) => return 11,
         (ObjectId::IdentityProvider(_), _) => return 11,
         _ => {}
     }

@@ -200,6 +200,41 @@ pub struct Write<'a> {
     /// The provider's resolved API keys, when the write sends them. Never
     /// printed: `Debug` of this struct shows only how many there are.
     pub keys: Option<Keys<'a>>,
+    /// Where a secret the platform makes goes (a new API key's value):
+    /// called once, as soon as the target has it.
+    pub sink: Option<Sink<'a>>,
+}
+
+/// Receives a secret the platform made; an error means it could not be
+/// kept (the value is then lost).
+#[derive(Clone, Copy)]
+pub struct Sink<'a>(pub &'a (dyn Fn(&str) -> Result<(), String> + Sync));
+
+impl std::fmt::Debug for Sink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
+impl Sink<'_> {
+    /// Hands over the value a write's answer holds, if it holds one; the
+    /// error says the value is lost.
+    pub fn deliver(&self, object: &ObjectId, value: Option<&str>) -> Result<(), TargetError> {
+        let Some(v) = value else {
+            return Err(TargetError::new(
+                ErrorKind::Rejected,
+                format!(
+                    "`{object}` was written but the answer held no key value: rotate it to get one"
+                ),
+            ));
+        };
+        (self.0)(v).map_err(|e| {
+            TargetError::new(
+                ErrorKind::Rejected,
+                format!("`{object}` was written but its new value could not be kept ({e}): it is lost; rotate the key"),
+            )
+        })
+    }
 }
 
 /// Secret values in transit to a target.

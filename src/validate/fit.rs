@@ -70,6 +70,10 @@ fn place(loaded: &Loaded, id: &ObjectId, field: &str) -> Option<Place> {
             .workspaces
             .get(w.as_str())
             .map(|d| of(d, under(vec!["top_ups".to_owned(), t.to_string()]))),
+        ObjectId::ApiKey(w, k) => doc
+            .workspaces
+            .get(w.as_str())
+            .map(|d| of(d, under(vec!["api_keys".to_owned(), k.to_string()]))),
         ObjectId::IdentityProvider(i) => doc.settings.as_ref().map(|d| {
             of(
                 d,

@@ -9,6 +9,7 @@
 //! Every check is linear in the size of the config (plus sorting): it has to
 //! stay fast at 100,000 users.
 
+mod api_keys;
 pub mod fit;
 mod limits;
 mod previously;
@@ -797,6 +798,7 @@ impl<'a> Checker<'a> {
             self.workspace_settings(d);
             self.projects(slug, d);
             self.budgets(slug, d);
+            self.api_keys(slug, d);
             self.workspace_model(slug, d);
         }
     }

@@ -545,6 +545,45 @@ pub struct Usage {
     pub users: u64,
 }
 
+// ------------------------------------------------------------------ api keys
+
+/// The writable fields of an API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeySpec {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// A member of the workspace; the key acts for them.
+    pub owner: String,
+    /// Permission patterns of the catalog, each within the owner's.
+    pub permissions: Vec<String>,
+    /// The last day it is valid, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub expires: Option<String>,
+    #[serde(default)]
+    pub rotate_every_days: Option<u64>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub workspace: String,
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: ApiKeySpec,
+    /// The first characters of the value, to recognise it.
+    pub prefix: String,
+    /// When the current value was issued (RFC 3339).
+    pub issued_at: String,
+    /// Only in the answer to a create or a rotation: the value, once. The
+    /// platform keeps only its hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 // -------------------------------------------------------- identity providers
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,9 @@ use rusqlite::params;
 
 use super::{Engine, PageRequest, encode_cursor, page, parse, to_u64};
 use crate::platform::ApiError;
-use crate::wire::{Assignment, MemberQuotas, Membership, Page, Project, Quotas, TopUp, Usage};
+use crate::wire::{
+    ApiKey, Assignment, MemberQuotas, Membership, Page, Project, Quotas, TopUp, Usage,
+};
 
 /// A cursor key: the workspace's internal id, and the key inside it.
 fn key(id: i64, inner: &str) -> String {
@@ -138,6 +140,29 @@ impl Engine {
                 req,
                 |workspace, id, spec, version, created_at, updated_at| {
                     super::budgets::top_up_object(
+                        &workspace,
+                        id,
+                        &spec,
+                        version,
+                        (created_at, updated_at),
+                    )
+                },
+            )
+        })
+    }
+
+    /// Every API key of every workspace.
+    pub fn list_all_api_keys(&self, req: &PageRequest) -> Result<Page<ApiKey>, ApiError> {
+        self.read(|c| {
+            keyed_page(
+                c,
+                "SELECT k.workspace_id, w.slug, k.id, k.spec, k.version, k.created_at, k.updated_at
+                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+                 WHERE (k.workspace_id, k.id) > (?1, ?2)
+                 ORDER BY k.workspace_id, k.id LIMIT ?3",
+                req,
+                |workspace, id, spec, version, created_at, updated_at| {
+                    super::api_keys::object(
                         &workspace,
                         id,
                         &spec,

@@ -297,6 +297,7 @@ impl Engine {
             t.guard_last_admin(id, slug, &email, &current.spec.roles, &[])?;
             t.leave_projects(Some(id), &email)?;
             t.drop_top_ups(id, "user", &email)?;
+            t.drop_api_keys(Some(id), &email)?;
             t.tx.run(
                 "DELETE FROM memberships WHERE workspace_id = ?1 AND user_email = ?2",
                 params![id, email],

@@ -7,6 +7,7 @@
 //! beside the spec exist only where a rule needs an index (user status,
 //! membership roles, default assignments).
 
+mod api_keys;
 mod assignments;
 mod audit;
 mod budgets;

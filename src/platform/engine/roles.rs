@@ -64,6 +64,11 @@ fn stored(conn: &Connection, id: &str) -> Result<Option<Role>, ApiError> {
     .transpose()
 }
 
+/// The permission patterns of a stored (custom) role.
+pub(crate) fn permissions(conn: &Connection, id: &str) -> Result<Option<Vec<String>>, ApiError> {
+    Ok(stored(conn, id)?.map(|r| r.spec.permissions))
+}
+
 /// True when `id` names a built-in or stored role.
 pub(crate) fn exists(conn: &Connection, catalog: &Catalog, id: &str) -> Result<bool, ApiError> {
     Ok(catalog.is_builtin_role(id) || stored(conn, id)?.is_some())

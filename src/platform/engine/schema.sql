@@ -160,6 +160,18 @@ CREATE TABLE IF NOT EXISTS project_members (
 CREATE INDEX IF NOT EXISTS project_members_by_user ON project_members(user_email);
 
 -- Token budgets of single members; gone with the membership.
+-- API keys: the spec column holds the spec, the value's prefix and hash
+-- (never the value), and the hash of the value before the last rotation.
+CREATE TABLE IF NOT EXISTS api_keys (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+
 CREATE TABLE IF NOT EXISTS member_quotas (
     workspace_id INTEGER NOT NULL,
     user_email TEXT NOT NULL,

@@ -169,6 +169,7 @@ impl Engine {
                 guard_admin(t, &email, "deleting")?;
             }
             t.leave_projects(None, &email)?;
+            t.drop_api_keys(None, &email)?;
             t.tx.run(
                 "DELETE FROM top_ups WHERE json_extract(spec, '$.user') = ?1",
                 params![email],

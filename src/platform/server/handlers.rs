@@ -17,9 +17,9 @@ use super::http::{Body, ListQuery, body, if_match, json, object, segment, typed}
 use crate::platform::ApiError;
 use crate::platform::engine::{Actor, AuditQuery, CatalogRules};
 use crate::wire::{
-    AssignmentSpec, IdentityProviderSpec, LockRenew, LockRequest, MemberQuotasSpec, MembershipSpec,
-    ProjectSpec, ProviderSpec, QuotasSpec, RoleSpec, SettingsSpec, TopUpSpec, UsageSpec, UserSpec,
-    WorkspaceSpec, split_key,
+    ApiKeySpec, AssignmentSpec, IdentityProviderSpec, LockRenew, LockRequest, MemberQuotasSpec,
+    MembershipSpec, ProjectSpec, ProviderSpec, QuotasSpec, RoleSpec, SettingsSpec, TopUpSpec,
+    UsageSpec, UserSpec, WorkspaceSpec, split_key,
 };
 
 type S = State<Arc<AppState>>;
@@ -171,6 +171,21 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(get_top_up).patch(update_top_up).delete(delete_top_up),
         )
         .route("/v1/top-ups", get(list_all_top_ups))
+        .route(
+            "/v1/workspaces/{slug}/api-keys",
+            get(list_api_keys).post(create_api_key),
+        )
+        .route(
+            "/v1/workspaces/{slug}/api-keys/{id}",
+            get(get_api_key)
+                .patch(update_api_key)
+                .delete(delete_api_key),
+        )
+        .route(
+            "/v1/workspaces/{slug}/api-keys/{id}/rotate",
+            axum::routing::post(rotate_api_key),
+        )
+        .route("/v1/api-keys", get(list_all_api_keys))
         .route("/v1/memberships", get(list_all_memberships))
         .route("/v1/assignments", get(list_all_assignments))
         .route("/v1/quotas", get(list_all_quotas))
@@ -597,6 +612,98 @@ async fn delete_top_up(
 ) -> R {
     s.engine
         .delete_top_up(&actor, &slug, &id, if_match(&headers)?)?;
+    Ok(deleted())
+}
+
+// ------------------------------------------------------------------ api keys
+
+async fn list_all_api_keys(State(s): S, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_all_api_keys(&q.page()?)?,
+    ))
+}
+
+async fn list_api_keys(State(s): S, P(slug): P<String>, Q(q): Q<ListQuery>) -> R {
+    Ok(json(
+        StatusCode::OK,
+        &s.engine.list_api_keys(&slug, &q.page()?)?,
+    ))
+}
+
+/// An answer that carries a key's value: never cached.
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+async fn create_api_key(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(slug): P<String>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let (id, rest) =
+        split_key(&body(&headers, &b)?, "id").map_err(|e| ApiError::invalid_body(e.to_string()))?;
+    let k = s
+        .engine
+        .create_api_key(&actor, &slug, &id, typed::<ApiKeySpec>(&rest)?)?;
+    Ok(no_store(created(
+        format!("/v1/workspaces/{slug}/api-keys/{}", k.id),
+        k.version,
+        &k,
+    )))
+}
+
+async fn get_api_key(State(s): S, P((slug, id)): P<(String, String)>) -> R {
+    let k = s.engine.get_api_key(&slug, &id)?;
+    Ok(ok(k.version, &k))
+}
+
+async fn update_api_key(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, id)): P<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    let k = s
+        .engine
+        .update_api_key(&actor, &slug, &id, v, &body(&headers, &b)?)?;
+    Ok(ok(k.version, &k))
+}
+
+async fn rotate_api_key(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, id)): P<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    // The body, a merge patch applied with the rotation, may be empty.
+    let patch = if b.is_empty() {
+        serde_json::json!({})
+    } else {
+        body(&headers, &b)?
+    };
+    let k = s.engine.rotate_api_key(&actor, &slug, &id, v, &patch)?;
+    Ok(no_store(ok(k.version, &k)))
+}
+
+async fn delete_api_key(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P((slug, id)): P<(String, String)>,
+    headers: HeaderMap,
+) -> R {
+    s.engine
+        .delete_api_key(&actor, &slug, &id, if_match(&headers)?)?;
     Ok(deleted())
 }
 

@@ -23,6 +23,7 @@ pub fn path(id: &ObjectId) -> String {
         ObjectId::Project(w, p) => format!("workspaces/{w}/projects/{p}"),
         ObjectId::MemberQuotas(w, u) => format!("workspaces/{w}/member-quotas/{u}"),
         ObjectId::TopUp(w, t) => format!("workspaces/{w}/top-ups/{t}"),
+        ObjectId::ApiKey(w, k) => format!("workspaces/{w}/api-keys/{k}"),
         ObjectId::User(u) => format!("users/{u}"),
         ObjectId::Role(r) => format!("roles/{r}"),
         ObjectId::Provider(p) => format!("providers/{p}"),
@@ -489,6 +490,37 @@ impl LiveBuilder {
         );
     }
 
+    pub fn api_key(&mut self, k: wire::ApiKey) {
+        let (Ok(ws), Ok(id)) = (self.keys.slug(&k.workspace), Slug::parse(&k.id)) else {
+            return;
+        };
+        let Ok(owner) = self.keys.email(&k.spec.owner) else {
+            return;
+        };
+        meta(
+            &mut self.metas,
+            ObjectId::ApiKey(ws.clone(), id.clone()),
+            k.version,
+            &k.spec.labels,
+        );
+        let s = k.spec;
+        self.live.state.api_keys.insert(
+            (ws.clone(), id.clone()),
+            model::ApiKey {
+                workspace: ws,
+                id,
+                name: s.display_name,
+                owner,
+                permissions: s.permissions.into_iter().collect(),
+                expires: s.expires,
+                rotate_every_days: s.rotate_every_days,
+                sink: None,
+                issued: k.issued_at.get(..10).map(str::to_owned),
+                labels: split_labels(&s.labels).0,
+            },
+        );
+    }
+
     pub fn identity_provider(&mut self, p: wire::IdentityProvider) {
         let Ok(id) = Slug::parse(&p.name) else {
             return;
@@ -603,6 +635,13 @@ pub enum Op {
         resource: String,
         version: Option<u64>,
     },
+    /// `POST {resource}/rotate` with a merge patch: an API key's new value
+    /// (answered once), and its fields.
+    Rotate {
+        resource: String,
+        version: Option<u64>,
+        body: Value,
+    },
 }
 
 fn labels_value(labels: &Labels, unset: &[String]) -> Value {
@@ -677,6 +716,15 @@ pub fn op(w: &Write<'_>) -> Op {
                 body,
             }
         }
+        WriteOp::Update { desired, fields }
+            if matches!(desired, Object::ApiKey(_)) && fields.contains(&"rotation") =>
+        {
+            Op::Rotate {
+                resource: path,
+                version,
+                body: spec(desired, w.labels, w.unset_labels),
+            }
+        }
         WriteOp::Update { desired, fields } => {
             let mut body = spec(desired, w.labels, w.unset_labels);
             match desired {
@@ -734,6 +782,7 @@ fn key_field(object: &Object) -> (&'static str, String) {
         Object::Project(p) => ("slug", p.slug.to_string()),
         Object::MemberQuotas(_, u, _) => ("user", u.to_string()),
         Object::TopUp(t) => ("id", t.id.to_string()),
+        Object::ApiKey(k) => ("id", k.id.to_string()),
         Object::Quotas(w, _) => ("workspace", w.to_string()),
         Object::IdentityProvider(i) => ("name", i.id.to_string()),
         Object::Settings(_) => ("settings", String::new()),
@@ -792,6 +841,10 @@ fn spec(object: &Object, labels: &Labels, unset: &[String]) -> Value {
         Object::TopUp(t) => json!({
             "tokens": t.tokens, "expires": t.expires, "project": t.project, "user": t.user,
             "reason": t.reason, "labels": labels,
+        }),
+        Object::ApiKey(k) => json!({
+            "display_name": k.name, "owner": k.owner, "permissions": k.permissions,
+            "expires": k.expires, "rotate_every_days": k.rotate_every_days, "labels": labels,
         }),
         Object::IdentityProvider(i) => json!({
             "display_name": i.name,

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::convert::{self, LiveBuilder, Op};
 use crate::model::audit::AuditEvent;
 use crate::model::{Catalog, Labels, Live, Meta, ObjectId, Stamp};
-use crate::target::{Capabilities, Target, TargetError, Write, backoff};
+use crate::target::{Capabilities, ErrorKind, Target, TargetError, Write, backoff};
 use crate::wire::{self, Page, Problem};
 
 /// Attempts for a read before giving up.
@@ -238,6 +238,7 @@ impl Target for Http {
             self.each("projects", |v| feed(&b, v, LiveBuilder::project)),
             self.each("member-quotas", |v| feed(&b, v, LiveBuilder::member_quotas)),
             self.each("top-ups", |v| feed(&b, v, LiveBuilder::top_up)),
+            self.each("api-keys", |v| feed(&b, v, LiveBuilder::api_key)),
             self.each("identity-providers", |v| feed(
                 &b,
                 v,
@@ -280,7 +281,50 @@ impl Target for Http {
     }
 
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
-        match &convert::op(w) {
+        let op = convert::op(w);
+        // A write that makes a secret: its value is in the answer, once.
+        if let Some(sink) = w.sink {
+            let resp = match &op {
+                Op::Create { collection, body } => {
+                    self.send(Method::POST, collection, None, Some(body))
+                        .await?
+                }
+                Op::Rotate {
+                    resource,
+                    version,
+                    body,
+                } => {
+                    let at = format!("{resource}/rotate");
+                    self.send(Method::POST, &at, *version, Some(body)).await?
+                }
+                _ => {
+                    return Err(TargetError::new(
+                        ErrorKind::Rejected,
+                        "this write makes no secret",
+                    ));
+                }
+            };
+            #[derive(serde::Deserialize)]
+            struct Made {
+                value: Option<String>,
+            }
+            let made: Option<Made> = resp.json().await.ok();
+            return sink.deliver(w.object, made.and_then(|m| m.value).as_deref());
+        }
+        match &op {
+            Op::Rotate {
+                resource,
+                version,
+                body,
+            } => self
+                .send(
+                    Method::POST,
+                    &format!("{resource}/rotate"),
+                    *version,
+                    Some(body),
+                )
+                .await
+                .map(drop),
             Op::Create { collection, body } => self
                 .send(Method::POST, collection, None, Some(body))
                 .await

@@ -96,7 +96,52 @@ impl Sandbox {
         each(|r| e.list_all_projects(r), |x| b.project(x))?;
         each(|r| e.list_all_member_quotas(r), |x| b.member_quotas(x))?;
         each(|r| e.list_all_top_ups(r), |x| b.top_up(x))?;
+        each(|r| e.list_all_api_keys(r), |x| b.api_key(x))?;
         Ok(b.finish())
+    }
+
+    /// Routes one write to the engine and hands a secret the platform made
+    /// (a new API key's value) to the write's sink.
+    fn perform(&self, w: &Write<'_>, op: &Op) -> Result<(), TargetError> {
+        let value = match self.issue(op)? {
+            Some(v) => v,
+            None => {
+                self.dispatch(op)?;
+                None
+            }
+        };
+        match w.sink {
+            Some(sink) => sink.deliver(w.object, value.as_deref()),
+            None => Ok(()),
+        }
+    }
+
+    /// The writes that make a secret: an API key created or rotated, and
+    /// its value; `None` for every other write.
+    fn issue(&self, op: &Op) -> Result<Option<Option<String>>, ApiError> {
+        let (e, a) = (&self.engine, &self.actor);
+        match op {
+            Op::Create { collection, body } => {
+                match collection.split('/').collect::<Vec<_>>()[..] {
+                    ["workspaces", ws, "api-keys"] => {
+                        let (k, rest) = key(body, "id")?;
+                        Ok(Some(e.create_api_key(a, ws, &k, strict(&rest)?)?.value))
+                    }
+                    _ => Ok(None),
+                }
+            }
+            Op::Rotate {
+                resource,
+                version,
+                body,
+            } => match resource.split('/').collect::<Vec<_>>()[..] {
+                ["workspaces", ws, "api-keys", k] => {
+                    Ok(Some(e.rotate_api_key(a, ws, k, *version, body)?.value))
+                }
+                _ => Err(ApiError::new(405, "method-not-allowed", "no such rotation")),
+            },
+            _ => Ok(None),
+        }
     }
 
     /// Routes one write to the engine, as the HTTP server would.
@@ -104,9 +149,10 @@ impl Sandbox {
         let (e, a) = (&self.engine, &self.actor);
         let seg: Vec<&str> = match op {
             Op::Create { collection, .. } => collection.split('/').collect(),
-            Op::Patch { resource, .. } | Op::Put { resource, .. } | Op::Delete { resource, .. } => {
-                resource.split('/').collect()
-            }
+            Op::Patch { resource, .. }
+            | Op::Put { resource, .. }
+            | Op::Delete { resource, .. }
+            | Op::Rotate { resource, .. } => resource.split('/').collect(),
         };
         match (op, seg.as_slice()) {
             (Op::Create { body, .. }, ["workspaces"]) => {
@@ -180,6 +226,12 @@ impl Sandbox {
             (Op::Delete { version, .. }, ["workspaces", ws, "top-ups", t]) => {
                 e.delete_top_up(a, ws, t, *version)
             }
+            (Op::Patch { version, body, .. }, ["workspaces", ws, "api-keys", k]) => {
+                e.update_api_key(a, ws, k, *version, body).map(drop)
+            }
+            (Op::Delete { version, .. }, ["workspaces", ws, "api-keys", k]) => {
+                e.delete_api_key(a, ws, k, *version)
+            }
             (Op::Patch { version, body, .. }, ["workspaces", ws]) => {
                 e.update_workspace(a, ws, *version, body).map(drop)
             }
@@ -246,6 +298,9 @@ impl Sandbox {
             ObjectId::TopUp(ws, t) => e
                 .get_top_up(ws.as_str(), t.as_str())
                 .map(|o| (o.version, o.spec.labels)),
+            ObjectId::ApiKey(ws, k) => e
+                .get_api_key(ws.as_str(), k.as_str())
+                .map(|o| (o.version, o.spec.labels)),
             ObjectId::User(u) => e.get_user(u.as_str()).map(|o| (o.version, o.spec.labels)),
             ObjectId::Role(r) => e.get_role(r.as_str()).map(|o| (o.version, o.spec.labels)),
             ObjectId::Provider(p) => e
@@ -299,7 +354,7 @@ impl Target for Sandbox {
     }
 
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
-        Ok(self.dispatch(&convert::op(w))?)
+        self.perform(w, &convert::op(w))
     }
 
     /// The writes in one transaction, each in its own savepoint: a refused
@@ -308,8 +363,10 @@ impl Target for Sandbox {
     async fn write_batch(&self, writes: &[Write<'_>]) -> Vec<Result<(), TargetError>> {
         let ops: Vec<Op> = writes.iter().map(convert::op).collect();
         let run = || -> Vec<Result<(), TargetError>> {
-            ops.iter()
-                .map(|op| self.dispatch(op).map_err(TargetError::from))
+            writes
+                .iter()
+                .zip(&ops)
+                .map(|(w, op)| self.perform(w, op))
                 .collect()
         };
         match self.engine.batch(run) {

@@ -125,6 +125,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "Open WebUI has no token budgets",
         );
     }
+    for (w, k) in s.api_keys.keys() {
+        no(
+            ObjectId::ApiKey(w.clone(), k.clone()),
+            "",
+            "Open WebUI's API keys are per user and made by each user signed in as themselves (Settings -> Account), not by an administrator through its API",
+        );
+    }
     for i in s.identity_providers.keys() {
         no(
             ObjectId::IdentityProvider(i.clone()),

@@ -116,6 +116,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
             "SCIM 2.0 provisions identities only: it has no token budgets",
         );
     }
+    for (w, k) in s.api_keys.keys() {
+        no(
+            ObjectId::ApiKey(w.clone(), k.clone()),
+            "",
+            "SCIM 2.0 provisions identities only: it has no API keys",
+        );
+    }
     for i in s.identity_providers.keys() {
         no(
             ObjectId::IdentityProvider(i.clone()),
