@@ -1020,7 +1020,7 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
                     [workspaces.finance.member_quotas.\"ken.thompson@acme.example\"]\n\
                     tokens_per_day = 1000\n\n\
                     [workspaces.finance.top_ups.spring]\ntokens = 500\nexpires = \"2030-04-30\"\n\n\
-                    [workspaces.finance.api_keys.ci]\nowner = \"katherine.johnson@acme.example\"\n\
+                    [workspaces.finance.api_keys.ci]\nowner = \"ada.lovelace@acme.example\"\n\
                     permissions = [\"workflows.view\"]\nsink = \"stdout\"\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
