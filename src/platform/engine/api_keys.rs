@@ -312,6 +312,38 @@ impl Engine {
         if_match: Option<u64>,
         patch: &Value,
     ) -> Result<ApiKey, ApiError> {
+        self.change_api_key(actor, (slug, id), if_match, patch, None)
+    }
+
+    /// Issues a new value (answered this once); the old one stays valid
+    /// for a day. `patch`, a merge patch of the spec (`{}` for none), is
+    /// applied in the same step.
+    pub fn rotate_api_key(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        id: &str,
+        if_match: Option<u64>,
+        patch: &Value,
+    ) -> Result<ApiKey, ApiError> {
+        let (value, prefix, hash) = issue()?;
+        let mut rotated =
+            self.change_api_key(actor, (slug, id), if_match, patch, Some((prefix, hash)))?;
+        rotated.value = Some(value);
+        Ok(rotated)
+    }
+
+    /// Applies a merge patch of the spec and, with `new_value` (its prefix
+    /// and hash), puts a new value in place of the current one, which
+    /// stays valid for [`GRACE_SECONDS`]. One audited write either way.
+    fn change_api_key(
+        &self,
+        actor: &Actor,
+        (slug, id): (&str, &str),
+        if_match: Option<u64>,
+        patch: &Value,
+        new_value: Option<(String, String)>,
+    ) -> Result<ApiKey, ApiError> {
         let (new_id, patch) = take_key(patch, "id", "API key name")?;
         if new_id.as_deref().is_some_and(|n| n != id) {
             return Err(ApiError::invalid_value("an API key cannot be renamed"));
@@ -326,59 +358,27 @@ impl Engine {
             let mut spec: ApiKeySpec = patched(&s.spec, &patch)?;
             t.check_api_key(ws, slug, &mut spec)?;
             s.spec = spec;
+            let action = match &new_value {
+                Some((prefix, hash)) => {
+                    let until = jiff::Timestamp::now()
+                        .checked_add(jiff::SignedDuration::from_secs(GRACE_SECONDS))
+                        .map_err(|e| ApiError::internal(e.to_string()))?;
+                    s.previous_hash = Some(std::mem::replace(&mut s.hash, hash.clone()));
+                    s.previous_until = Some(until.to_string());
+                    s.prefix = prefix.clone();
+                    s.issued_at = t.now.text.clone();
+                    "rotate"
+                }
+                None => "update",
+            };
             let version = to_u64(version) + 1;
             t.tx.run(
                 "UPDATE api_keys SET spec = ?1, version = ?2, updated_at = ?3 WHERE workspace_id = ?4 AND id = ?5",
                 params![json(&s)?, version as i64, t.now.text, ws, id],
             )?;
-            t.audit("update", &resource(slug, id), version, &before, &audit_view(&s)?)?;
+            t.audit(action, &resource(slug, id), version, &before, &audit_view(&s)?)?;
             get(t.tx, slug, id)
         })
-    }
-
-    /// Issues a new value (answered this once); the old one stays valid
-    /// for a day. `patch`, a merge patch of the spec (`{}` for none), is
-    /// applied in the same step.
-    pub fn rotate_api_key(
-        &self,
-        actor: &Actor,
-        slug: &str,
-        id: &str,
-        if_match: Option<u64>,
-        patch: &Value,
-    ) -> Result<ApiKey, ApiError> {
-        let (new_id, patch) = take_key(patch, "id", "API key name")?;
-        if new_id.as_deref().is_some_and(|n| n != id) {
-            return Err(ApiError::invalid_value("an API key cannot be renamed"));
-        }
-        let (value, prefix, hash) = issue()?;
-        let mut rotated = self.write(actor, |t| {
-            let ws = t.workspace_id(slug)?;
-            let (s, version, ..) =
-                stored(t.tx, ws, id)?.ok_or_else(|| ApiError::not_found(what(slug, id)))?;
-            check_version(&what(slug, id), if_match, to_u64(version))?;
-            let mut s: Stored = parse(&s)?;
-            let before = audit_view(&s)?;
-            let mut spec: ApiKeySpec = patched(&s.spec, &patch)?;
-            t.check_api_key(ws, slug, &mut spec)?;
-            s.spec = spec;
-            let until = jiff::Timestamp::now()
-                .checked_add(jiff::SignedDuration::from_secs(GRACE_SECONDS))
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            s.previous_hash = Some(std::mem::replace(&mut s.hash, hash.clone()));
-            s.previous_until = Some(until.to_string());
-            s.prefix = prefix.clone();
-            s.issued_at = t.now.text.clone();
-            let version = to_u64(version) + 1;
-            t.tx.run(
-                "UPDATE api_keys SET spec = ?1, version = ?2, updated_at = ?3 WHERE workspace_id = ?4 AND id = ?5",
-                params![json(&s)?, version as i64, t.now.text, ws, id],
-            )?;
-            t.audit("rotate", &resource(slug, id), version, &before, &audit_view(&s)?)?;
-            get(t.tx, slug, id)
-        })?;
-        rotated.value = Some(value);
-        Ok(rotated)
     }
 
     pub fn delete_api_key(
