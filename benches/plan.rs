@@ -70,8 +70,11 @@ fn bench(c: &mut Criterion) {
     let report = rt.block_on(apply::run(
         &target,
         &plan,
-        &apply::Keys::new(),
-        &apply::sink::Issued::default(),
+        apply::Sends {
+            keys: &apply::Keys::new(),
+            blobs: &apply::Blobs::new(),
+            issued: &apply::sink::Issued::default(),
+        },
         &apply::Options::default(),
         &Stop::default(),
         Arc::new(|_| {}),

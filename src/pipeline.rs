@@ -241,6 +241,52 @@ fn sends_keys(c: &diff::Change) -> bool {
     })
 }
 
+/// The branding images a plan sends, by digest, read from the config tree
+/// as it is now; an image the plan names by a digest no file of the tree
+/// has any more (edited since the plan) refuses the apply.
+pub fn blobs_for_plan(
+    plan: &Plan,
+    checked: &Checked,
+) -> Result<crate::apply::Blobs, PipelineError> {
+    use crate::model::image::ImageSlot;
+    let mut have = crate::apply::Blobs::new();
+    for bytes in checked.loaded.assets.values().flatten() {
+        have.insert(crate::model::image::digest(bytes), bytes.clone());
+    }
+    let mut blobs = crate::apply::Blobs::new();
+    let mut missing = Vec::new();
+    for c in &plan.changes {
+        let Some(crate::model::Object::Settings(s)) = &c.change.desired else {
+            continue;
+        };
+        for slot in ImageSlot::ALL {
+            let field = format!("branding.{}", slot.field());
+            let sent = c.change.action == diff::Action::Create
+                || c.change.fields.iter().any(|f| f.field == field);
+            let Some(digest) = s.branding.image(slot).filter(|_| sent) else {
+                continue;
+            };
+            match have.get(digest) {
+                Some(bytes) => {
+                    blobs.insert(digest.clone(), bytes.clone());
+                }
+                None => missing.push(format!("{field} ({digest})")),
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(blobs)
+    } else {
+        Err(PipelineError::new(
+            format!(
+                "the plan sets branding images the config tree no longer has, so nothing was changed: {}",
+                missing.join(", ")
+            ),
+            Some("an image file changed since the plan was made: run tenet plan again"),
+        ))
+    }
+}
+
 /// Resolves the keys of every provider a plan creates or re-keys, and
 /// refuses a key whose value is not the one the plan pinned.
 pub fn keys_for_plan(
@@ -373,6 +419,10 @@ pub async fn make_plan_from<T: Target>(
     warnings.extend(crate::plan::lifecycle::api_key_warnings(
         &checked.config,
         &crate::drift::today(),
+    ));
+    warnings.extend(crate::plan::lifecycle::invitation_warnings(
+        &checked.config,
+        &live,
     ));
     let started = std::time::Instant::now();
     let d = diff::diff(

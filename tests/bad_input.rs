@@ -665,3 +665,23 @@ fn a_directory_without_tenet_toml_is_not_walked() {
         started.elapsed()
     );
 }
+
+// ---------------------------------------------------------- branding images
+
+/// An image over 2 MiB is refused unread, at the line that names it, even
+/// when its first bytes are a PNG's.
+#[test]
+fn an_oversized_branding_image_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_tree(&example("magoneai"), dir.path());
+    let mut big =
+        std::fs::read(dir.path().join("branding/logo-light.png")).unwrap_or_else(|e| panic!("{e}"));
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    std::fs::write(dir.path().join("branding/logo-light.png"), big)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(cmd_in(dir.path(), &["validate", "."]));
+    r.code(1)
+        .stderr_has("tenet::branding::image")
+        .stderr_has("it is 2097153 bytes, over the limit of 2 MiB")
+        .stderr_has("tenet.toml:31:14");
+}

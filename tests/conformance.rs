@@ -461,6 +461,7 @@ impl Platform for Scim {
                 .to_owned(),
             "SCIM 2.0 cannot hold `workspaces/finance/top-ups/spring`".to_owned(),
             "SCIM 2.0 cannot hold `workspaces/finance/api-keys/ci`".to_owned(),
+            "SCIM 2.0 cannot hold `status` of `users/mary.jackson@acme.example`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -694,6 +695,7 @@ impl Platform for OpenWebUi {
                 .to_owned(),
             "Open WebUI cannot hold `workspaces/finance/top-ups/spring`".to_owned(),
             "Open WebUI cannot hold `workspaces/finance/api-keys/ci`".to_owned(),
+            "Open WebUI cannot hold `status` of `users/mary.jackson@acme.example`".to_owned(),
         ]
     }
     fn records_users(&self) -> bool {
@@ -1008,7 +1010,9 @@ fn content_a_target_cannot_hold_is_refused_by_name() {
         std::fs::write(
             cfg.join("extra.toml"),
             "[roles.auditor]\nname = \"Auditor\"\npermissions = [\"*\"]\n\n\
-             [settings.branding]\ndisplay_name = \"Acme AI\"\n",
+             [settings.branding]\ndisplay_name = \"Acme AI\"\n\n\
+             [users.\"mary.jackson@acme.example\"]\nname = \"Mary Jackson\"\n\
+             status = \"invited\"\ninvitation = { message = \"Welcome\" }\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let finance = cfg.join("workspaces/finance.toml");

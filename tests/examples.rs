@@ -58,7 +58,13 @@ fn the_magoneai_examples_are_one_deployment_in_toml_and_kdl() {
         branding.and_then(|b| b.accent_color.as_deref()),
         Some("#1f6feb")
     );
-    assert_eq!(state.memberships.len(), 7);
+    assert_eq!(state.memberships.len(), 8);
+    assert!(
+        state
+            .users
+            .values()
+            .any(|u| u.status == tenet::model::UserStatus::Invited && u.invitation.is_some())
+    );
 }
 
 #[test]

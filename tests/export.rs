@@ -311,6 +311,7 @@ fn tricky_live() -> Live {
                 ("empty", ""),
             ]),
             prevent_destroy: true,
+            invitation: None,
         },
     );
     let invited = email("new.hire@acme.example");
@@ -322,6 +323,14 @@ fn tricky_live() -> Live {
             status: UserStatus::Invited,
             labels: Default::default(),
             prevent_destroy: false,
+            invitation: Some(tenet::model::Invitation {
+                message: Some("Welcome, \"new\" hire!\nSee C:\\onboarding.".into()),
+                resend_expired: false,
+                sent: Some(tenet::model::SentInvitation {
+                    expires_at: "2026-12-11T09:00:00Z".into(),
+                    expired: false,
+                }),
+            }),
         },
     );
     let role = slug("auditor");
@@ -452,14 +461,22 @@ fn hard_values_round_trip_through_toml_and_kdl() {
         );
         assert_eq!(config.platform.profile, Profile::M3forge);
 
-        // Users: every label and the name exactly; invited is written active.
+        // Users: every label and the name exactly; invited with its message.
         let obrien = &state.users[&email("o'brien+x@acme.example")];
         let live_obrien = &live.state.users[&email("o'brien+x@acme.example")];
         assert_eq!(obrien.name, live_obrien.name, "{format:?}");
         assert_eq!(obrien.labels, live_obrien.labels, "{format:?}");
         assert!(obrien.prevent_destroy);
         let invited = &state.users[&email("new.hire@acme.example")];
-        assert_eq!(invited.status, UserStatus::Active);
+        assert_eq!(invited.status, UserStatus::Invited);
+        assert_eq!(
+            invited
+                .invitation
+                .as_ref()
+                .and_then(|i| i.message.as_deref()),
+            Some("Welcome, \"new\" hire!\nSee C:\\onboarding."),
+            "{format:?}"
+        );
 
         assert_eq!(state.roles, live.state.roles, "{format:?}");
         let p = &state.providers[&slug("1st-party")];

@@ -740,3 +740,117 @@ fn an_api_keys_value_reaches_only_its_sink_and_rotates_when_due() {
     api.get("workspaces/research/api-keys/ci-evaluations")
         .expect(404);
 }
+
+const INES: &str = "users/ines.duarte@northwind.example";
+
+/// Expires every pending invitation, as the platform's clock would after
+/// 7 days.
+fn expire_invitations(w: &World) {
+    let db = rusqlite::Connection::open(w.path("p.db")).unwrap_or_else(|e| panic!("{e}"));
+    db.execute(
+        "UPDATE invitations SET expires_at = '2020-01-01T00:00:00Z', expires_micros = 0",
+        [],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// An invited user (`examples/magoneai`) is created with its invitation
+/// and message; while pending it plans clean; expired, it is re-sent once
+/// because the files say so, and only a warning when they do not; accepted,
+/// the user is active and the files' `invited` still plans clean.
+#[test]
+fn an_invitation_is_sent_with_the_user_and_re_sent_only_when_the_files_say_so() {
+    let w = northwind();
+    let api = w.api();
+    let ines = api.get(INES).expect(200).body;
+    assert_eq!(ines["status"], "invited", "{ines}");
+    assert_eq!(
+        (
+            &ines["invitation"]["message"],
+            &ines["invitation"]["sends"],
+            &ines["invitation"]["expired"]
+        ),
+        (
+            &json!("Welcome to Northwind Operations on MagOneAI."),
+            &json!(1),
+            &json!(false)
+        )
+    );
+    expire_invitations(&w);
+    w.plan(&[]).code(2).stdout_has(&format!(
+        "  ~ {INES}\n      invitation: \"expired at 2020-01-01T00:00:00Z\" -> \"re-sent\"\n"
+    ));
+    w.apply_ok();
+    w.assert_clean();
+    let ines = api.get(INES).expect(200).body;
+    assert_eq!(
+        (&ines["invitation"]["sends"], &ines["invitation"]["expired"]),
+        (&json!(2), &json!(false)),
+        "{ines}"
+    );
+    // Without resend_expired an expired invitation is told, not re-sent.
+    support::edit(&w.file("users.toml"), ", resend_expired = true }", " }");
+    expire_invitations(&w);
+    let plan = w.plan(&["--format", "json"]);
+    plan.code(0);
+    let plan = plan.json();
+    assert!(
+        warning_codes(&plan).contains(&"invitation-expired".to_owned()),
+        "{plan:#}"
+    );
+    api.post(&format!("{INES}/invitation/accept"), &json!({}))
+        .expect(409);
+    // Re-sent and accepted: active, and `status = "invited"` is satisfied.
+    support::edit(&w.file("users.toml"), " }", ", resend_expired = true }");
+    w.apply_ok();
+    let accepted = api
+        .post(&format!("{INES}/invitation/accept"), &json!({}))
+        .expect(200)
+        .body;
+    assert_eq!(accepted["status"], "active", "{accepted}");
+    assert!(accepted.get("invitation").is_none(), "{accepted}");
+    w.assert_clean();
+}
+
+/// Branding images (`examples/magoneai/branding`) go to the platform by
+/// upload and are compared by digest: a new logo file is a change of
+/// `branding.logo_light` that uploads it, a renamed file with the same
+/// bytes is none, and a saved plan whose image changed since is refused.
+#[test]
+fn a_branding_image_is_uploaded_compared_by_digest_and_pinned_by_the_plan() {
+    let w = northwind();
+    let api = w.api();
+    let settings = api.get("settings").expect(200).body;
+    let light = std::fs::read(w.file("branding/logo-light.png")).unwrap_or_default();
+    let inverse = std::fs::read(w.file("branding/logo-inverse.png")).unwrap_or_default();
+    let digest = |b: &[u8]| tenet::model::image::digest(b);
+    assert_eq!(settings["branding"]["logo_light"], json!(digest(&light)));
+    // The same bytes under another name: no change.
+    std::fs::write(w.file("branding/renamed.png"), &light).unwrap_or_else(|e| panic!("{e}"));
+    support::edit(
+        &w.file("tenet.toml"),
+        "logo_light = \"branding/logo-light.png\"",
+        "logo_light = \"branding/renamed.png\"",
+    );
+    w.assert_clean();
+    // Other bytes: the digest changes, and the apply uploads them.
+    std::fs::write(w.file("branding/renamed.png"), &inverse).unwrap_or_else(|e| panic!("{e}"));
+    w.plan(&[]).code(2).stdout_has(&format!(
+        "  ~ settings\n      branding.logo_light: \"{}\" -> \"{}\"\n",
+        digest(&light),
+        digest(&inverse)
+    ));
+    // A plan saved, then the file edited: the apply refuses, writing nothing.
+    let saved = w.path("images-plan.json");
+    w.plan(&["--out", saved.to_str().unwrap_or_default()])
+        .code(2);
+    std::fs::write(w.file("branding/renamed.png"), &light).unwrap_or_else(|e| panic!("{e}"));
+    w.apply_file(&saved, &["--auto-approve"])
+        .code(1)
+        .stderr_has("changed since the plan was made; nothing was changed");
+    std::fs::write(w.file("branding/renamed.png"), &inverse).unwrap_or_else(|e| panic!("{e}"));
+    w.apply_ok();
+    w.assert_clean();
+    let settings = api.get("settings").expect(200).body;
+    assert_eq!(settings["branding"]["logo_light"], json!(digest(&inverse)));
+}

@@ -16,9 +16,9 @@ use tenet::platform::ApiError;
 use tenet::platform::engine::Profile;
 use tenet::platform::engine::{Actor, AuditQuery, Engine, PageRequest};
 use tenet::wire::{
-    AssignmentSpec, Channel, MemberQuotasSpec, MembershipSpec, ProjectMember, ProjectSpec,
-    ProviderKind, ProviderSpec, QuotasSpec, RoleSpec, TokenQuotas, TopUpSpec, UserSpec, UserStatus,
-    WorkspaceSpec, WorkspaceStatus,
+    AssignmentSpec, Channel, InvitationRequest, MemberQuotasSpec, MembershipSpec, ProjectMember,
+    ProjectSpec, ProviderKind, ProviderSpec, QuotasSpec, RoleSpec, TokenQuotas, TopUpSpec,
+    UserSpec, UserStatus, WorkspaceSpec, WorkspaceStatus,
 };
 
 fn local() -> Actor {
@@ -100,7 +100,7 @@ fn fin_with_ada_admin(e: &Engine) {
     let a = local();
     ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
     for u in ["ada@acme.example", "bob@acme.example"] {
-        ok(e.create_user(&a, u, UserSpec::default()));
+        ok(e.create_user(&a, u, UserSpec::default(), None));
     }
     ok(e.create_membership(&a, "fin", "ada@acme.example", roles(&["administrator"])));
     ok(e.create_membership(&a, "fin", "bob@acme.example", roles(&["member"])));
@@ -248,7 +248,7 @@ fn last_administrator_deleting_the_user() {
             404,
             "not-found",
         );
-        ok(e.create_user(&a, "cy@acme.example", UserSpec::default()));
+        ok(e.create_user(&a, "cy@acme.example", UserSpec::default(), None));
         ok(e.create_membership(&a, "fin", "cy@acme.example", roles(&["administrator"])));
         ok(e.delete_user(&a, "ada@acme.example", None));
         refused(
@@ -296,6 +296,7 @@ fn last_administrator_counts_only_active_users_with_administrator_roles() {
                 status: UserStatus::Suspended,
                 ..UserSpec::default()
             },
+            None,
         ));
         ok(e.create_membership(&a, "fin", "cy@acme.example", roles(&["administrator"])));
         refused(
@@ -316,7 +317,7 @@ fn a_workspace_without_an_administrator_may_stay_so() {
     each(|e| {
         let a = local();
         ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
-        ok(e.create_user(&a, "ada@acme.example", UserSpec::default()));
+        ok(e.create_user(&a, "ada@acme.example", UserSpec::default(), None));
         ok(e.create_membership(&a, "fin", "ada@acme.example", roles(&["member"])));
         ok(e.update_membership(
             &a,
@@ -453,7 +454,7 @@ fn memberships_reference_existing_users_and_roles() {
     each(|e| {
         let a = local();
         ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
-        ok(e.create_user(&a, "ada@acme.example", UserSpec::default()));
+        ok(e.create_user(&a, "ada@acme.example", UserSpec::default(), None));
         refused(
             e.create_membership(&a, "fin", "ghost@acme.example", roles(&["member"])),
             422,
@@ -608,7 +609,7 @@ fn max_users_is_enforced_on_new_members() {
         let a = local();
         ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
         for u in ["a@acme.example", "b@acme.example", "c@acme.example"] {
-            ok(e.create_user(&a, u, UserSpec::default()));
+            ok(e.create_user(&a, u, UserSpec::default(), None));
         }
         let q = ok(e.put_quotas(
             &a,
@@ -874,9 +875,9 @@ fn creating_an_existing_object_is_409() {
             409,
             "already-exists",
         );
-        ok(e.create_user(&a, "ada@acme.example", UserSpec::default()));
+        ok(e.create_user(&a, "ada@acme.example", UserSpec::default(), None));
         refused(
-            e.create_user(&a, "ADA@acme.example", UserSpec::default()),
+            e.create_user(&a, "ADA@acme.example", UserSpec::default(), None),
             409,
             "already-exists",
         );
@@ -898,11 +899,127 @@ fn creating_an_existing_object_is_409() {
             "invalid-value",
         );
         refused(
-            e.create_user(&a, "not-an-email", UserSpec::default()),
+            e.create_user(&a, "not-an-email", UserSpec::default(), None),
             422,
             "invalid-value",
         );
     });
+}
+
+/// An invitation: sent when a user is created invited (with its message,
+/// for the engine's time to live) or patched to invited, re-sent only
+/// while the user is invited; accepted, the user is active and the
+/// invitation gone; an invited administrator does not count as one until
+/// then.
+#[test]
+fn invitations_go_to_new_users_only_and_are_re_sent_while_pending() {
+    each(|e| {
+        let a = local();
+        let invited = UserSpec {
+            status: UserStatus::Invited,
+            ..UserSpec::default()
+        };
+        let welcome = InvitationRequest {
+            message: Some("Welcome".to_owned()),
+        };
+        refused(
+            e.create_user(
+                &a,
+                "ada@acme.example",
+                UserSpec::default(),
+                Some(welcome.clone()),
+            ),
+            422,
+            "invalid-value",
+        );
+        let ada = ok(e.create_user(&a, "ada@acme.example", invited.clone(), Some(welcome)));
+        let sent = ada
+            .invitation
+            .clone()
+            .unwrap_or_else(|| panic!("an invitation: {ada:?}"));
+        assert_eq!(
+            (sent.message.as_deref(), sent.sends, sent.expired),
+            (Some("Welcome"), 1, false)
+        );
+        assert!(sent.expires_at > sent.sent_at, "it expires later: {sent:?}");
+        // An active user has no invitation to re-send or accept.
+        ok(e.create_user(&a, "bob@acme.example", UserSpec::default(), None));
+        refused(
+            e.resend_invitation(&a, "bob@acme.example", None, &json!({})),
+            409,
+            "not-invited",
+        );
+        refused(
+            e.accept_invitation(&a, "bob@acme.example"),
+            409,
+            "not-invited",
+        );
+        // Re-sent with a new message: one more send, one version more.
+        let again = ok(e.resend_invitation(
+            &a,
+            "ada@acme.example",
+            Some(ada.version),
+            &json!({"invitation": {"message": "Still welcome"}}),
+        ));
+        let sent = again
+            .invitation
+            .clone()
+            .unwrap_or_else(|| panic!("{again:?}"));
+        assert_eq!(
+            (sent.message.as_deref(), sent.sends, again.version),
+            (Some("Still welcome"), 2, ada.version + 1)
+        );
+        // An invited administrator cannot act yet: the active one stays
+        // until the invitation is accepted.
+        ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
+        ok(e.create_membership(&a, "fin", "bob@acme.example", roles(&["administrator"])));
+        ok(e.create_membership(&a, "fin", "ada@acme.example", roles(&["administrator"])));
+        let suspend = json!({"status": "suspended"});
+        refused(
+            e.update_user(&a, "bob@acme.example", None, &suspend),
+            409,
+            "last-administrator",
+        );
+        let accepted = ok(e.accept_invitation(&a, "ada@acme.example"));
+        assert_eq!(
+            (accepted.spec.status, accepted.invitation),
+            (UserStatus::Active, None)
+        );
+        refused(
+            e.accept_invitation(&a, "ada@acme.example"),
+            409,
+            "not-invited",
+        );
+        ok(e.update_user(&a, "bob@acme.example", None, &suspend));
+        // Patched to invited, a user is sent an invitation; leaving invited
+        // drops it.
+        let invite = json!({"status": "invited"});
+        let bob = ok(e.update_user(&a, "bob@acme.example", None, &invite));
+        assert_eq!(bob.invitation.map(|i| i.sends), Some(1));
+        let activate = json!({"status": "active"});
+        let bob = ok(e.update_user(&a, "bob@acme.example", None, &activate));
+        assert_eq!(bob.invitation, None);
+    });
+    // On an engine whose invitations expire at once, accepting is refused.
+    let e = Engine::open_in_memory(Profile::M3forge)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_invitation_ttl(0);
+    let a = local();
+    let cy = ok(e.create_user(
+        &a,
+        "cy@acme.example",
+        UserSpec {
+            status: UserStatus::Invited,
+            ..UserSpec::default()
+        },
+        None,
+    ));
+    assert_eq!(cy.invitation.map(|i| i.expired), Some(true));
+    refused(
+        e.accept_invitation(&a, "cy@acme.example"),
+        409,
+        "invitation-expired",
+    );
 }
 
 // ------------------------------------------------------- sandbox specifics
@@ -1036,7 +1153,7 @@ fn magoneai_administrators_are_owners() {
     refused(e.get_role("administrator"), 404, "not-found");
     ok(e.create_workspace(&a, "fin", WorkspaceSpec::default()));
     for u in ["ada@acme.example", "bob@acme.example"] {
-        ok(e.create_user(&a, u, UserSpec::default()));
+        ok(e.create_user(&a, u, UserSpec::default(), None));
     }
     refused(
         e.create_membership(&a, "fin", "ada@acme.example", roles(&["administrator"])),
@@ -1141,7 +1258,7 @@ fn a_batch_commits_what_succeeded_and_nothing_of_what_failed() {
             vec![
                 e.create_workspace(&a, "fin", WorkspaceSpec::default())
                     .map(drop),
-                e.create_user(&a, "ada@acme.example", UserSpec::default())
+                e.create_user(&a, "ada@acme.example", UserSpec::default(), None)
                     .map(drop),
                 // Sees the writes before it in the same batch.
                 e.create_membership(&a, "fin", "ada@acme.example", roles(&["administrator"]))
@@ -1151,7 +1268,7 @@ fn a_batch_commits_what_succeeded_and_nothing_of_what_failed() {
                     .map(drop),
                 // A rule still holds inside a batch: the last administrator.
                 e.delete_membership(&a, "fin", "ada@acme.example", None),
-                e.create_user(&a, "bob@acme.example", UserSpec::default())
+                e.create_user(&a, "bob@acme.example", UserSpec::default(), None)
                     .map(drop),
             ]
         }));
@@ -1189,7 +1306,7 @@ fn a_batch_commits_what_succeeded_and_nothing_of_what_failed() {
             ]
         );
         // Writes after a batch are their own transactions again.
-        ok(e.create_user(&a, "cy@acme.example", UserSpec::default()));
+        ok(e.create_user(&a, "cy@acme.example", UserSpec::default(), None));
         ok(e.get_user("cy@acme.example"));
     });
 }
@@ -1209,7 +1326,7 @@ fn a_provider_rename_in_a_batch_moves_its_assignments_and_later_writes_are_still
                 // the batch's commit.
                 e.create_assignment(&a, "fin", "nope", models(&["m"]))
                     .map(drop),
-                e.create_user(&a, "ada@acme.example", UserSpec::default())
+                e.create_user(&a, "ada@acme.example", UserSpec::default(), None)
                     .map(drop),
             ]
         }));
@@ -1250,7 +1367,7 @@ fn research() -> Engine {
         "ben@northwind.example",
         "cy@northwind.example",
     ] {
-        ok(e.create_user(&local(), u, UserSpec::default()));
+        ok(e.create_user(&local(), u, UserSpec::default(), None));
     }
     ok(e.create_membership(
         &local(),

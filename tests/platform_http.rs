@@ -4465,7 +4465,8 @@ async fn branding_is_stored_normalized_and_checked() {
         put["branding"],
         json!({"display_name": "Northwind AI", "accent_color": "#1f6feb",
                "login_headline": null, "login_tagline": null,
-               "support_email": "help@northwind.example"})
+               "support_email": "help@northwind.example",
+               "logo_light": null, "logo_inverse": null, "favicon": null})
     );
     for branding in [
         json!({"accent_color": "blue"}),
@@ -4488,4 +4489,100 @@ async fn branding_is_stored_normalized_and_checked() {
     // Nothing refused was stored.
     let now = s.get("/v1/settings").await.ok(200);
     assert_eq!(now["branding"], put["branding"]);
+}
+
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const ICO: &[u8] = b"\0\0\x01\0\x01\0\x10\x10\0\0\x01\0\x20\0\x68\x04\0\0\x16\0\0\0";
+
+async fn upload(s: &Server, content_type: &str, bytes: Vec<u8>) -> Resp {
+    let rb = s
+        .request(Method::POST, "/v1/settings/images", Some(&s.write))
+        .header("Content-Type", content_type)
+        .body(bytes);
+    s.send("POST /v1/settings/images".to_owned(), rb).await
+}
+
+/// Branding images: uploaded by their bytes (format by content, at most
+/// 2 MiB), kept by digest (the same bytes twice are one image), read back
+/// byte for byte, and named by digest in the settings, which refuse an
+/// image never uploaded and an ICO anywhere but the favicon.
+#[tokio::test]
+async fn branding_images_are_content_addressed_and_checked() {
+    let s = Server::standard();
+    let made = upload(&s, "image/png", PNG.to_vec()).await.ok(201);
+    let digest = made["digest"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 39,
+        "{made}"
+    );
+    assert_eq!(
+        (&made["media_type"], &made["size"]),
+        (&json!("image/png"), &json!(PNG.len()))
+    );
+    // Declared as JPEG, it is still the same PNG.
+    let again = upload(&s, "image/jpeg", PNG.to_vec()).await.ok(200);
+    assert_eq!(again, made);
+    let got = s
+        .client
+        .get(format!("{}/v1/settings/images/{digest}", s.serve_url()))
+        .bearer_auth(&s.read)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.status().as_u16(), 200);
+    assert_eq!(
+        got.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    assert_eq!(
+        got.bytes().await.map(|b| b.to_vec()).ok().as_deref(),
+        Some(PNG)
+    );
+    upload(
+        &s,
+        "image/png",
+        b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+    )
+    .await
+    .problem(422, "invalid-value");
+    upload(&s, "application/json", PNG.to_vec())
+        .await
+        .problem(415, "unsupported-media-type");
+    let mut big = PNG.to_vec();
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    upload(&s, "image/png", big)
+        .await
+        .problem(413, "payload-too-large");
+    let ico = upload(&s, "image/x-icon", ICO.to_vec()).await.ok(201);
+    let ico = ico["digest"].as_str().unwrap_or_default().to_owned();
+    let put = s
+        .put(
+            "/v1/settings",
+            Some("*"),
+            &json!({"branding": {"logo_light": digest, "favicon": ico}}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(put["branding"]["logo_light"], json!(digest));
+    s.put(
+        "/v1/settings",
+        Some("*"),
+        &json!({"branding": {"logo_inverse": ico}}),
+    )
+    .await
+    .problem(422, "invalid-value");
+    let never = format!("sha256:{}", "0".repeat(32));
+    s.put(
+        "/v1/settings",
+        Some("*"),
+        &json!({"branding": {"logo_light": never}}),
+    )
+    .await
+    .problem(422, "invalid-reference");
+    s.get(&format!("/v1/settings/images/{never}"))
+        .await
+        .problem(404, "not-found");
 }

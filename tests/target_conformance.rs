@@ -69,6 +69,7 @@ fn write<'a>(object: &'a ObjectId, op: WriteOp<'a>, labels: &'a Labels) -> Write
         unset_labels: &[],
         keys: None,
         sink: None,
+        uploads: None,
     }
 }
 

@@ -32,8 +32,9 @@ use crate::diff::{Action, Change};
 use crate::model::ObjectId;
 use crate::model::live::LAST_APPLIED_LABEL;
 use crate::plan::{Plan, PlannedChange};
+pub use crate::target::Blobs;
 use crate::target::{
-    ErrorKind, Keys as KeyValues, Sink, Target, TargetError, Write, WriteOp, backoff,
+    ErrorKind, Keys as KeyValues, Sink, Target, TargetError, Uploads, Write, WriteOp, backoff,
 };
 
 /// How an apply runs.
@@ -219,6 +220,15 @@ impl Report {
 /// provider's client secret), for the changes that send them.
 pub type Keys = BTreeMap<ObjectId, Vec<String>>;
 
+/// What an apply sends besides the plan: resolved secrets, the files the
+/// plan names by digest, and where issued secrets go.
+#[derive(Clone, Copy)]
+pub struct Sends<'a> {
+    pub keys: &'a Keys,
+    pub blobs: &'a Blobs,
+    pub issued: &'a sink::Issued,
+}
+
 /// Called as each change finishes (for progress bars and logs).
 pub type Progress = Arc<dyn Fn(&Done) + Send + Sync>;
 
@@ -226,12 +236,16 @@ pub type Progress = Arc<dyn Fn(&Done) + Send + Sync>;
 pub async fn run<T: Target>(
     target: &T,
     plan: &Plan,
-    keys: &Keys,
-    issued: &sink::Issued,
+    sends: Sends<'_>,
     opts: &Options,
     stop: &Stop,
     progress: Progress,
 ) -> Report {
+    let Sends {
+        keys,
+        blobs,
+        issued,
+    } = sends;
     let breaker = Breaker::new(stop, opts.silence);
     let pacer = pace::Pacer::new(opts.max_writes_per_second);
     let mut report = Report::default();
@@ -271,7 +285,16 @@ pub async fn run<T: Target>(
             // Sent together, a batch at a time; what fails in a batch is
             // retried on its own.
             for chunk in runnable.chunks(batch) {
-                for done in batched(target, chunk, (keys, issued), opts, breaker, pacer, stop).await
+                for done in batched(
+                    target,
+                    chunk,
+                    (keys, blobs, issued),
+                    opts,
+                    breaker,
+                    pacer,
+                    stop,
+                )
+                .await
                 {
                     finish(done);
                 }
@@ -282,7 +305,9 @@ pub async fn run<T: Target>(
                 .map(|c| async move {
                     match stop.reason() {
                         Some(why) => Done::skipped(c, format!("not started: {why}")),
-                        None => one(target, c, (keys, issued), opts, breaker, pacer, None).await,
+                        None => {
+                            one(target, c, (keys, blobs, issued), opts, breaker, pacer, None).await
+                        }
                     }
                 })
                 .buffer_unordered(opts.parallelism.max(1));
@@ -400,7 +425,29 @@ pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [Stri
         unset_labels: &c.unset_labels,
         keys: keys.map(KeyValues),
         sink: None,
+        uploads: None,
     }
+}
+
+/// The files a change names and must send first: the branding images of a
+/// settings write that sets them, by digest (a digest the files no longer
+/// have was refused before the apply began).
+fn uploads_for<'b>(c: &Change, blobs: &'b Blobs) -> Vec<(&'b str, &'b [u8])> {
+    let Some(crate::model::Object::Settings(s)) = &c.desired else {
+        return Vec::new();
+    };
+    crate::model::image::ImageSlot::ALL
+        .iter()
+        .filter(|slot| {
+            c.action == Action::Create
+                || c.fields
+                    .iter()
+                    .any(|f| f.field == format!("branding.{}", slot.field()))
+        })
+        .filter_map(|slot| s.branding.image(*slot))
+        .filter_map(|d| blobs.get_key_value(d))
+        .map(|(d, b)| (d.as_str(), b.as_slice()))
+        .collect()
 }
 
 /// Whether a change makes the platform issue a secret (a new API key's
@@ -430,7 +477,7 @@ fn field_names(c: &Change) -> Vec<&str> {
 async fn batched<T: Target>(
     target: &T,
     chunk: &[&PlannedChange],
-    (keys, issued): (&Keys, &sink::Issued),
+    (keys, blobs, issued): (&Keys, &Blobs, &sink::Issued),
     opts: &Options,
     breaker: &Breaker<'_>,
     pacer: &pace::Pacer,
@@ -443,6 +490,10 @@ async fn batched<T: Target>(
             .collect();
     }
     let fields: Vec<Vec<&str>> = chunk.iter().map(|pc| field_names(&pc.change)).collect();
+    let uploads: Vec<Vec<(&str, &[u8])>> = chunk
+        .iter()
+        .map(|pc| uploads_for(&pc.change, blobs))
+        .collect();
     // The first attempt of each: refused before sending, or sent.
     let mut first: Vec<Option<Result<(), TargetError>>> = Vec::with_capacity(chunk.len());
     let delivers: Vec<_> = chunk
@@ -453,11 +504,12 @@ async fn batched<T: Target>(
         })
         .collect();
     let mut writes = Vec::with_capacity(chunk.len());
-    for ((pc, fields), deliver) in chunk.iter().zip(&fields).zip(&delivers) {
+    for (((pc, fields), deliver), ups) in chunk.iter().zip(&fields).zip(&delivers).zip(&uploads) {
         let c = &pc.change;
         match ready(target, c, pacer).await {
             Ok(()) => {
                 let mut w = write_of(c, fields, keys_for(c, keys));
+                w.uploads = (!ups.is_empty()).then_some(Uploads(ups));
                 if issues_secret(c) {
                     w.sink = Some(Sink(deliver));
                 }
@@ -483,7 +535,7 @@ async fn batched<T: Target>(
             one(
                 target,
                 pc,
-                (keys, issued),
+                (keys, blobs, issued),
                 opts,
                 breaker,
                 pacer,
@@ -500,7 +552,7 @@ async fn batched<T: Target>(
 async fn one<T: Target>(
     target: &T,
     pc: &PlannedChange,
-    (keys, issued): (&Keys, &sink::Issued),
+    (keys, blobs, issued): (&Keys, &Blobs, &sink::Issued),
     opts: &Options,
     breaker: &Breaker<'_>,
     pacer: &pace::Pacer,
@@ -509,7 +561,9 @@ async fn one<T: Target>(
     let c = &pc.change;
     let fields = field_names(c);
     let deliver = |v: &str| issued.deliver(&c.object, key_sink(c), v);
+    let ups = uploads_for(c, blobs);
     let mut write = write_of(c, &fields, keys_for(c, keys));
+    write.uploads = (!ups.is_empty()).then_some(Uploads(&ups));
     if issues_secret(c) {
         write.sink = Some(Sink(&deliver));
     }

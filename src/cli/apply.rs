@@ -438,6 +438,7 @@ fn execute(
     executing: &AtomicBool,
 ) -> Result<Outcome, CommandError> {
     let keys = pipeline::keys_for_plan(plan, checked, !target.capabilities().keys_required)?;
+    let blobs = pipeline::blobs_for_plan(plan, checked)?;
     let opts = Options {
         parallelism: args.common.parallelism.max(1),
         max_writes_per_second: args.max_writes_per_second,
@@ -454,7 +455,16 @@ fn execute(
     executing.store(true, Ordering::SeqCst);
     let issued = apply::sink::Issued::default();
     let report: Report = rt.block_on(apply::run(
-        target, plan, &keys, &issued, &opts, stop, progress,
+        target,
+        plan,
+        apply::Sends {
+            keys: &keys,
+            blobs: &blobs,
+            issued: &issued,
+        },
+        &opts,
+        stop,
+        progress,
     ));
     executing.store(false, Ordering::SeqCst);
     if let Some(b) = bar {

@@ -37,6 +37,14 @@ pub struct Args {
     /// Seed of the injected faults, for repeatable runs.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
+    /// How long an invitation stays valid (MagOneAI: 7 days), for example
+    /// `7d`, `1h` or `0s` (every invitation expires at once).
+    #[arg(long, default_value = "7d", value_name = "DURATION", value_parser = duration)]
+    pub invitation_ttl: std::time::Duration,
+}
+
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (for example 7d, 12h or 0s)"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +145,7 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
     if !(0.0..=1.0).contains(&args.fail_rate) {
         return Err(CommandError::new("--fail-rate must be between 0 and 1"));
     }
-    let engine = open(&db, args.profile)?;
+    let engine = open(&db, args.profile)?.with_invitation_ttl(args.invitation_ttl.as_secs());
     let faults = Faults {
         fail_rate: args.fail_rate,
         latency_ms: args.latency_ms,

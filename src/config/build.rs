@@ -62,6 +62,13 @@ pub fn profile(doc: &Document) -> Option<Profile> {
 
 /// Builds the model. `profile` is the catalog chosen (by the file or the
 /// command line).
+/// The digest of the image file at `path`, when it could be read
+/// (validation reports one that could not, or that is no image).
+fn image(assets: &super::assets::Assets, path: Option<&String>) -> Option<String> {
+    let bytes = assets.get(path?)?.as_ref().ok()?;
+    Some(crate::model::image::digest(bytes))
+}
+
 pub fn build(doc: &Document, assets: &super::assets::Assets, profile: Profile) -> Config {
     let platform = Platform {
         endpoint: doc
@@ -139,10 +146,16 @@ pub fn build(doc: &Document, assets: &super::assets::Assets, profile: Profile) -
                 name: u.name.clone(),
                 status: match u.status.as_deref() {
                     Some("suspended") => UserStatus::Suspended,
+                    Some("invited") => UserStatus::Invited,
                     _ => UserStatus::Active,
                 },
                 labels: u.labels.clone(),
                 prevent_destroy: u.prevent_destroy,
+                invitation: u.invitation.as_ref().map(|i| crate::model::Invitation {
+                    message: i.message.clone(),
+                    resend_expired: i.resend_expired,
+                    sent: None,
+                }),
             },
         );
     }
@@ -423,6 +436,9 @@ pub fn build(doc: &Document, assets: &super::assets::Assets, profile: Profile) -
                             .support_email
                             .as_deref()
                             .and_then(|e| Email::parse(e).ok()),
+                        logo_light: image(assets, b.logo_light.as_ref()),
+                        logo_inverse: image(assets, b.logo_inverse.as_ref()),
+                        favicon: image(assets, b.favicon.as_ref()),
                     })
                     .unwrap_or_default(),
             }

@@ -95,6 +95,24 @@ pub struct BrandingDoc {
     pub login_headline: Option<String>,
     pub login_tagline: Option<String>,
     pub support_email: Option<String>,
+    /// Image files, relative to the config root.
+    pub logo_light: Option<String>,
+    pub logo_inverse: Option<String>,
+    pub favicon: Option<String>,
+}
+
+impl BrandingDoc {
+    /// The image paths as written, by slot.
+    pub fn images(&self) -> impl Iterator<Item = (crate::model::image::ImageSlot, &String)> {
+        use crate::model::image::ImageSlot as S;
+        [
+            (S::LogoLight, self.logo_light.as_ref()),
+            (S::LogoInverse, self.logo_inverse.as_ref()),
+            (S::Favicon, self.favicon.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(slot, p)| Some((slot, p?)))
+    }
 }
 
 /// What the members of an IdP group get in one workspace.
@@ -160,11 +178,21 @@ pub struct SettingsDoc {
 
 pub type LabelsDoc = BTreeMap<String, String>;
 
+/// A user's invitation.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationDoc {
+    pub message: Option<String>,
+    #[serde(default)]
+    pub resend_expired: bool,
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UserDoc {
     pub name: Option<String>,
     pub status: Option<String>,
+    pub invitation: Option<InvitationDoc>,
     #[serde(default)]
     pub labels: LabelsDoc,
     #[serde(default)]
@@ -435,17 +463,18 @@ impl Document {
     /// The files the config names besides its own (SAML metadata), as
     /// written.
     pub fn asset_paths(&self) -> Vec<String> {
-        let Some(sso) = self
-            .settings
-            .as_ref()
-            .and_then(|d| d.value.as_ref())
-            .and_then(|s| s.sso.as_ref())
-        else {
+        let Some(settings) = self.settings.as_ref().and_then(|d| d.value.as_ref()) else {
             return Vec::new();
         };
-        sso.providers()
-            .filter_map(|(_, p)| p?.metadata_file)
-            .collect()
+        let images = settings
+            .branding
+            .iter()
+            .flat_map(|b| b.images().map(|(_, p)| p.clone()));
+        let metadata = settings
+            .sso
+            .iter()
+            .flat_map(|sso| sso.providers().filter_map(|(_, p)| p?.metadata_file));
+        images.chain(metadata).collect()
     }
 
     /// Merges one file's declarations into the document. Objects declared

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{show, status_matches};
 use crate::model::{
     Assignment, IdentityProvider, Membership, Project, Provider, Quotas, Role, Settings, User,
-    Workspace,
+    UserStatus, Workspace,
 };
 
 /// One field's old and new value.
@@ -150,11 +150,38 @@ fn limits<const N: usize>(
 pub fn user(live: &User, want: &User) -> Vec<FieldChange> {
     let mut out = Vec::new();
     field(&mut out, "name", &live.name, &want.name);
-    if !status_matches(live.status, want.status) {
-        field(&mut out, "status", &live.status, &want.status);
+    // A user who exists was invited already: declared invited, it is
+    // compared as active (a suspended one is reactivated, not re-invited).
+    let want_status = match want.status {
+        UserStatus::Invited => UserStatus::Active,
+        s => s,
+    };
+    if !status_matches(live.status, want_status) {
+        field(&mut out, "status", &live.status, &want_status);
     }
     field(&mut out, "labels", &live.labels, &want.labels);
+    if let Some(expires) = expired_invitation(live)
+        && want.status == UserStatus::Invited
+        && want.invitation.as_ref().is_some_and(|i| i.resend_expired)
+    {
+        out.push(FieldChange {
+            field: "invitation".to_owned(),
+            before: Value::String(format!("expired at {expires}")),
+            after: Value::String("re-sent".to_owned()),
+            sensitive: false,
+            keys: None,
+        });
+    }
     out
+}
+
+/// When the invitation of a user still invited expired, if it did.
+pub fn expired_invitation(live: &User) -> Option<&str> {
+    if live.status != UserStatus::Invited {
+        return None;
+    }
+    let sent = live.invitation.as_ref()?.sent.as_ref()?;
+    sent.expired.then_some(sent.expires_at.as_str())
 }
 
 pub fn role(live: &Role, want: &Role) -> Vec<FieldChange> {

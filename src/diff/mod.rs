@@ -18,7 +18,7 @@
 //! object (see [`rename`]); live state is compared re-keyed under the new
 //! names, so what is attached to the object follows it.
 
-mod compare;
+pub(crate) mod compare;
 pub mod rename;
 
 use std::collections::{BTreeMap, BTreeSet};

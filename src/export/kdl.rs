@@ -200,14 +200,20 @@ pub(super) fn users(users: &[UserOut]) -> String {
         if u.suspended {
             n = n.prop("status", "suspended".to_owned());
         }
+        if u.invited {
+            n = n.prop("status", "invited".to_owned());
+        }
         if u.prevent_destroy {
             n = n.prop("prevent_destroy", boolean(true).to_owned());
+        }
+        if let Some(m) = u.invitation_message() {
+            n.child(Node::new("invitation").prop("message", quoted(m)));
         }
         if let Some(l) = labels(&u.user.labels, 1) {
             n.child(l);
         }
         if u.invited {
-            n = n.comment("Invited: the platform has sent an invitation not yet accepted.".into());
+            n = n.comment(u.invitation_note());
         }
         // One line per user; a user with a block stands apart.
         let block = !n.children.is_empty() || !n.comments.is_empty();

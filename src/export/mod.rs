@@ -172,14 +172,39 @@ pub(crate) fn kind_name(kind: ProviderKind) -> &'static str {
     }
 }
 
+impl UserOut<'_> {
+    /// The comment on a pending invitation.
+    pub fn invitation_note(&self) -> String {
+        let sent = self.user.invitation.as_ref().and_then(|i| i.sent.as_ref());
+        match sent {
+            Some(s) if s.expired => format!(
+                "Invited: the invitation expired at {} unaccepted; set invitation.resend_expired = true to re-send it.",
+                s.expires_at
+            ),
+            Some(s) => format!(
+                "Invited: the platform sent an invitation, not yet accepted, that expires at {}.",
+                s.expires_at
+            ),
+            None => "Invited: the platform has sent an invitation not yet accepted.".to_owned(),
+        }
+    }
+
+    /// The custom message of the pending invitation.
+    pub fn invitation_message(&self) -> Option<&String> {
+        self.user
+            .invitation
+            .as_ref()
+            .and_then(|i| i.message.as_ref())
+    }
+}
+
 /// One user as the files will say it.
 pub(crate) struct UserOut<'a> {
     pub user: &'a User,
     /// Written as `status = "suspended"`; everything else is active.
     pub suspended: bool,
-    /// An invitation is pending: written as active (the platform sends
-    /// invitations itself, and tenet treats invited as active), with a
-    /// comment.
+    /// An invitation is pending: written as `status = "invited"` (with its
+    /// message), and a comment on when it expires.
     pub invited: bool,
     pub prevent_destroy: bool,
 }

@@ -197,6 +197,16 @@ pub(super) fn root(tree: &Tree) -> String {
         for (k, v) in branding_fields(b) {
             let _ = writeln!(out, "{k} = {}", string(&v));
         }
+        for slot in crate::model::image::ImageSlot::ALL {
+            if let Some(d) = b.image(slot) {
+                let _ = writeln!(
+                    out,
+                    "# {} on the platform: image {d}. tenet does not download images: save the file in this tree and name it here ({} = \"branding/...\"), or leave it unmanaged.",
+                    slot.field(),
+                    slot.field()
+                );
+            }
+        }
     }
     for i in &tree.identity_providers {
         identity_provider(&mut out, i);
@@ -305,12 +315,18 @@ pub(super) fn users(users: &[UserOut]) -> String {
         let path = ["users", email];
         out.push('\n');
         if u.invited {
-            out.push_str("# Invited: the platform has sent an invitation not yet accepted.\n");
+            let _ = writeln!(out, "# {}", u.invitation_note());
         }
         out.push_str(&header(&path));
         opt_string(&mut out, "name", u.user.name.as_ref());
         if u.suspended {
             out.push_str("status = \"suspended\"\n");
+        }
+        if u.invited {
+            out.push_str("status = \"invited\"\n");
+            if let Some(m) = u.invitation_message() {
+                let _ = writeln!(out, "invitation = {{ message = {} }}", string(m));
+            }
         }
         let long = labels(&mut out, &u.user.labels);
         prevent_destroy(&mut out, u.prevent_destroy);

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cidr;
 pub mod grant;
 pub mod id;
+pub mod image;
 pub mod keys;
 pub mod live;
 pub mod object;

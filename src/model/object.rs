@@ -47,6 +47,7 @@ impl Object {
             }),
             Object::User(u) => Object::User(User {
                 prevent_destroy: false,
+                invitation: None,
                 status: match u.status {
                     crate::model::UserStatus::Invited => crate::model::UserStatus::Active,
                     s => s,

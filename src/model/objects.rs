@@ -18,7 +18,9 @@ pub enum UserStatus {
     #[default]
     Active,
     Suspended,
-    /// Only ever live: the platform has sent an invitation not yet accepted.
+    /// The platform has sent an invitation not yet accepted. Declared, it
+    /// asks for one when the user is created; an existing user (who has
+    /// accepted) counts as active.
     Invited,
 }
 
@@ -29,6 +31,32 @@ pub struct User {
     pub status: UserStatus,
     pub labels: Labels,
     pub prevent_destroy: bool,
+    /// Of an invited user: what the files ask for, or what the platform
+    /// sent. Never part of the digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<Invitation>,
+}
+
+/// A user's invitation. Declared: the message and whether an expired one
+/// is re-sent. Read: the message sent and where the platform's stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Invitation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Re-send the invitation when the platform says it expired.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resend_expired: bool,
+    /// Read only: the platform's invitation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SentInvitation>,
+}
+
+/// The platform's invitation, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentInvitation {
+    pub expires_at: String,
+    /// On the platform's clock.
+    pub expired: bool,
 }
 
 /// A custom role. Built-in roles live in the catalog, never here.
@@ -415,12 +443,31 @@ pub struct Branding {
     pub login_headline: Option<String>,
     pub login_tagline: Option<String>,
     pub support_email: Option<Email>,
+    /// The images, each by its digest (`sha256:<hex>`; see
+    /// [`super::image`]): what tenet compares. The bytes are read from the
+    /// config tree when a change sends them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_light: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_inverse: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favicon: Option<String>,
 }
 
 impl Branding {
     /// Nothing set: the files leave the branding alone.
     pub fn is_empty(&self) -> bool {
         self == &Branding::default()
+    }
+
+    /// The image digest of a slot.
+    pub fn image(&self, slot: super::image::ImageSlot) -> Option<&String> {
+        use super::image::ImageSlot as S;
+        match slot {
+            S::LogoLight => self.logo_light.as_ref(),
+            S::LogoInverse => self.logo_inverse.as_ref(),
+            S::Favicon => self.favicon.as_ref(),
+        }
     }
 }
 

@@ -172,3 +172,32 @@ pub fn api_key_warnings(config: &Config, today: &str) -> Vec<Warning> {
     }
     out
 }
+
+/// Declared invited users whose invitation the platform says expired and
+/// the files do not re-send: nobody can accept it now.
+pub fn invitation_warnings(config: &Config, live: &crate::model::Live) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for (email, want) in &config.state.users {
+        if want.status != crate::model::UserStatus::Invited
+            || want.invitation.as_ref().is_some_and(|i| i.resend_expired)
+        {
+            continue;
+        }
+        let Some(expires) = live
+            .state
+            .users
+            .get(email)
+            .and_then(crate::diff::compare::expired_invitation)
+        else {
+            continue;
+        };
+        out.push(Warning {
+            code: "invitation-expired".to_owned(),
+            message: format!(
+                "the invitation of `{email}` expired at {expires} and was not accepted: set invitation.resend_expired = true to re-send it"
+            ),
+            object: Some(ObjectId::User(email.clone())),
+        });
+    }
+    out
+}

@@ -947,6 +947,7 @@ pub(super) mod tests {
             status: UserStatus::Active,
             labels: Labels::new(),
             prevent_destroy: false,
+            invitation: None,
         };
         let membership = Membership {
             workspace: slug("eng"),

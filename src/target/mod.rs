@@ -203,6 +203,28 @@ pub struct Write<'a> {
     /// Where a secret the platform makes goes (a new API key's value):
     /// called once, as soon as the target has it.
     pub sink: Option<Sink<'a>>,
+    /// Files the write names by digest and sends first (the branding
+    /// images of a settings write).
+    pub uploads: Option<Uploads<'a>>,
+}
+
+/// Files by the digest of their bytes (`sha256:<hex>`).
+pub type Blobs = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// The files a write uploads; `Debug` shows their digests and sizes only.
+#[derive(Clone, Copy)]
+pub struct Uploads<'a>(pub &'a [(&'a str, &'a [u8])]);
+
+impl std::fmt::Debug for Uploads<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(d, b)| format!("{d} ({} bytes)", b.len())),
+            )
+            .finish()
+    }
 }
 
 /// Receives a secret the platform made; an error means it could not be

@@ -104,6 +104,7 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
             ),
         );
     }
+    c.users();
     c.roles();
     c.teams();
     c.workspaces();
@@ -116,6 +117,28 @@ pub fn check(loaded: &Loaded, config: &Config, catalog: &Catalog) -> Vec<Diagnos
 }
 
 impl<'a> Checker<'a> {
+    /// An invitation belongs to a user declared invited.
+    fn users(&mut self) {
+        for d in self.loaded.document.users.values() {
+            let Some(u) = &d.value else { continue };
+            if u.invitation.is_some() && u.status.as_deref() != Some("invited") {
+                let (file, span) = self.at(d, &["invitation"], true);
+                self.diags.push(
+                    Diagnostic::error(
+                        "tenet::user::invitation-not-invited",
+                        format!(
+                            "user `{}` has an invitation but its status is {}",
+                            d.key,
+                            u.status.as_deref().unwrap_or("active (the default)")
+                        ),
+                    )
+                    .with_label(file, span, "only an invited user gets one")
+                    .with_help("set status = \"invited\" (the invitation is sent when the user is created), or remove the invitation"),
+                );
+            }
+        }
+    }
+
     /// The same checker with no problems found yet and its own hint budget,
     /// for a part of the tree checked on another core.
     fn fork(&self) -> Checker<'a> {
@@ -863,7 +886,31 @@ impl<'a> Checker<'a> {
                     .get(&m.user)
                     .is_some_and(|u| u.status == UserStatus::Active)
             };
-            if !admins.iter().any(active) {
+            let invited: Vec<&str> = admins
+                .iter()
+                .filter(|m| {
+                    state
+                        .users
+                        .get(&m.user)
+                        .is_some_and(|u| u.status == UserStatus::Invited)
+                })
+                .map(|m| m.user.as_str())
+                .collect();
+            if !admins.iter().any(active) && !invited.is_empty() {
+                // Someone will administer it, once they accept.
+                let (file, span) = self.at(d, &[], true);
+                self.diags.push(
+                    Diagnostic::warning(
+                        "tenet::workspace::administrator-invited",
+                        format!(
+                            "workspace `{slug}` has no active administrator yet: {} invited",
+                            invited.join(", ")
+                        ),
+                    )
+                    .with_label(file, span, "administered once an invitation is accepted")
+                    .with_help("nobody can administer it until one of them accepts; the platform keeps another active administrator from leaving meanwhile"),
+                );
+            } else if !admins.iter().any(active) {
                 let roles = self.catalog.administrator_roles.join("` or `");
                 let mut diag = Diagnostic::error(
                     "tenet::workspace::no-administrator",
@@ -1008,7 +1055,56 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Each branding image is a file of the tree, at most 2 MiB, whose
+    /// content (not its name) is a format its slot takes.
+    fn branding_images(&mut self) {
+        use crate::model::image::ImageFormat;
+        let Some(d) = &self.loaded.document.settings else {
+            return;
+        };
+        let Some(branding) = d.value.as_ref().and_then(|s| s.branding.as_ref()) else {
+            return;
+        };
+        for (slot, path) in branding.images() {
+            let field = slot.field();
+            let problem = match self.loaded.assets.get(path) {
+                Some(Ok(bytes)) => match ImageFormat::sniff(bytes) {
+                    Some(f) if slot.accepts(f) => None,
+                    Some(f) => Some((
+                        format!(
+                            "`{path}` is an {} image, which `{field}` does not take",
+                            f.name()
+                        ),
+                        "an ICO file",
+                    )),
+                    None => Some((
+                        format!(
+                            "`{path}` is not a {} image: {}",
+                            slot.formats(),
+                            ImageFormat::describe(bytes)
+                        ),
+                        "not an image it takes",
+                    )),
+                },
+                Some(Err(why)) => Some((format!("cannot read `{path}`: {why}"), "cannot be read")),
+                None => Some((format!("cannot read `{path}`"), "cannot be read")),
+            };
+            if let Some((message, label)) = problem {
+                let (file, span) = self.at(d, &["branding", field], false);
+                self.diags.push(
+                    Diagnostic::error("tenet::branding::image", format!("branding `{field}`: {message}"))
+                        .with_label(file, span, label)
+                        .with_help(format!(
+                            "save the image as {} (told by its content, not its extension), at most 2 MiB, inside the config tree; the path is relative to the directory of tenet.toml",
+                            slot.formats()
+                        )),
+                );
+            }
+        }
+    }
+
     fn settings(&mut self) {
+        self.branding_images();
         let Some(d) = &self.loaded.document.settings else {
             return;
         };

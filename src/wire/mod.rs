@@ -279,9 +279,46 @@ pub struct User {
     pub email: String,
     #[serde(flatten)]
     pub spec: UserSpec,
+    /// The invitation of a user still `invited`: read only, made by the
+    /// platform when the user is created invited, re-sent on request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<Invitation>,
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// The body of `POST /v1/users` (besides `email`): the spec, and for a
+/// user created `invited` the invitation to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CreateUser {
+    #[serde(flatten)]
+    pub spec: UserSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<InvitationRequest>,
+}
+
+/// What the platform sent an invited user. The expiry is the platform's
+/// (MagOneAI: 7 days); `expired` is told on the platform's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The custom message sent with it.
+    #[serde(default)]
+    pub message: Option<String>,
+    pub sent_at: String,
+    pub expires_at: String,
+    pub expired: bool,
+    /// How many times it was sent (1 at creation).
+    pub sends: u64,
+}
+
+/// The `invitation` member of a user's create body, and the body of a
+/// re-send (`POST /v1/users/{email}/invitation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 // --------------------------------------------------------------------- roles
@@ -702,7 +739,29 @@ pub struct Branding {
     /// Stored case-folded, like every email.
     #[serde(default)]
     pub support_email: Option<String>,
+    /// The images, each the digest (`sha256:<hex>`) of one uploaded with
+    /// `POST /v1/settings/images`; `null` shows the platform's own.
+    #[serde(default)]
+    pub logo_light: Option<String>,
+    #[serde(default)]
+    pub logo_inverse: Option<String>,
+    #[serde(default)]
+    pub favicon: Option<String>,
 }
+
+/// An uploaded branding image, as `POST /v1/settings/images` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// `sha256:<hex>` of the bytes: the image's key.
+    pub digest: String,
+    /// `image/png`, `image/jpeg` or `image/vnd.microsoft.icon`, told by
+    /// the content.
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// The largest image the platform takes: 2 MiB.
+pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Platform-wide settings, a singleton replaced whole with `PUT`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -195,7 +195,7 @@ impl Now {
         }
     }
 
-    fn plus(&self, secs: u64) -> Now {
+    pub(crate) fn plus(&self, secs: u64) -> Now {
         let t = UNIX_EPOCH
             + Duration::from_micros(u64::try_from(self.micros).unwrap_or(0))
             + Duration::from_secs(secs);
@@ -244,7 +244,12 @@ pub struct Engine {
     /// while each write in it takes it again.
     conn: ReentrantMutex<Connection>,
     catalog: &'static Catalog,
+    /// How long an invitation stays valid, in seconds.
+    invitation_ttl: u64,
 }
+
+/// MagOneAI's invitation expiry: 7 days.
+pub const INVITATION_TTL_SECS: u64 = 7 * 24 * 3600;
 
 /// An open write transaction and who is writing.
 pub(crate) struct Tx<'a> {
@@ -252,6 +257,7 @@ pub(crate) struct Tx<'a> {
     pub actor: &'a Actor,
     pub now: Now,
     pub catalog: &'a Catalog,
+    pub invitation_ttl: u64,
 }
 
 impl Engine {
@@ -327,7 +333,15 @@ impl Engine {
         Ok(Engine {
             conn: ReentrantMutex::new(conn),
             catalog,
+            invitation_ttl: INVITATION_TTL_SECS,
         })
+    }
+
+    /// How long the invitations this engine sends stay valid (seconds; 7
+    /// days unless set).
+    pub fn with_invitation_ttl(mut self, secs: u64) -> Engine {
+        self.invitation_ttl = secs;
+        self
     }
 
     pub fn profile(&self) -> Profile {
@@ -367,6 +381,7 @@ impl Engine {
             actor,
             now: Now::at(SystemTime::now()),
             catalog: self.catalog,
+            invitation_ttl: self.invitation_ttl,
         };
         let out = f(&mut t)?;
         open.finish()?;

@@ -25,6 +25,16 @@ CREATE TABLE IF NOT EXISTS users (
     updated_at TEXT NOT NULL
 );
 
+-- The pending invitation of each user whose status is `invited`.
+CREATE TABLE IF NOT EXISTS invitations (
+    email TEXT PRIMARY KEY REFERENCES users(email) ON DELETE CASCADE,
+    message TEXT,
+    sent_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    expires_micros INTEGER NOT NULL,
+    sends INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS roles (
     id TEXT PRIMARY KEY,
     spec TEXT NOT NULL,
@@ -192,4 +202,14 @@ CREATE TABLE IF NOT EXISTS top_ups (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (workspace_id, id)
+);
+
+-- Branding images, by the digest of their bytes (content-addressed: the
+-- settings name them by digest).
+CREATE TABLE IF NOT EXISTS images (
+    digest TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    created_at TEXT NOT NULL
 );

@@ -1,13 +1,89 @@
 //! Platform-wide settings: a singleton replaced whole. Network ranges are
 //! stored normalized (host bits cleared), the branding colour lower-case and
-//! its support email case-folded.
+//! its support email case-folded. Branding images are uploaded on their
+//! own, kept by the digest of their bytes (format told by content: PNG or
+//! JPEG, ICO for the favicon too; at most 2 MiB), and named by digest in
+//! the settings, which refuse a digest the platform does not hold.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::keys::is_email;
 use super::{Actor, Cached, Engine, check_labels, check_text, check_version, json, parse, to_u64};
 use crate::platform::ApiError;
-use crate::wire::{Branding, Settings, SettingsSpec};
+use crate::wire::{Branding, Image, MAX_IMAGE_BYTES, Settings, SettingsSpec};
+
+/// The media type of `bytes` by their content, if it is an image format
+/// the platform takes (PNG, JPEG, ICO).
+fn media_type(bytes: &[u8]) -> Option<&'static str> {
+    match infer::get(bytes)?.mime_type() {
+        "image/png" => Some("image/png"),
+        "image/jpeg" => Some("image/jpeg"),
+        "image/vnd.microsoft.icon" | "image/x-icon" => Some("image/vnd.microsoft.icon"),
+        _ => None,
+    }
+}
+
+fn image_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(bytes)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+fn image(conn: &Connection, digest: &str) -> Result<Option<(Image, Vec<u8>)>, ApiError> {
+    Ok(conn
+        .one(
+            "SELECT media_type, size, bytes FROM images WHERE digest = ?1",
+            params![digest],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            },
+        )
+        .optional()?
+        .map(|(media_type, size, bytes)| {
+            (
+                Image {
+                    digest: digest.to_owned(),
+                    media_type,
+                    size: to_u64(size),
+                },
+                bytes,
+            )
+        }))
+}
+
+/// Each image the branding names is one the platform holds, of a format
+/// its slot takes.
+fn check_images(conn: &Connection, b: &Branding) -> Result<(), ApiError> {
+    for (field, digest, ico) in [
+        ("logo_light", &b.logo_light, false),
+        ("logo_inverse", &b.logo_inverse, false),
+        ("favicon", &b.favicon, true),
+    ] {
+        let Some(digest) = digest else { continue };
+        let Some((img, _)) = image(conn, digest)? else {
+            return Err(ApiError::new(
+                422,
+                "invalid-reference",
+                format!(
+                    "`branding.{field}` names image `{digest}`, which was never uploaded (POST /v1/settings/images)"
+                ),
+            ));
+        };
+        if img.media_type == "image/vnd.microsoft.icon" && !ico {
+            return Err(ApiError::invalid_value(format!(
+                "`branding.{field}` must be a PNG or JPEG image; `{digest}` is an ICO file (only the favicon may be one)"
+            )));
+        }
+    }
+    Ok(())
+}
 
 fn get(conn: &Connection) -> Result<Settings, ApiError> {
     let (spec, version, updated_at): (String, i64, String) = conn.one(
@@ -119,6 +195,7 @@ impl Engine {
     ) -> Result<Settings, ApiError> {
         let spec = normalize(spec)?;
         self.write(actor, |t| {
+            check_images(t.tx, &spec.branding)?;
             let current = get(t.tx)?;
             check_version("the settings", if_match, current.version)?;
             let version = current.version + 1;
@@ -135,6 +212,58 @@ impl Engine {
             )?;
             get(t.tx)
         })
+    }
+}
+
+impl Engine {
+    /// Keeps an uploaded image (idempotent: the same bytes are the same
+    /// image); `true` when it is new. Refused: over 2 MiB (413), or not a
+    /// PNG, JPEG or ICO image by its content (422).
+    pub fn put_image(&self, actor: &Actor, bytes: &[u8]) -> Result<(Image, bool), ApiError> {
+        if bytes.len() > MAX_IMAGE_BYTES {
+            return Err(ApiError::new(
+                413,
+                "payload-too-large",
+                format!(
+                    "the image is {} bytes, over the limit of 2 MiB",
+                    bytes.len()
+                ),
+            ));
+        }
+        let Some(media_type) = media_type(bytes) else {
+            return Err(ApiError::invalid_value(
+                "the body is not a PNG, JPEG or ICO image (the format is told by the content)",
+            ));
+        };
+        let digest = image_digest(bytes);
+        self.write(actor, |t| {
+            if let Some((img, _)) = image(t.tx, &digest)? {
+                return Ok((img, false));
+            }
+            t.tx.run(
+                "INSERT INTO images (digest, media_type, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![digest, media_type, bytes.len() as i64, bytes, t.now.text],
+            )?;
+            let img = Image {
+                digest: digest.clone(),
+                media_type: media_type.to_owned(),
+                size: bytes.len() as u64,
+            };
+            t.audit(
+                "create",
+                &format!("settings/images/{digest}"),
+                1,
+                &serde_json::Value::Null,
+                &serde_json::to_value(&img)?,
+            )?;
+            Ok((img, true))
+        })
+    }
+
+    /// An uploaded image and its bytes.
+    pub fn get_image(&self, digest: &str) -> Result<(Image, Vec<u8>), ApiError> {
+        self.read(|c| image(c, digest))?
+            .ok_or_else(|| ApiError::not_found(format!("image `{digest}`")))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::platform::engine::{Actor, AuditQuery, CatalogRules};
 use crate::wire::{
     ApiKeySpec, AssignmentSpec, IdentityProviderSpec, LockRenew, LockRequest, MemberQuotasSpec,
     MembershipSpec, ProjectSpec, ProviderSpec, QuotasSpec, RoleSpec, SettingsSpec, TopUpSpec,
-    UsageSpec, UserSpec, WorkspaceSpec, split_key,
+    UsageSpec, WorkspaceSpec, split_key,
 };
 
 type S = State<Arc<AppState>>;
@@ -195,6 +195,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/v1/users/{email}",
             get(get_user).patch(update_user).delete(delete_user),
         )
+        .route(
+            "/v1/users/{email}/invitation",
+            axum::routing::post(resend_invitation),
+        )
+        .route(
+            "/v1/users/{email}/invitation/accept",
+            axum::routing::post(accept_invitation),
+        )
         .route("/v1/roles", get(list_roles).post(create_role))
         .route(
             "/v1/roles/{id}",
@@ -218,6 +226,13 @@ pub fn routes() -> Router<Arc<AppState>> {
                 .delete(delete_identity_provider),
         )
         .route("/v1/settings", get(get_settings).put(put_settings))
+        .route(
+            "/v1/settings/images",
+            axum::routing::post(post_image).layer(axum::extract::DefaultBodyLimit::max(
+                crate::wire::MAX_IMAGE_BYTES + 1,
+            )),
+        )
+        .route("/v1/settings/images/{digest}", get(get_image))
         .route("/v1/audit", get(list_audit))
         .route("/v1/locks", axum::routing::post(acquire_lock))
         .route(
@@ -721,9 +736,8 @@ async fn create_user(
 ) -> R {
     let (email, rest) = split_key(&body(&headers, &b)?, "email")
         .map_err(|e| ApiError::invalid_body(e.to_string()))?;
-    let u = s
-        .engine
-        .create_user(&actor, &email, typed::<UserSpec>(&rest)?)?;
+    let c = typed::<crate::wire::CreateUser>(&rest)?;
+    let u = s.engine.create_user(&actor, &email, c.spec, c.invitation)?;
     Ok(created(
         format!("/v1/users/{}", segment(&u.email)),
         u.version,
@@ -747,6 +761,29 @@ async fn update_user(
     let u = s
         .engine
         .update_user(&actor, &email, v, &body(&headers, &b)?)?;
+    Ok(ok(u.version, &u))
+}
+
+async fn resend_invitation(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(email): P<String>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let v = if_match(&headers)?;
+    let u = s
+        .engine
+        .resend_invitation(&actor, &email, v, &body(&headers, &b)?)?;
+    Ok(ok(u.version, &u))
+}
+
+async fn accept_invitation(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    P(email): P<String>,
+) -> R {
+    let u = s.engine.accept_invitation(&actor, &email)?;
     Ok(ok(u.version, &u))
 }
 
@@ -952,6 +989,48 @@ async fn put_settings(
         .engine
         .put_settings(&actor, v, typed::<SettingsSpec>(&body(&headers, &b)?)?)?;
     Ok(ok(st.version, &st))
+}
+
+/// An image upload: the raw bytes, declared as an image; the platform tells
+/// the format by the content.
+async fn post_image(
+    State(s): S,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    Body(b): Body,
+) -> R {
+    let declared = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !declared.trim().to_ascii_lowercase().starts_with("image/") {
+        return Err(ApiError::new(
+            415,
+            "unsupported-media-type",
+            "send the image's bytes with Content-Type: image/png, image/jpeg or image/vnd.microsoft.icon",
+        ));
+    }
+    let (img, new) = s.engine.put_image(&actor, &b)?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = json(status, &img);
+    if let Ok(v) = format!("/v1/settings/images/{}", img.digest).parse() {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+async fn get_image(State(s): S, P(digest): P<String>) -> R {
+    let (img, bytes) = s.engine.get_image(&digest)?;
+    Ok((
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, img.media_type)],
+        bytes,
+    )
+        .into_response())
 }
 
 // --------------------------------------------------------------------- audit

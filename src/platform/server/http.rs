@@ -240,7 +240,11 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
             .map(Body)
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(413, "payload-too-large", "the request body is over 1 MiB")
+                    ApiError::new(
+                        413,
+                        "payload-too-large",
+                        "the request body is over the limit (1 MiB; 2 MiB for an image)",
+                    )
                 } else {
                     ApiError::invalid_body(e.body_text())
                 }

@@ -309,6 +309,14 @@ impl LiveBuilder {
                 status: user_status(u.spec.status),
                 labels: split_labels(&u.spec.labels).0,
                 prevent_destroy: false,
+                invitation: u.invitation.map(|i| model::Invitation {
+                    message: i.message,
+                    resend_expired: false,
+                    sent: Some(model::SentInvitation {
+                        expires_at: i.expires_at,
+                        expired: i.expired,
+                    }),
+                }),
             },
         );
     }
@@ -609,6 +617,9 @@ impl LiveBuilder {
                     .branding
                     .support_email
                     .and_then(|e| self.keys.email(&e).ok()),
+                logo_light: s.spec.branding.logo_light,
+                logo_inverse: s.spec.branding.logo_inverse,
+                favicon: s.spec.branding.favicon,
             },
         });
     }
@@ -635,10 +646,12 @@ pub enum Op {
         resource: String,
         version: Option<u64>,
     },
-    /// `POST {resource}/rotate` with a merge patch: an API key's new value
-    /// (answered once), and its fields.
-    Rotate {
+    /// `POST {resource}/{action}` with a merge patch of the resource's
+    /// fields: `rotate` (an API key's new value, answered once) or
+    /// `invitation` (an invited user's invitation re-sent).
+    Action {
         resource: String,
+        action: &'static str,
         version: Option<u64>,
         body: Value,
     },
@@ -686,6 +699,12 @@ pub fn op(w: &Write<'_>) -> Op {
                     let (field, key) = key_field(object);
                     if let Some(m) = body.as_object_mut() {
                         m.insert(field.to_owned(), Value::String(key));
+                        if let Object::User(u) = object
+                            && u.status == model::UserStatus::Invited
+                        {
+                            let message = u.invitation.as_ref().and_then(|i| i.message.clone());
+                            m.insert("invitation".to_owned(), json!({"message": message}));
+                        }
                         if let Some(keys) = keys {
                             insert_secrets(m, object, keys);
                         }
@@ -719,10 +738,30 @@ pub fn op(w: &Write<'_>) -> Op {
         WriteOp::Update { desired, fields }
             if matches!(desired, Object::ApiKey(_)) && fields.contains(&"rotation") =>
         {
-            Op::Rotate {
+            Op::Action {
                 resource: path,
+                action: "rotate",
                 version,
                 body: spec(desired, w.labels, w.unset_labels),
+            }
+        }
+        WriteOp::Update { desired, fields }
+            if matches!(desired, Object::User(_)) && fields.contains(&"invitation") =>
+        {
+            let mut body = spec(desired, w.labels, w.unset_labels);
+            if let (Object::User(u), Some(m)) = (desired, body.as_object_mut()) {
+                // The user stays invited; the request is the message.
+                m.remove("status");
+                m.insert(
+                    "invitation".to_owned(),
+                    json!({"message": u.invitation.as_ref().and_then(|i| i.message.clone())}),
+                );
+            }
+            Op::Action {
+                resource: path,
+                action: "invitation",
+                version,
+                body,
             }
         }
         WriteOp::Update { desired, fields } => {
@@ -736,10 +775,14 @@ pub fn op(w: &Write<'_>) -> Op {
                 _ => {
                     // An invitation still pending counts as active: leave
                     // the status alone unless it really changes.
-                    if let (Object::User(_), Some(m)) = (desired, body.as_object_mut())
-                        && !fields.contains(&"status")
-                    {
-                        m.remove("status");
+                    if let (Object::User(u), Some(m)) = (desired, body.as_object_mut()) {
+                        if !fields.contains(&"status") {
+                            m.remove("status");
+                        } else if u.status == model::UserStatus::Invited {
+                            // Only a new user is invited: an existing one
+                            // the files call invited is made active.
+                            m.insert("status".to_owned(), json!("active"));
+                        }
                     }
                     if let (Some(keys), Some(m)) = (keys, body.as_object_mut())
                         && w.object.secret_field().is_some_and(|f| fields.contains(&f))

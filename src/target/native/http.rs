@@ -89,6 +89,42 @@ impl Http {
         Err(problem(resp).await)
     }
 
+    /// Uploads the files a write names (content-addressed: sending one the
+    /// platform has is no change).
+    async fn upload(&self, uploads: crate::target::Uploads<'_>) -> Result<(), TargetError> {
+        for (digest, bytes) in uploads.0 {
+            let media_type = crate::model::image::ImageFormat::sniff(bytes)
+                .map_or("application/octet-stream", |f| f.media_type());
+            let mut req = self
+                .client
+                .post(self.url("settings/images"))
+                .header(reqwest::header::CONTENT_TYPE, media_type)
+                .body(bytes.to_vec());
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.map_err(|e| {
+                let message = format!("{} is unreachable: {}", self.endpoint, without_url(&e));
+                if e.is_connect() {
+                    TargetError::unsent(message)
+                } else {
+                    TargetError::transport(message)
+                }
+            })?;
+            if !resp.status().is_success() {
+                return Err(problem(resp).await);
+            }
+            let made: Option<wire::Image> = resp.json().await.ok();
+            if made.as_ref().map(|m| m.digest.as_str()) != Some(*digest) {
+                return Err(TargetError::new(
+                    ErrorKind::Rejected,
+                    format!("the platform keeps image {digest} under another digest"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// One GET.
     async fn get_once<T: DeserializeOwned>(&self, path: &str) -> Result<T, TargetError> {
         let resp = self.send(Method::GET, path, None, None).await?;
@@ -281,6 +317,9 @@ impl Target for Http {
     }
 
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
+        if let Some(u) = w.uploads {
+            self.upload(u).await?;
+        }
         let op = convert::op(w);
         // A write that makes a secret: its value is in the answer, once.
         if let Some(sink) = w.sink {
@@ -289,12 +328,13 @@ impl Target for Http {
                     self.send(Method::POST, collection, None, Some(body))
                         .await?
                 }
-                Op::Rotate {
+                Op::Action {
                     resource,
+                    action,
                     version,
                     body,
                 } => {
-                    let at = format!("{resource}/rotate");
+                    let at = format!("{resource}/{action}");
                     self.send(Method::POST, &at, *version, Some(body)).await?
                 }
                 _ => {
@@ -312,14 +352,15 @@ impl Target for Http {
             return sink.deliver(w.object, made.and_then(|m| m.value).as_deref());
         }
         match &op {
-            Op::Rotate {
+            Op::Action {
                 resource,
+                action,
                 version,
                 body,
             } => self
                 .send(
                     Method::POST,
-                    &format!("{resource}/rotate"),
+                    &format!("{resource}/{action}"),
                     *version,
                     Some(body),
                 )

@@ -103,6 +103,9 @@ impl Sandbox {
     /// Routes one write to the engine and hands a secret the platform made
     /// (a new API key's value) to the write's sink.
     fn perform(&self, w: &Write<'_>, op: &Op) -> Result<(), TargetError> {
+        for (_, bytes) in w.uploads.iter().flat_map(|u| u.0) {
+            self.engine.put_image(&self.actor, bytes)?;
+        }
         let value = match self.issue(op)? {
             Some(v) => v,
             None => {
@@ -130,8 +133,9 @@ impl Sandbox {
                     _ => Ok(None),
                 }
             }
-            Op::Rotate {
+            Op::Action {
                 resource,
+                action: "rotate",
                 version,
                 body,
             } => match resource.split('/').collect::<Vec<_>>()[..] {
@@ -152,7 +156,7 @@ impl Sandbox {
             Op::Patch { resource, .. }
             | Op::Put { resource, .. }
             | Op::Delete { resource, .. }
-            | Op::Rotate { resource, .. } => resource.split('/').collect(),
+            | Op::Action { resource, .. } => resource.split('/').collect(),
         };
         match (op, seg.as_slice()) {
             (Op::Create { body, .. }, ["workspaces"]) => {
@@ -161,7 +165,8 @@ impl Sandbox {
             }
             (Op::Create { body, .. }, ["users"]) => {
                 let (k, rest) = key(body, "email")?;
-                e.create_user(a, &k, strict(&rest)?).map(drop)
+                let c: crate::wire::CreateUser = strict(&rest)?;
+                e.create_user(a, &k, c.spec, c.invitation).map(drop)
             }
             (Op::Create { body, .. }, ["roles"]) => {
                 let (k, rest) = key(body, "id")?;
@@ -258,6 +263,15 @@ impl Sandbox {
             }
             (Op::Delete { version, .. }, ["workspaces", ws]) => e.delete_workspace(a, ws, *version),
             (Op::Delete { version, .. }, ["users", u]) => e.delete_user(a, u, *version),
+            (
+                Op::Action {
+                    action: "invitation",
+                    version,
+                    body,
+                    ..
+                },
+                ["users", u],
+            ) => e.resend_invitation(a, u, *version, body).map(drop),
             (Op::Delete { version, .. }, ["roles", r]) => e.delete_role(a, r, *version),
             (Op::Delete { version, .. }, ["providers", p]) => e.delete_provider(a, p, *version),
             (Op::Delete { version, .. }, ["workspaces", ws, "memberships", u]) => {

@@ -204,6 +204,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
                 "Open WebUI has nowhere to record it on a user",
             );
         }
+        if u.status == UserStatus::Invited {
+            no(
+                id(),
+                "status",
+                "Open WebUI has no invitations: an admin creates the account (with a password) or the user signs up and waits as `pending`",
+            );
+        }
     }
     for (id, r) in &s.roles {
         if !r.labels.is_empty() {
@@ -536,6 +543,7 @@ impl OpenWebUi {
                 },
                 labels: Labels::new(),
                 prevent_destroy: false,
+                invitation: None,
             };
             live.meta.insert(
                 ObjectId::User(email.clone()),

@@ -224,6 +224,13 @@ pub fn unholdable(config: &Config) -> Vec<Unholdable> {
                 "SCIM 2.0 has nowhere to record it, so it could not protect the user once removed from the files",
             );
         }
+        if u.status == UserStatus::Invited {
+            no(
+                ObjectId::User(email.clone()),
+                "status",
+                "SCIM 2.0 has no invitations (a user is active or not); the identity provider or the application invites",
+            );
+        }
     }
     out
 }
@@ -615,6 +622,7 @@ fn model_user(email: Email, u: &ScimUser) -> User {
         },
         labels: Labels::new(),
         prevent_destroy: false,
+        invitation: None,
     }
 }
 
