@@ -21,6 +21,7 @@ pub mod diff;
 pub mod drift;
 pub mod export;
 pub mod git;
+pub mod import;
 pub mod model;
 pub mod pipeline;
 pub mod plan;

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod completions;
 pub mod drift;
 pub mod export;
+pub mod import;
 pub mod init;
 pub mod out;
 pub mod plan;
@@ -73,6 +74,8 @@ pub enum Command {
     Drift(drift::Args),
     /// Write a config tree describing the live platform (to adopt it).
     Export(export::Args),
+    /// Merge users from a spreadsheet into the config files (MagOneAI's bulk-import sheet).
+    Import(import::Args),
     /// Explain whether and how a user has a permission in a workspace.
     Why(why::Args),
     /// Print the JSON Schema of config files (for editors and other tools).
@@ -241,6 +244,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(outcome) => outcome.code(),

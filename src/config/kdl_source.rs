@@ -76,8 +76,9 @@ pub fn parse(file: FileId, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
 }
 
 /// `KdlDocument::parse_v2` on a thread with a stack of [`PARSER_STACK`]
-/// (on this thread if one cannot be made).
-fn parse_v2(text: &str) -> Result<KdlDocument, kdl::KdlError> {
+/// (on this thread if one cannot be made). Public for the editors of KDL
+/// files (`tenet import`), which parse text this module already accepted.
+pub fn parse_v2(text: &str) -> Result<KdlDocument, kdl::KdlError> {
     std::thread::scope(|s| {
         let spawned = std::thread::Builder::new()
             .name("kdl-parser".to_owned())

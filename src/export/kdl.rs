@@ -19,7 +19,7 @@ const INDENT: &str = "    ";
 /// A quoted string; `"` and `\` escaped, and every character KDL does not
 /// allow literally (controls, newlines, direction marks, BOM) as `\u{..}` or
 /// a short escape.
-pub(super) fn quoted(s: &str) -> String {
+pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -45,7 +45,7 @@ pub(super) fn quoted(s: &str) -> String {
 
 /// A string bare when it is plainly an identifier (an ASCII letter, then
 /// letters, digits, `.`, `_` and `-`, and not a keyword), else quoted.
-pub(super) fn value(s: &str) -> String {
+pub fn value(s: &str) -> String {
     let mut chars = s.chars();
     let bare = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))

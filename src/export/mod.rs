@@ -15,6 +15,11 @@
 mod kdl;
 mod toml;
 
+/// How a string is written in KDL: bare when plainly an identifier
+/// (`kdl_value`), else quoted with every character that needs it escaped
+/// (`kdl_quoted`). Shared with the editors of `tenet import`.
+pub use kdl::{quoted as kdl_quoted, value as kdl_value};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
