@@ -108,7 +108,8 @@ pub fn summary(d: &Decisions, source: &str, changes: &[Change], dry_run: bool) -
         }
         let _ = writeln!(out, "\n{title}:");
         for r in rows {
-            let _ = writeln!(out, "  row {}: {} {}", r.number, r.email, grant(d, r));
+            let email = r.user.as_deref().unwrap_or(&r.email);
+            let _ = writeln!(out, "  row {}: {email} {}", r.number, grant(d, r));
         }
     };
     section(&mut out, "Added (existing users)", |o| {

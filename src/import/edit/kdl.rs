@@ -24,23 +24,35 @@ pub fn apply(old: Option<&str>, adds: &Additions, comment: &str) -> Result<Strin
     let mut inserts: Vec<(usize, usize, String)> = Vec::new();
 
     if !adds.users.is_empty() {
-        let lines: Vec<String> = adds
-            .users
-            .iter()
-            .map(|u| {
-                let mut line = format!("user {}", kdl_quoted(&u.email));
-                if let Some(name) = &u.name {
-                    line.push_str(&format!(" name={}", kdl_quoted(name)));
-                }
-                line.push_str(&format!(" status={INVITED}"));
-                line
-            })
-            .collect();
         let last = doc
             .nodes()
             .iter()
             .rev()
             .find(|n| n.name().value() == "user");
+        // In the style of the user before: fields as children or as
+        // properties.
+        let children = last.is_some_and(|n| n.children().is_some());
+        let lines: Vec<String> = adds
+            .users
+            .iter()
+            .map(|u| {
+                let mut fields = Vec::new();
+                if let Some(name) = &u.name {
+                    fields.push(("name", kdl_quoted(name)));
+                }
+                fields.push(("status", INVITED.to_owned()));
+                let email = kdl_quoted(&u.email);
+                if children {
+                    let fields: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k} {v};")).collect();
+                    format!("user {email} {{ {} }}", fields.join(" "))
+                } else {
+                    let fields: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("user {email} {}", fields.join(" "))
+                }
+            })
+            .collect();
         inserts.push(match last {
             Some(node) => after(&text, node, &lines, ""),
             None => at_end(&text, &lines.join("\n")),
@@ -231,7 +243,7 @@ mod tests {
         };
         assert_eq!(
             apply(Some(old), &adds, "").unwrap(),
-            "// People.\nuser \"a@x.example\" { name \"A\"; } // first\nuser \"b@x.example\" name=\"B \\\"b\\\"\" status=invited\nuser \"c@x.example\" status=invited\n\n// The end.\n"
+            "// People.\nuser \"a@x.example\" { name \"A\"; } // first\nuser \"b@x.example\" { name \"B \\\"b\\\"\"; status invited; }\nuser \"c@x.example\" { status invited; }\n\n// The end.\n"
         );
     }
 
