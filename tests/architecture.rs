@@ -96,6 +96,11 @@ const RULES: &[Rule] = &[
         why: "a target folder uses model and the shared target root only",
     },
     Rule {
+        from: "import",
+        allowed: Allowed::Only(&["config", "model", "diagnostic", "export"]),
+        why: "import reads sheets and edits files: it uses config, model, diagnostic and export's KDL quoting only (validation is the command's)",
+    },
+    Rule {
         from: "render",
         allowed: Allowed::AllBut(&["target", "platform", "apply", "cli"]),
         why: "render does not depend on target, platform, apply or cli",

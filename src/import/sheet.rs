@@ -152,6 +152,14 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Workbook, ReadError> {
     if bytes.starts_with(b"PK\x03\x04") {
         return spreadsheet::read(bytes);
     }
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".xlsx") || lower.ends_with(".xlsm") {
+        return Err(ReadError::Unknown {
+            why: "it is named like an xlsx spreadsheet but is not one (every .xlsx file is a zip archive); \
+                  save the sheet again from the spreadsheet program, as .xlsx or as CSV"
+                .to_owned(),
+        });
+    }
     if looks_binary(bytes) {
         return Err(ReadError::Unknown {
             why: "it is neither a zip archive (as every .xlsx file is) nor text; \
@@ -180,6 +188,16 @@ mod tests {
         assert_eq!(letters(27), "AB");
         assert_eq!(letters(701), "ZZ");
         assert_eq!(letters(702), "AAA");
+    }
+
+    #[test]
+    fn a_spreadsheet_by_name_only_is_refused() {
+        let e = read("People.XLSX", b"org_id,email\n").unwrap_err();
+        assert!(
+            e.to_string().contains("named like an xlsx spreadsheet"),
+            "{e}"
+        );
+        assert!(read("people.csv", b"org_id,email\n").is_ok());
     }
 
     #[test]
