@@ -507,3 +507,40 @@ fn what_is_not_a_sheet_is_refused_and_nothing_is_written() {
         .code(1)
         .stderr_has("the bulk-import sheet is MagOneAI's");
 }
+
+#[test]
+fn a_workbook_without_a_users_sheet_is_refused() {
+    use rust_xlsxwriter::Workbook;
+    let tmp = temp();
+    let path = tmp.path().join("book.xlsx");
+    let mut book = Workbook::new();
+    for name in ["People", "Orgs"] {
+        let sheet = book.add_worksheet();
+        sheet.set_name(name).expect("sheet name");
+        sheet.write_string(0, 0, "org_id").expect("write cell");
+    }
+    book.save(&path).expect("save workbook");
+    import(&path, &tmp.path().join("tree"), &[])
+        .code(1)
+        .stderr_has("no sheet named `Users` (the sheets are: People, Orgs)");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_files_written() {
+    let (tmp, dir) = copy_of("magoneai");
+    let sheet = tmp.path().join("people.xlsx");
+    northwind_sheet(&sheet);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut cmd = tenet();
+    cmd.args(["import", "users"])
+        .arg(&sheet)
+        .arg("--out")
+        .arg(&dir)
+        .stdout(std::process::Stdio::from(writer));
+    let r = run(cmd);
+    assert!(!r.stderr.contains("panicked"), "{}", r.show());
+    r.code(0);
+    let users = text(&std::fs::read(dir.join("users.toml")).expect("users"));
+    assert!(users.contains("dan@example.com"), "{users}");
+}

@@ -23,6 +23,9 @@ use crate::model::keys::{Email, fold, is_slug};
 pub const ROLES: [&str; 3] = ["owner", "admin", "member"];
 pub const DEFAULT_ROLE: &str = "member";
 
+/// Rows with an unknown organisation that get a "did you mean" hint.
+const MAX_HINTS: usize = 100;
+
 /// Why a row is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -316,6 +319,9 @@ struct Resolver<'a> {
     by_name: BTreeMap<String, Vec<&'a str>>,
     /// New slug -> the ID it was made for.
     made: BTreeMap<String, String>,
+    /// "did you mean" hints still to give: each compares with every
+    /// workspace, so a sheet of thousands of unknown IDs gets the first few.
+    hints: usize,
     new: BTreeMap<String, String>,
 }
 
@@ -336,6 +342,7 @@ impl<'a> Resolver<'a> {
             by_name,
             made: BTreeMap::new(),
             new: BTreeMap::new(),
+            hints: MAX_HINTS,
         }
     }
 
@@ -345,9 +352,11 @@ impl<'a> Resolver<'a> {
         }
         let Some(name) = self.organisations.get(id) else {
             let slugs = self.tree.workspaces.keys().map(String::as_str);
+            let hint = (self.hints > 0).then(|| did_you_mean(id, slugs)).flatten();
+            self.hints = self.hints.saturating_sub(1);
             return Target::Refused(Refusal::UnknownOrganisation {
                 id: id.to_owned(),
-                hint: did_you_mean(id, slugs),
+                hint,
             });
         };
         match self.by_name.get(fold(name).as_ref()).map(Vec::as_slice) {
@@ -683,6 +692,31 @@ mod tests {
             ])
         );
         assert_eq!(d.users.len(), 1);
+    }
+
+    #[test]
+    fn a_role_through_a_team_is_a_role_too() {
+        let mut t = tree();
+        t.teams.insert("leads".into(), vec!["lee@x.example".into()]);
+        if let Some(w) = t.workspaces.get_mut("research") {
+            w.teams.insert("leads".into(), vec!["owner".into()]);
+        }
+        let d = decide(
+            &rows(
+                "org_id,email,role\nresearch,lee@x.example,admin\nresearch,LEE@x.example,owner\n",
+            ),
+            &Organisations::new(),
+            &t,
+        );
+        assert_eq!(
+            outcomes(&d)[0],
+            "2: already owner in research through team `leads` (organizations/research.toml); change it there"
+        );
+        assert_eq!(
+            outcomes(&d)[1],
+            "3: the same user and organisation as row 2"
+        );
+        assert!(d.is_empty());
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub fn apply(old: Option<&str>, adds: &Additions, comment: &str) -> Result<Strin
             t.decor_mut().set_prefix("\n");
         }
         let roles = Value::Array(Array::from_iter([m.role.as_str()]));
+        if let Some(inline) = members.as_inline_table_mut() {
+            append_inline(inline, &m.email, roles);
+            continue;
+        }
         let table = members
             .as_table_like_mut()
             .ok_or_else(|| EditError::NotATable(format!("{path}.members")))?;
@@ -58,6 +62,23 @@ pub fn apply(old: Option<&str>, adds: &Additions, comment: &str) -> Result<Strin
         // The first table opens with a blank line.
         None => format!("# {comment}\n{doc}"),
     })
+}
+
+/// Adds `key = value` at the end of an inline table, taking over the
+/// space before its `}` from the value that was last.
+fn append_inline(table: &mut InlineTable, key: &str, value: Value) {
+    let last = table.iter().last().map(|(k, _)| k.to_owned());
+    table.insert(key, value);
+    let Some(last) = last else { return };
+    let suffix = table.get(&last).and_then(|v| v.decor().suffix()).cloned();
+    if let Some(suffix) = suffix {
+        if let Some(v) = table.get_mut(&last) {
+            v.decor_mut().set_suffix("");
+        }
+        if let Some(v) = table.get_mut(key) {
+            v.decor_mut().set_suffix(suffix);
+        }
+    }
 }
 
 /// The table-like item at `key` of `parent`, made when missing: an
@@ -182,7 +203,7 @@ mod tests {
         };
         assert_eq!(
             apply(Some(old), &adds, "").unwrap(),
-            "workspaces.a.members = { \"x@x.example\" = [\"owner\"] , \"y@x.example\" = [\"member\"] }\n"
+            "workspaces.a.members = { \"x@x.example\" = [\"owner\"], \"y@x.example\" = [\"member\"] }\n"
         );
     }
 
