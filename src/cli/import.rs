@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::export::ExportFormat;
 use super::{CommandError, Outcome, eprint_diagnostics, out};
 use crate::config::ROOT_FILE;
-use crate::import::{self, Fresh, Language, Tree, report};
+use crate::import::{self, Fresh, Input, Language, Tree, report};
 use crate::validate::{Checked, check_loaded, check_tree};
 
 #[derive(Debug, clap::Args)]
@@ -111,17 +111,24 @@ fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
     let display = args.file.display().to_string();
     let bytes = read_input(&args.file)?;
     let reference = match &args.workspaces {
-        Some(p) => Some((p.clone(), p.display().to_string(), read_input(p)?)),
+        Some(p) => Some((p.display().to_string(), read_input(p)?)),
         None => None,
     };
-    let sheet = match import::read(
-        &args.file,
-        &display,
-        &bytes,
-        reference
-            .as_ref()
-            .map(|(p, d, b)| (p.as_path(), d.as_str(), b.as_slice())),
-    ) {
+    let input = Input {
+        path: &args.file,
+        display: &display,
+        bytes: &bytes,
+    };
+    let reference =
+        args.workspaces
+            .as_deref()
+            .zip(reference.as_ref())
+            .map(|(path, (display, bytes))| Input {
+                path,
+                display,
+                bytes,
+            });
+    let sheet = match import::read(input, reference) {
         Ok(s) => s,
         Err(e) => {
             eprint_diagnostics(&e.diagnostics, &e.sources);
@@ -131,7 +138,6 @@ fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
             return Ok(Outcome::Failed);
         }
     };
-    drop(bytes);
 
     let dir = &args.out;
     let before = existing(dir)?;

@@ -105,23 +105,33 @@ fn unreadable(path: &Path, display: &str, e: &ReadError) -> Unreadable {
     }
 }
 
-/// Reads the sheet at `path` (shown as `display`) from its bytes, and the
-/// reference list of organisations from the sheet's `Workspaces` sheet or
-/// from `reference` (a CSV file of IDs and names).
-pub fn read(
-    path: &Path,
-    display: &str,
-    bytes: &[u8],
-    reference: Option<(&Path, &str, &[u8])>,
-) -> Result<Sheet, Unreadable> {
-    let book = sheet::read(display, bytes).map_err(|e| unreadable(path, display, &e))?;
+/// A file given to the import: where it is, how it is shown, its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub path: &'a Path,
+    pub display: &'a str,
+    pub bytes: &'a [u8],
+}
+
+impl Input<'_> {
+    fn read(&self) -> Result<sheet::Workbook, Unreadable> {
+        sheet::read(self.display, self.bytes).map_err(|e| unreadable(self.path, self.display, &e))
+    }
+}
+
+/// Reads the sheet from its bytes, and the reference list of organisations
+/// from its `Workspaces` sheet or from `reference` (a CSV file of IDs and
+/// names).
+pub fn read(input: Input, reference: Option<Input>) -> Result<Sheet, Unreadable> {
+    let (path, display) = (input.path, input.display);
+    let book = input.read()?;
     let mut organisations = book
         .workspaces
         .as_ref()
         .map(rows::organisations)
         .unwrap_or_default();
-    if let Some((path, display, bytes)) = reference {
-        let other = sheet::read(display, bytes).map_err(|e| unreadable(path, display, &e))?;
+    if let Some(reference) = reference {
+        let other = reference.read()?;
         for (id, name) in rows::organisations(&other.users) {
             organisations.entry(id).or_insert(name);
         }

@@ -169,10 +169,12 @@ pub fn summary(d: &Decisions, source: &str, changes: &[Change], dry_run: bool) -
 
     out.push('\n');
     if changes.is_empty() {
-        let _ = writeln!(
-            out,
-            "Nothing to write: the files already say everything the sheet adds."
-        );
+        let said = match d.rows.len() - d.refused() {
+            0 => "",
+            _ if d.refused() > 0 => ": the files already say what the other rows add",
+            _ => ": the files already say everything the sheet adds",
+        };
+        let _ = writeln!(out, "Nothing to write{said}.");
     } else {
         let files: Vec<String> = changes
             .iter()
