@@ -107,11 +107,13 @@ fn existing(dir: &Path) -> Result<Option<Checked>, CommandError> {
     Ok(Some(checked))
 }
 
-fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
+/// The sheet and its reference list read, or `None` when the file could
+/// not be read (said on stderr).
+fn read_sheet(args: &UsersArgs) -> Result<Option<import::Sheet>, CommandError> {
     let display = args.file.display().to_string();
     let bytes = read_input(&args.file)?;
     let reference = match &args.workspaces {
-        Some(p) => Some((p.display().to_string(), read_input(p)?)),
+        Some(p) => Some((p.as_path(), p.display().to_string(), read_input(p)?)),
         None => None,
     };
     let input = Input {
@@ -119,36 +121,35 @@ fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
         display: &display,
         bytes: &bytes,
     };
-    let reference =
-        args.workspaces
-            .as_deref()
-            .zip(reference.as_ref())
-            .map(|(path, (display, bytes))| Input {
-                path,
-                display,
-                bytes,
-            });
-    let sheet = match import::read(input, reference) {
-        Ok(s) => s,
+    let reference = reference.as_ref().map(|(path, display, bytes)| Input {
+        path,
+        display,
+        bytes,
+    });
+    match import::read(input, reference) {
+        Ok(s) => Ok(Some(s)),
         Err(e) => {
             eprint_diagnostics(&e.diagnostics, &e.sources);
             out::eprintln(&format!(
                 "error: `{display}` was not imported; nothing was written"
             ));
-            return Ok(Outcome::Failed);
+            Ok(None)
         }
-    };
+    }
+}
 
-    let dir = &args.out;
-    let before = existing(dir)?;
-    let tree = before.as_ref().map_or_else(
-        || Tree {
+/// The tree the import merges into (an empty one, on the MagOneAI profile,
+/// when `dir` has no `tenet.toml` yet) and how many errors it has already.
+fn target(dir: &Path) -> Result<(Tree, usize), CommandError> {
+    let Some(before) = existing(dir)? else {
+        let fresh = Tree {
             profile: Some(import::PROFILE.to_owned()),
             ..Tree::default()
-        },
-        |c| Tree::of(&c.loaded),
-    );
-    if tree.exists && tree.profile.as_deref() != Some(import::PROFILE) {
+        };
+        return Ok((fresh, 0));
+    };
+    let tree = Tree::of(&before.loaded);
+    if tree.profile.as_deref() != Some(import::PROFILE) {
         return Err(CommandError::new(format!(
             "`{}` is on the {} profile; the bulk-import sheet is MagOneAI's (roles owner, admin, member); nothing was written",
             dir.display(),
@@ -156,21 +157,84 @@ fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
         ))
         .with_hint("import into a tree with `profile = \"magoneai\"` under [platform] in tenet.toml"));
     }
-    let errors_before = before
-        .as_ref()
-        .map_or(0, |c| c.diagnostics.iter().filter(|d| d.is_error()).count());
-    let fresh_language = match args.format.unwrap_or_default() {
+    let errors = before.diagnostics.iter().filter(|d| d.is_error()).count();
+    super::leave(before);
+    Ok((tree, errors))
+}
+
+/// The language new files are written in: the tree's, else `--format`.
+fn language(args: &UsersArgs, tree: &Tree) -> Language {
+    let flag = match args.format.unwrap_or_default() {
         ExportFormat::Toml => Language::Toml,
         ExportFormat::Kdl => Language::Kdl,
     };
-    let language = tree.language(fresh_language);
-    if args.format.is_some() && language != fresh_language {
+    let language = tree.language(flag);
+    if args.format.is_some() && language != flag {
         out::eprintln(&format!(
             "note: the files of `{}` are {}; new declarations follow them, not --format",
-            dir.display(),
+            args.out.display(),
             language.ext().to_uppercase()
         ));
     }
+    language
+}
+
+/// Checks the tree as it now is (or, for a dry run, would be) as `tenet
+/// validate` does, shows its problems on stderr, and returns the line
+/// that says it is valid, or `None` when it is not.
+fn check_after(
+    args: &UsersArgs,
+    tree: &Tree,
+    changes: &[import::Change],
+    errors_before: usize,
+) -> Result<Option<String>, CommandError> {
+    let dir = &args.out;
+    if changes.is_empty() && !tree.exists {
+        return Ok(Some(String::new()));
+    }
+    let mut checked = if args.dry_run {
+        let files = import::with_changes(dir, tree, changes);
+        check_loaded(crate::config::load_files(dir, files), None)
+    } else {
+        check_tree(dir, None)
+    };
+    crate::pipeline::fit(&mut checked, None, dir).map_err(CommandError::from)?;
+    if !checked.diagnostics.is_empty() {
+        eprint_diagnostics(&checked.diagnostics, &checked.loaded.sources);
+    }
+    let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+    let verdict = if errors > 0 {
+        let before = if errors_before > 0 {
+            format!(" ({errors_before} of them before the import)")
+        } else {
+            String::new()
+        };
+        out::eprintln(&format!(
+            "error: `{}` {} not validate: {errors} error{}{before}; see above",
+            dir.display(),
+            if args.dry_run { "would" } else { "does" },
+            if errors == 1 { "" } else { "s" }
+        ));
+        None
+    } else {
+        Some(format!(
+            "`{}` {} valid: {}.\n",
+            dir.display(),
+            if args.dry_run { "would be" } else { "is" },
+            checked.config.state.summary()
+        ))
+    };
+    super::leave(checked);
+    Ok(verdict)
+}
+
+fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
+    let Some(sheet) = read_sheet(&args)? else {
+        return Ok(Outcome::Failed);
+    };
+    let dir = &args.out;
+    let (tree, errors_before) = target(dir)?;
+    let language = language(&args, &tree);
 
     let decisions = import::decide(&sheet.rows, &sheet.organisations, &tree);
     let fresh = Fresh {
@@ -188,54 +252,21 @@ fn users(args: UsersArgs) -> Result<Outcome, CommandError> {
             CommandError::new(format!("cannot write into `{}`: {e}", dir.display()))
         })?;
     }
+    let verdict = check_after(&args, &tree, &changes, errors_before)?;
 
-    // The tree as it now is (or would be) must validate.
-    let after = if changes.is_empty() && !tree.exists {
-        None
-    } else if args.dry_run {
-        let files = import::with_changes(dir, &tree, &changes);
-        Some(check_loaded(crate::config::load_files(dir, files), None))
-    } else {
-        Some(check_tree(dir, None))
-    };
-    let mut invalid = false;
-    let mut verdict = String::new();
-    if let Some(mut checked) = after {
-        crate::pipeline::fit(&mut checked, None, dir).map_err(CommandError::from)?;
-        let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
-        if !checked.diagnostics.is_empty() {
-            eprint_diagnostics(&checked.diagnostics, &checked.loaded.sources);
-        }
-        let would = if args.dry_run { "would" } else { "does" };
-        if errors > 0 {
-            invalid = true;
-            let before = if errors_before > 0 {
-                format!(" ({errors_before} of them before the import)")
-            } else {
-                String::new()
-            };
-            out::eprintln(&format!(
-                "error: `{}` {would} not validate: {} error{}{before}; see above",
-                dir.display(),
-                errors,
-                if errors == 1 { "" } else { "s" }
-            ));
-        } else {
-            verdict = format!(
-                "`{}`{} valid: {}.\n",
-                dir.display(),
-                if args.dry_run { " would be" } else { " is" },
-                checked.config.state.summary()
-            );
-        }
-        super::leave(checked);
-    }
-
-    let summary = report::summary(&decisions, &display, &changes, args.dry_run);
+    let summary = report::summary(
+        &decisions,
+        &args.file.display().to_string(),
+        &changes,
+        args.dry_run,
+    );
     // The files are written: a closed stdout loses the summary, not the
     // outcome.
-    out::unless_closed(out::print(&format!("{summary}{verdict}")))?;
-    Ok(if decisions.refused() > 0 || invalid {
+    out::unless_closed(out::print(&format!(
+        "{summary}{}",
+        verdict.as_deref().unwrap_or("")
+    )))?;
+    Ok(if decisions.refused() > 0 || verdict.is_none() {
         Outcome::Failed
     } else {
         Outcome::Clean
