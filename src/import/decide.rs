@@ -695,6 +695,19 @@ mod tests {
     }
 
     #[test]
+    fn roles_as_the_portal_names_them() {
+        let d = decide(
+            &rows(
+                "org_id,email,role\nresearch,a@x.example,Org Owner\nresearch,b@x.example,ADMIN\nresearch,c@x.example,\n",
+            ),
+            &Organisations::new(),
+            &tree(),
+        );
+        let roles: Vec<&str> = d.rows.iter().map(|r| r.role.as_str()).collect();
+        assert_eq!(roles, ["owner", "admin", "member"]);
+    }
+
+    #[test]
     fn a_role_through_a_team_is_a_role_too() {
         let mut t = tree();
         t.teams.insert("leads".into(), vec!["lee@x.example".into()]);
