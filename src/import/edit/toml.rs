@@ -106,14 +106,19 @@ fn child<'a>(parent: &'a mut Item, key: &str, path: &str) -> Result<&'a mut Item
 }
 
 /// Adds `key` with `fields` to `parent`: a table with a header of its own
-/// after a blank line, or an inline table inside an inline one.
+/// after a blank line, or an inline table inside an inline one or beside
+/// inline ones.
 fn insert_table(
     parent: &mut Item,
     key: &str,
     fields: Vec<(&str, Value)>,
     path: &str,
 ) -> Result<(), EditError> {
-    let item = if parent.is_inline_table() {
+    // Entries written as `KEY = { ... }` lines get one more such line.
+    let inline_entries = parent
+        .as_table()
+        .is_some_and(|t| !t.is_empty() && t.iter().all(|(_, i)| i.is_inline_table()));
+    let item = if parent.is_inline_table() || inline_entries {
         let mut t = InlineTable::new();
         for (k, v) in fields {
             t.insert(k, v);
@@ -204,6 +209,22 @@ mod tests {
         assert_eq!(
             apply(Some(old), &adds, "").unwrap(),
             "workspaces.a.members = { \"x@x.example\" = [\"owner\"], \"y@x.example\" = [\"member\"] }\n"
+        );
+    }
+
+    #[test]
+    fn users_written_inline_get_an_inline_user() {
+        let old = "[users]\n\"a@x.example\" = { name = \"A\" }\n";
+        let adds = Additions {
+            users: vec![UserDecl {
+                email: "b@x.example".into(),
+                name: None,
+            }],
+            ..Additions::default()
+        };
+        assert_eq!(
+            apply(Some(old), &adds, "").unwrap(),
+            "[users]\n\"a@x.example\" = { name = \"A\" }\n\"b@x.example\" = { status = \"invited\" }\n"
         );
     }
 
