@@ -4,7 +4,8 @@
 //! after the workspace's last `member` node (or its last child, or in a new
 //! `{ }` block), each on a line of its own with the indentation of the
 //! node before it; a new workspace is appended at the end, with its
-//! members. A trailing `// comment` stays with the line it was on.
+//! members. A trailing `// comment` stays with the line it was on, and
+//! the new lines end as the file's do (`\r\n` or `\n`).
 
 use kdl::{KdlDocument, KdlNode};
 
@@ -95,7 +96,14 @@ pub fn apply(old: Option<&str>, adds: &Additions, comment: &str) -> Result<Strin
         insert.1 = i;
     }
     inserts.sort_by_key(|(at, order, _)| (std::cmp::Reverse(*at), std::cmp::Reverse(*order)));
+    // The additions end their lines as the file does.
+    let crlf = out.contains("\r\n");
     for (at, _, piece) in inserts {
+        let piece = if crlf {
+            piece.replace('\n', "\r\n")
+        } else {
+            piece
+        };
         out.insert_str(at, &piece);
     }
     // What was added must parse (and so must the whole file).
@@ -279,6 +287,20 @@ mod tests {
         assert_eq!(
             apply(Some("workspace b\n"), &ms, "").unwrap_err(),
             EditError::NoWorkspace("a".into())
+        );
+    }
+
+    #[test]
+    fn a_file_with_crlf_lines_keeps_them() {
+        let old = "workspace a {\r\n    member \"x@x.example\" owner\r\n}\r\n";
+        assert_eq!(
+            apply(
+                Some(old),
+                &members(&[member("a", "y@x.example", "member")]),
+                ""
+            )
+            .unwrap(),
+            "workspace a {\r\n    member \"x@x.example\" owner\r\n    member \"y@x.example\" member\r\n}\r\n"
         );
     }
 
