@@ -436,6 +436,7 @@ fn hard_values_round_trip_through_toml_and_kdl() {
             endpoint: "https://forge.acme.example".into(),
             archive: true,
             profile: Profile::M3forge,
+            images: Default::default(),
         };
         let exported = export(&live, &opts);
         assert_eq!(exported, export(&live, &opts), "deterministic");

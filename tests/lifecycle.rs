@@ -485,6 +485,13 @@ fn the_magoneai_export_round_trips_with_projects_and_budgets() {
         ])
         .arg(&out);
         support::run(cmd).code(0).has("2 projects");
+        // The branding images come back as files of the tree, byte for byte.
+        let logo = std::fs::read(out.join("branding/logo-light.png")).unwrap_or_default();
+        assert_eq!(
+            logo,
+            std::fs::read(w.file("branding/logo-light.png")).unwrap_or_default()
+        );
+        assert!(out.join("branding/favicon.ico").is_file());
         let mut plan = w.bare();
         plan.arg("plan").arg(&out).args(["--endpoint", &w.endpoint]);
         plan.env("ANTHROPIC_KEY_1", "test-NORTHWIND_ANTHROPIC_KEY-value")

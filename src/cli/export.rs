@@ -117,6 +117,34 @@ fn unmanaged(
         .count()
 }
 
+/// The bytes of the branding images the live settings name, from the
+/// platform.
+async fn images(
+    target: &AnyTarget,
+    live: &crate::model::Live,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, CommandError> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some(settings) = &live.state.settings else {
+        return Ok(out);
+    };
+    for slot in crate::model::image::ImageSlot::ALL {
+        let Some(digest) = settings.branding.image(slot) else {
+            continue;
+        };
+        if out.contains_key(digest) {
+            continue;
+        }
+        let got = target
+            .image(digest)
+            .await
+            .map_err(pipeline::PipelineError::from)?;
+        if let Some(bytes) = got {
+            out.insert(digest.clone(), bytes);
+        }
+    }
+    Ok(out)
+}
+
 pub fn run(args: Args) -> Result<Outcome, CommandError> {
     let out = &args.out;
     if out.exists() && !out.is_dir() {
@@ -158,11 +186,13 @@ pub fn run(args: Args) -> Result<Outcome, CommandError> {
         .block_on(target.read(args.parallelism.max(1)))
         .map_err(pipeline::PipelineError::from)?;
 
+    let images = rt.block_on(images(&target, &live))?;
     let opts = Options {
         format: args.format.into(),
         endpoint: export::endpoint_for_files(&text, out),
         archive: target.capabilities().archive,
         profile: catalog.profile,
+        images,
     };
     let exported = export::export(&live, &opts);
     let removed = export::write(out, &exported, args.force)

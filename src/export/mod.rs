@@ -57,6 +57,9 @@ pub struct Options {
     pub archive: bool,
     /// The platform's catalog: `[platform] profile`.
     pub profile: Profile,
+    /// The branding images the platform answered, by digest: written as
+    /// files of the tree (an image missing here is named in a comment).
+    pub images: BTreeMap<String, Vec<u8>>,
 }
 
 /// How many objects of each kind were exported.
@@ -132,6 +135,8 @@ pub struct Exported {
     /// they must hold the key values before `tenet plan` against a real
     /// platform.
     pub key_vars: Vec<String>,
+    /// Binary files (branding images) by path relative to the config root.
+    pub images: BTreeMap<PathBuf, Vec<u8>>,
 }
 
 /// An environment variable name made from a slug: upper-case, `_` for
@@ -274,6 +279,8 @@ pub(crate) struct Tree<'a> {
     pub security: Option<&'a Security>,
     /// Written only when some field is set.
     pub branding: Option<&'a crate::model::Branding>,
+    /// The branding images written as files: field, path and bytes.
+    pub branding_images: Vec<(&'static str, String, &'a [u8])>,
     pub identity_providers: Vec<IdentityProviderOut<'a>>,
 }
 
@@ -419,7 +426,30 @@ fn tree<'a>(live: &'a Live, opts: &'a Options) -> Tree<'a> {
             }
         })
         .collect();
+    let branding_images = branding
+        .map(|b| {
+            use crate::model::image::{ImageFormat, ImageSlot};
+            ImageSlot::ALL
+                .iter()
+                .filter_map(|slot| {
+                    let bytes = opts.images.get(b.image(*slot)?)?;
+                    let ext = match ImageFormat::sniff(bytes)? {
+                        ImageFormat::Png => "png",
+                        ImageFormat::Jpeg => "jpg",
+                        ImageFormat::Ico => "ico",
+                    };
+                    let name = slot.field().replace('_', "-");
+                    Some((
+                        slot.field(),
+                        format!("branding/{name}.{ext}"),
+                        bytes.as_slice(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Tree {
+        branding_images,
         identity_providers,
         endpoint: &opts.endpoint,
         archive: opts.archive,
@@ -475,8 +505,14 @@ pub fn export(live: &Live, opts: &Options) -> Exported {
             files.insert(PathBuf::from(path), xml.clone());
         }
     }
+    let images = tree
+        .branding_images
+        .iter()
+        .map(|(_, path, bytes)| (PathBuf::from(path), bytes.to_vec()))
+        .collect();
     let state = &live.state;
     Exported {
+        images,
         files,
         counts: Counts {
             workspaces: state.workspaces.len(),
@@ -567,6 +603,15 @@ pub fn write(dir: &Path, exported: &Exported, replace: bool) -> Result<Vec<PathB
                 .map_err(|e| fail(format!("cannot create {}", parent.display()), e))?;
         }
         std::fs::write(&path, text)
+            .map_err(|e| fail(format!("cannot write {}", path.display()), e))?;
+    }
+    for (rel, bytes) in &exported.images {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| fail(format!("cannot create {}", parent.display()), e))?;
+        }
+        std::fs::write(&path, bytes)
             .map_err(|e| fail(format!("cannot write {}", path.display()), e))?;
     }
     Ok(removed)

@@ -198,13 +198,22 @@ pub(super) fn root(tree: &Tree) -> String {
             let _ = writeln!(out, "{k} = {}", string(&v));
         }
         for slot in crate::model::image::ImageSlot::ALL {
-            if let Some(d) = b.image(slot) {
-                let _ = writeln!(
-                    out,
-                    "# {} on the platform: image {d}. tenet does not download images: save the file in this tree and name it here ({} = \"branding/...\"), or leave it unmanaged.",
-                    slot.field(),
-                    slot.field()
-                );
+            let Some(d) = b.image(slot) else { continue };
+            match tree
+                .branding_images
+                .iter()
+                .find(|(f, ..)| *f == slot.field())
+            {
+                Some((field, path, _)) => {
+                    let _ = writeln!(out, "{field} = {}", string(path));
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "# {} on the platform: image {d}, which it did not answer: save the file in this tree and name it here, or leave it unmanaged.",
+                        slot.field()
+                    );
+                }
             }
         }
     }

@@ -56,6 +56,10 @@ impl Target for AnyTarget {
         each!(self, t => t.audit(object).await)
     }
 
+    async fn image(&self, digest: &str) -> Result<Option<Vec<u8>>, TargetError> {
+        each!(self, t => t.image(digest).await)
+    }
+
     async fn write(&self, write: &Write<'_>) -> Result<(), TargetError> {
         each!(self, t => t.write(write).await)
     }

@@ -302,6 +302,16 @@ pub trait Target: Send + Sync {
         async move { Err(e) }
     }
 
+    /// The bytes of a branding image the platform holds, by digest (for
+    /// export); `None` from a target that keeps no images, or does not
+    /// have this one.
+    fn image(
+        &self,
+        _digest: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, TargetError>> + Send {
+        async move { Ok(None) }
+    }
+
     /// Performs one write.
     fn write(&self, write: &Write<'_>) -> impl Future<Output = Result<(), TargetError>> + Send;
 

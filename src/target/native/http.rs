@@ -316,6 +316,17 @@ impl Target for Http {
             .collect())
     }
 
+    async fn image(&self, digest: &str) -> Result<Option<Vec<u8>>, TargetError> {
+        let path = format!("settings/images/{digest}");
+        match self.send(Method::GET, &path, None, None).await {
+            Ok(resp) => resp.bytes().await.map(|b| Some(b.to_vec())).map_err(|e| {
+                TargetError::transport(format!("unexpected answer to GET {path}: {e}"))
+            }),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
         if let Some(u) = w.uploads {
             self.upload(u).await?;

@@ -367,6 +367,14 @@ impl Target for Sandbox {
             .collect())
     }
 
+    async fn image(&self, digest: &str) -> Result<Option<Vec<u8>>, TargetError> {
+        match self.engine.get_image(digest) {
+            Ok((_, bytes)) => Ok(Some(bytes)),
+            Err(e) if e.status == 404 => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn write(&self, w: &Write<'_>) -> Result<(), TargetError> {
         self.perform(w, &convert::op(w))
     }
