@@ -248,7 +248,6 @@ pub fn blobs_for_plan(
     plan: &Plan,
     checked: &Checked,
 ) -> Result<crate::apply::Blobs, PipelineError> {
-    use crate::model::image::ImageSlot;
     let mut have = crate::apply::Blobs::new();
     for bytes in checked.loaded.assets.values().flatten() {
         have.insert(crate::model::image::digest(bytes), bytes.clone());
@@ -256,21 +255,12 @@ pub fn blobs_for_plan(
     let mut blobs = crate::apply::Blobs::new();
     let mut missing = Vec::new();
     for c in &plan.changes {
-        let Some(crate::model::Object::Settings(s)) = &c.change.desired else {
-            continue;
-        };
-        for slot in ImageSlot::ALL {
-            let field = format!("branding.{}", slot.field());
-            let sent = c.change.action == diff::Action::Create
-                || c.change.fields.iter().any(|f| f.field == field);
-            let Some(digest) = s.branding.image(slot).filter(|_| sent) else {
-                continue;
-            };
+        for (slot, digest) in crate::apply::images_sent(&c.change) {
             match have.get(digest) {
                 Some(bytes) => {
                     blobs.insert(digest.clone(), bytes.clone());
                 }
-                None => missing.push(format!("{field} ({digest})")),
+                None => missing.push(format!("branding.{} ({digest})", slot.field())),
             }
         }
     }

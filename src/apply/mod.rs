@@ -429,23 +429,30 @@ pub fn write_of<'a>(c: &'a Change, fields: &'a [&'a str], keys: Option<&'a [Stri
     }
 }
 
-/// The files a change names and must send first: the branding images of a
-/// settings write that sets them, by digest (a digest the files no longer
-/// have was refused before the apply began).
-fn uploads_for<'b>(c: &Change, blobs: &'b Blobs) -> Vec<(&'b str, &'b [u8])> {
+/// The branding images a change sends, by slot and digest: those of a
+/// settings creation, or of the image fields the change sets.
+pub fn images_sent(c: &Change) -> Vec<(crate::model::image::ImageSlot, &String)> {
     let Some(crate::model::Object::Settings(s)) = &c.desired else {
         return Vec::new();
     };
     crate::model::image::ImageSlot::ALL
-        .iter()
+        .into_iter()
         .filter(|slot| {
             c.action == Action::Create
                 || c.fields
                     .iter()
                     .any(|f| f.field == format!("branding.{}", slot.field()))
         })
-        .filter_map(|slot| s.branding.image(*slot))
-        .filter_map(|d| blobs.get_key_value(d))
+        .filter_map(|slot| Some((slot, s.branding.image(slot)?)))
+        .collect()
+}
+
+/// The files a change names and must send first (a digest the files no
+/// longer have was refused before the apply began).
+fn uploads_for<'b>(c: &Change, blobs: &'b Blobs) -> Vec<(&'b str, &'b [u8])> {
+    images_sent(c)
+        .into_iter()
+        .filter_map(|(_, d)| blobs.get_key_value(d))
         .map(|(d, b)| (d.as_str(), b.as_slice()))
         .collect()
 }

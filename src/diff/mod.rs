@@ -550,9 +550,20 @@ impl<'a> Differ<'a> {
         for (email, u) in desired {
             let l = live.get(email);
             let fields = l.map(|l| compare::user(l, u)).unwrap_or_default();
+            // Only a new user is invited: an existing one the files call
+            // invited is written active (see compare::user).
+            let desired = || {
+                Object::User(match (l, u.status) {
+                    (Some(_), UserStatus::Invited) => User {
+                        status: UserStatus::Active,
+                        ..u.clone()
+                    },
+                    _ => u.clone(),
+                })
+            };
             self.upsert(
                 ObjectId::User(email.clone()),
-                || Object::User(u.clone()),
+                desired,
                 &u.labels,
                 u.prevent_destroy,
                 l.is_some(),

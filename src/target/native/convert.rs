@@ -775,14 +775,10 @@ pub fn op(w: &Write<'_>) -> Op {
                 _ => {
                     // An invitation still pending counts as active: leave
                     // the status alone unless it really changes.
-                    if let (Object::User(u), Some(m)) = (desired, body.as_object_mut()) {
-                        if !fields.contains(&"status") {
-                            m.remove("status");
-                        } else if u.status == model::UserStatus::Invited {
-                            // Only a new user is invited: an existing one
-                            // the files call invited is made active.
-                            m.insert("status".to_owned(), json!("active"));
-                        }
+                    if let (Object::User(_), Some(m)) = (desired, body.as_object_mut())
+                        && !fields.contains(&"status")
+                    {
+                        m.remove("status");
                     }
                     if let (Some(keys), Some(m)) = (keys, body.as_object_mut())
                         && w.object.secret_field().is_some_and(|f| fields.contains(&f))

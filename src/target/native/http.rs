@@ -73,20 +73,22 @@ impl Http {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| {
-            let message = format!("{} is unreachable: {}", self.endpoint, without_url(&e));
-            // A refused connection sent nothing; a timeout or a connection
-            // lost later leaves the outcome unknown.
-            if e.is_connect() {
-                TargetError::unsent(message)
-            } else {
-                TargetError::transport(message)
-            }
-        })?;
+        let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
         if resp.status().is_success() {
             return Ok(resp);
         }
         Err(problem(resp).await)
+    }
+
+    /// A request that got no answer: a refused connection sent nothing; a
+    /// timeout or a connection lost later leaves the outcome unknown.
+    fn unreachable(&self, e: &reqwest::Error) -> TargetError {
+        let message = format!("{} is unreachable: {}", self.endpoint, without_url(e));
+        if e.is_connect() {
+            TargetError::unsent(message)
+        } else {
+            TargetError::transport(message)
+        }
     }
 
     /// Uploads the files a write names (content-addressed: sending one the
@@ -103,14 +105,7 @@ impl Http {
             if let Some(t) = &self.token {
                 req = req.bearer_auth(t);
             }
-            let resp = req.send().await.map_err(|e| {
-                let message = format!("{} is unreachable: {}", self.endpoint, without_url(&e));
-                if e.is_connect() {
-                    TargetError::unsent(message)
-                } else {
-                    TargetError::transport(message)
-                }
-            })?;
+            let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
             if !resp.status().is_success() {
                 return Err(problem(resp).await);
             }
